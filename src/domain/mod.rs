@@ -1,0 +1,28 @@
+//! The domain: tenants, applications, credentials and users, with the rules that hold
+//! whatever protocol reaches them (uniqueness, versions, lifecycle status, audit).
+//! Functions here take validated input and call the store; they know no HTTP or JSON
+//! wire format beyond the attribute documents they keep.
+
+mod error;
+pub mod tenants;
+pub mod users;
+
+pub use error::DomainError;
+
+use chrono::{NaiveDateTime, Utc};
+
+/// Now, as stored: UTC without an offset, to the microsecond.
+pub(crate) fn now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    // Both backends keep microseconds; truncating here keeps what is returned equal
+    // to what is read back later.
+    now.with_nanosecond((now.nanosecond() / 1_000) * 1_000)
+        .unwrap_or(now)
+}
+
+use chrono::Timelike;
+
+/// A new time-ordered id (UUIDv7): rows insert in index order and list in creation order.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

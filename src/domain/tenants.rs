@@ -1,0 +1,172 @@
+//! Tenants, their Management Application, and the credentials that reach them.
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::{DomainError, new_id, now};
+use crate::auth::{Principal, generate_secret, hash_token, verify_token_hash};
+use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
+use crate::store::{Conn, Store, StoreError};
+
+/// What `roster tenant create` prints: the only time the secret and token are shown.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TenantCredentials {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scim_token: String,
+}
+
+/// A freshly issued OAuth2 access token.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+const TOKEN_KIND_SCIM: &str = "scim";
+const TOKEN_KIND_ACCESS: &str = "access";
+pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// Creates a tenant with its Management Application, client credentials and one
+/// long-lived SCIM token.
+pub fn create_tenant(conn: &mut Conn, name: &str) -> Result<TenantCredentials, DomainError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(DomainError::InvalidValue(
+            "a tenant name must have 1 to 200 characters".into(),
+        ));
+    }
+    let created_at = now();
+    let tenant = TenantRow {
+        id: new_id(),
+        name: name.to_owned(),
+        created_at,
+    };
+    repo::insert_tenant(conn, &tenant).map_err(|e| match e {
+        StoreError::UniqueViolation(_) => {
+            DomainError::Conflict(format!("a tenant named '{name}' already exists"))
+        }
+        other => other.into(),
+    })?;
+    let client_id = generate_secret("rcl_");
+    let client_secret = generate_secret("rcs_");
+    let app = ApplicationRow {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        name: "Management Application".into(),
+        client_id: client_id.clone(),
+        client_secret_hash: hash_token(&client_secret),
+        is_management: true,
+        allow_signup_on_signin: false,
+        created_at,
+    };
+    repo::insert_application(conn, &app)?;
+    let scim_token = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
+    Ok(TenantCredentials {
+        tenant_id: tenant.id,
+        client_id,
+        client_secret,
+        scim_token,
+    })
+}
+
+/// On an empty database, creates the tenant `default` and returns its credentials.
+pub fn ensure_default_tenant(conn: &mut Conn) -> Result<Option<TenantCredentials>, DomainError> {
+    if repo::count_tenants(conn)? > 0 {
+        return Ok(None);
+    }
+    create_tenant(conn, "default").map(Some)
+}
+
+/// Issues a new long-lived SCIM token for the tenant named `tenant_name`, bound to
+/// `app_id` or, when `None`, to the Management Application.
+pub fn create_scim_token(
+    conn: &mut Conn,
+    tenant_name: &str,
+    app_id: Option<&str>,
+) -> Result<String, DomainError> {
+    let tenant = repo::find_tenant_by_name(conn, tenant_name)?
+        .ok_or_else(|| DomainError::NotFound(format!("no tenant named '{tenant_name}'")))?;
+    let app = match app_id {
+        Some(app_id) => repo::find_application(conn, &tenant.id, app_id)?.ok_or_else(|| {
+            DomainError::NotFound(format!(
+                "tenant '{tenant_name}' has no application '{app_id}'"
+            ))
+        })?,
+        None => repo::find_management_application(conn, &tenant.id)?.ok_or_else(|| {
+            DomainError::NotFound(format!(
+                "tenant '{tenant_name}' has no Management Application"
+            ))
+        })?,
+    };
+    insert_token(conn, &app, TOKEN_KIND_SCIM, None)
+}
+
+/// The caller a bearer token stands for, if the token is known and unexpired.
+pub async fn authenticate_bearer(store: &Store, token: String) -> Result<Principal, DomainError> {
+    let token_hash = hash_token(&token);
+    let found = store
+        .read(move |conn| repo::find_token_by_hash(conn, &token_hash))
+        .await?;
+    let invalid = || DomainError::Unauthorized("the bearer token is invalid or expired".into());
+    let (token_row, app) = found.ok_or_else(invalid)?;
+    if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
+        return Err(invalid());
+    }
+    Ok(Principal {
+        tenant_id: app.tenant_id,
+        app_id: app.id,
+        is_management: app.is_management,
+    })
+}
+
+/// OAuth2 client-credentials grant: checks the client's secret and issues a
+/// short-lived access token for its application.
+pub async fn issue_access_token(
+    store: &Store,
+    client_id: String,
+    client_secret: String,
+) -> Result<AccessToken, DomainError> {
+    store
+        .write(move |conn| {
+            let invalid = || DomainError::Unauthorized("client authentication failed".into());
+            let app = repo::find_application_by_client_id(conn, &client_id)?.ok_or_else(invalid)?;
+            if !verify_token_hash(&client_secret, &app.client_secret_hash) {
+                return Err(invalid());
+            }
+            repo::delete_expired_tokens(conn, now())?;
+            let expiry = now() + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
+            let access_token = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
+            Ok(AccessToken {
+                access_token,
+                token_type: "Bearer",
+                expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+            })
+        })
+        .await
+}
+
+fn insert_token(
+    conn: &mut Conn,
+    app: &ApplicationRow,
+    kind: &str,
+    expires_at: Option<chrono::NaiveDateTime>,
+) -> Result<String, DomainError> {
+    let prefix = if kind == TOKEN_KIND_SCIM { "rst_" } else { "rat_" };
+    let token = generate_secret(prefix);
+    repo::insert_token(
+        conn,
+        &TokenRow {
+            id: new_id(),
+            tenant_id: app.tenant_id.clone(),
+            app_id: app.id.clone(),
+            token_hash: hash_token(&token),
+            kind: kind.to_owned(),
+            created_at: now(),
+            expires_at,
+        },
+    )?;
+    Ok(token)
+}

@@ -1,0 +1,360 @@
+//! Users: create, read, replace, delete and list, with uniqueness, versions, the
+//! manager reference, lifecycle status and an audit event for every change.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Map, Value, json};
+
+use super::{DomainError, new_id, now};
+use crate::auth::{Principal, hash_password};
+use crate::scim::urn::ENTERPRISE_USER;
+use crate::store::audit::{AuditEventRow, insert_event};
+use crate::store::users::{
+    self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, value_rows,
+};
+use crate::store::{Conn, Store, StoreError};
+
+/// The largest `customData` object, as bytes of compact JSON (500 KB).
+pub const MAX_CUSTOM_DATA_BYTES: usize = 512_000;
+
+/// Lifecycle status of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    /// Created by an administrator or API; never signed in to an assigned app.
+    Pending,
+    /// Signed in at least once.
+    Active,
+    /// `active` is false: sign-ins are refused.
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Pending => "pending",
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+}
+
+const STORED_PENDING: &str = "pending";
+
+/// A user as the domain knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    /// Core and enterprise attributes, validated and in canonical form.
+    pub attributes: Map<String, Value>,
+    pub status: UserStatus,
+    pub custom_data: Option<Value>,
+    pub birthday: Option<NaiveDate>,
+    pub last_sign_in: Option<NaiveDateTime>,
+    pub created: NaiveDateTime,
+    pub last_modified: NaiveDateTime,
+    pub version: i64,
+}
+
+/// Validated input for a create or replace.
+#[derive(Debug, Clone, Default)]
+pub struct UserInput {
+    /// Core and enterprise attributes.
+    pub attributes: Map<String, Value>,
+    pub password: Option<String>,
+    /// Roster extension fields; `None` when the request did not name the extension,
+    /// in which case a replace keeps them as they were.
+    pub roster: Option<RosterUserInput>,
+}
+
+/// The writable Roster extension fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RosterUserInput {
+    pub custom_data: Option<Value>,
+    pub birthday: Option<NaiveDate>,
+}
+
+/// One page of users.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: i64,
+}
+
+pub async fn create_user(store: &Store, principal: &Principal, input: UserInput) -> Result<User, DomainError> {
+    let password_hash = hash_optional_password(input.password.clone()).await?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let mut attributes = input.attributes;
+            resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
+            let roster = input.roster.unwrap_or_default();
+            let custom_data = serialize_custom_data(roster.custom_data.as_ref())?;
+            let created = now();
+            let id = new_id();
+            let doc = Value::Object(attributes);
+            let row = NewUserRow {
+                id: id.clone(),
+                tenant_id: principal.tenant_id.clone(),
+                attributes: doc.to_string(),
+                password_hash,
+                status: STORED_PENDING.to_owned(),
+                custom_data,
+                birthday: roster.birthday,
+                created_at: created,
+                last_modified: created,
+                version: 1,
+                lookup: UserLookupColumns::from_attributes(&doc),
+            };
+            let values = value_rows(&principal.tenant_id, &id, &doc);
+            repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
+            record(conn, &principal, "user.created", &id, json!({"userName": doc["userName"]}))?;
+            user_from_row(repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?)
+        })
+        .await
+}
+
+pub async fn get_user(store: &Store, principal: &Principal, id: String) -> Result<User, DomainError> {
+    let tenant_id = principal.tenant_id.clone();
+    store
+        .read(move |conn| {
+            let row = repo::find_user(conn, &tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            user_from_row(row)
+        })
+        .await
+}
+
+/// Replaces a user's attributes (RFC 7644 §3.5.1). `if_match` is the version the
+/// client last saw, when it sent one.
+pub async fn replace_user(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    input: UserInput,
+    if_match: Option<String>,
+) -> Result<User, DomainError> {
+    let password_hash = hash_optional_password(input.password.clone()).await?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let current = repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            check_version(if_match.as_deref(), current.version)?;
+            let mut attributes = input.attributes;
+            resolve_manager(conn, &principal.tenant_id, Some(&id), &mut attributes)?;
+            let (custom_data, birthday) = match &input.roster {
+                Some(roster) => (serialize_custom_data(roster.custom_data.as_ref())?, roster.birthday),
+                None => (current.custom_data.clone(), current.birthday),
+            };
+            let doc = Value::Object(attributes);
+            let unchanged = password_hash.is_none()
+                && custom_data == current.custom_data
+                && birthday == current.birthday
+                && serde_json::from_str::<Value>(&current.attributes).ok().as_ref() == Some(&doc);
+            if unchanged {
+                return user_from_row(current);
+            }
+            let changes = UserChanges {
+                attributes: doc.to_string(),
+                status: current.status.clone(),
+                custom_data,
+                birthday,
+                last_modified: now(),
+                version: current.version + 1,
+                lookup: UserLookupColumns::from_attributes(&doc),
+            };
+            let values = value_rows(&principal.tenant_id, &id, &doc);
+            let written = repo::update_user(conn, &principal.tenant_id, &id, current.version, &changes, &values)
+                .map_err(|e| user_name_conflict(e, &doc))?;
+            if !written {
+                return Err(DomainError::PreconditionFailed(current.version.to_string()));
+            }
+            if let Some(hash) = &password_hash {
+                repo::set_password_hash(conn, &principal.tenant_id, &id, Some(hash))?;
+            }
+            record(conn, &principal, "user.replaced", &id, json!({"userName": doc["userName"]}))?;
+            user_from_row(repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?)
+        })
+        .await
+}
+
+pub async fn delete_user(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    if_match: Option<String>,
+) -> Result<(), DomainError> {
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let current = repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            check_version(if_match.as_deref(), current.version)?;
+            repo::delete_user(conn, &principal.tenant_id, &id)?;
+            let user_name = serde_json::from_str::<Value>(&current.attributes)
+                .ok()
+                .and_then(|doc| doc.get("userName").cloned())
+                .unwrap_or(Value::Null);
+            record(conn, &principal, "user.deleted", &id, json!({"userName": user_name}))
+        })
+        .await
+}
+
+/// Users of the tenant in creation order, `start_index` counting from 1.
+pub async fn list_users(
+    store: &Store,
+    principal: &Principal,
+    start_index: i64,
+    count: i64,
+) -> Result<UserPage, DomainError> {
+    let tenant_id = principal.tenant_id.clone();
+    store
+        .read(move |conn| {
+            let total = repo::count_users(conn, &tenant_id)?;
+            let rows = if count > 0 {
+                repo::list_users(conn, &tenant_id, start_index.max(1) - 1, count)?
+            } else {
+                Vec::new()
+            };
+            let users = rows.into_iter().map(user_from_row).collect::<Result<_, _>>()?;
+            Ok(UserPage { users, total })
+        })
+        .await
+}
+
+/// Checks an `If-Match` version against the stored one.
+fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
+    match if_match {
+        Some(expected) if expected != "*" && expected != current.to_string() => {
+            Err(DomainError::PreconditionFailed(expected.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The enterprise `manager` must name a user of the same tenant (and not the user
+/// itself); its read-only `displayName` is filled in from that user.
+fn resolve_manager(
+    conn: &mut Conn,
+    tenant_id: &str,
+    self_id: Option<&str>,
+    attributes: &mut Map<String, Value>,
+) -> Result<(), DomainError> {
+    let Some(manager) = attributes
+        .get_mut(ENTERPRISE_USER)
+        .and_then(|enterprise| enterprise.get_mut("manager"))
+    else {
+        return Ok(());
+    };
+    let Some(manager_id) = manager.get("value").and_then(Value::as_str).map(str::to_owned) else {
+        return Ok(());
+    };
+    if Some(manager_id.as_str()) == self_id {
+        return Err(DomainError::InvalidValue("a user cannot be their own manager".into()));
+    }
+    let manager_row = repo::find_user(conn, tenant_id, &manager_id)?.ok_or_else(|| {
+        DomainError::InvalidValue(format!(
+            "manager '{manager_id}' is not a user of this tenant"
+        ))
+    })?;
+    let display_name = serde_json::from_str::<Value>(&manager_row.attributes)
+        .ok()
+        .and_then(|doc| doc.get("displayName").cloned());
+    if let (Some(display_name), Value::Object(fields)) = (display_name, manager) {
+        fields.insert("displayName".into(), display_name);
+    }
+    Ok(())
+}
+
+fn serialize_custom_data(custom_data: Option<&Value>) -> Result<Option<String>, DomainError> {
+    let Some(value) = custom_data else {
+        return Ok(None);
+    };
+    if !value.is_object() {
+        return Err(DomainError::InvalidValue("customData must be a JSON object".into()));
+    }
+    let text = value.to_string();
+    if text.len() > MAX_CUSTOM_DATA_BYTES {
+        return Err(DomainError::InvalidValue(format!(
+            "customData is {} bytes of JSON; the limit is {MAX_CUSTOM_DATA_BYTES} bytes (500 KB)",
+            text.len()
+        )));
+    }
+    Ok(Some(text))
+}
+
+async fn hash_optional_password(password: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(password) = password else {
+        return Ok(None);
+    };
+    // Argon2 is deliberately slow: keep it off the async executor and outside any
+    // write transaction.
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| DomainError::Store(StoreError::Cancelled))?
+        .map(Some)
+        .map_err(|e| DomainError::InvalidValue(format!("the password cannot be hashed: {e}")))
+}
+
+fn user_name_conflict(err: StoreError, doc: &Value) -> DomainError {
+    match err {
+        StoreError::UniqueViolation(_) => DomainError::Conflict(format!(
+            "userName '{}' is already in use in this tenant",
+            doc["userName"].as_str().unwrap_or_default()
+        )),
+        other => other.into(),
+    }
+}
+
+fn not_found(id: &str) -> DomainError {
+    DomainError::NotFound(format!("User '{id}' not found"))
+}
+
+fn record(conn: &mut Conn, principal: &Principal, action: &str, resource_id: &str, detail: Value) -> Result<(), DomainError> {
+    insert_event(
+        conn,
+        &AuditEventRow {
+            id: new_id(),
+            tenant_id: principal.tenant_id.clone(),
+            occurred_at: now(),
+            actor: principal.app_id.clone(),
+            action: action.to_owned(),
+            resource_type: "User".to_owned(),
+            resource_id: resource_id.to_owned(),
+            detail: Some(detail.to_string()),
+        },
+    )?;
+    Ok(())
+}
+
+fn user_from_row(row: UserRow) -> Result<User, DomainError> {
+    let corrupt = |what: &str| {
+        DomainError::Store(StoreError::Corrupt(format!(
+            "stored {what} of user {} is not valid JSON",
+            row.id
+        )))
+    };
+    let attributes = match serde_json::from_str::<Value>(&row.attributes) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(corrupt("attributes")),
+    };
+    let custom_data = match &row.custom_data {
+        Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("customData"))?),
+        None => None,
+    };
+    let active = attributes.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let status = if !active {
+        UserStatus::Disabled
+    } else if row.status == STORED_PENDING {
+        UserStatus::Pending
+    } else {
+        UserStatus::Active
+    };
+    Ok(User {
+        id: row.id,
+        attributes,
+        status,
+        custom_data,
+        birthday: row.birthday,
+        last_sign_in: row.last_sign_in,
+        created: row.created_at,
+        last_modified: row.last_modified,
+        version: row.version,
+    })
+}

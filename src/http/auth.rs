@@ -1,0 +1,52 @@
+//! The bearer-token extractor: every `/scim/v2` request names its tenant and scope
+//! by its token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::AppState;
+use crate::auth::Principal;
+use crate::domain::tenants::authenticate_bearer;
+use crate::scim::ScimError;
+
+/// The authenticated caller of a request.
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ScimError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ScimError::new(500, None, "service state missing"))?;
+            let token = token?;
+            let principal = authenticate_bearer(&state.store, token).await?;
+            Ok(Caller(principal))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ScimError> {
+    let unauthorized = |detail: &str| ScimError::new(401, None, detail);
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
+    let value = header
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized("the Authorization header must be 'Bearer <token>'"));
+    }
+    Ok(token.trim().to_owned())
+}

@@ -1,0 +1,66 @@
+//! The JSON body extractor: enforces the size limit (413) and turns unreadable JSON
+//! into a SCIM `invalidSyntax` error that says where the problem is. Any content type
+//! is read as JSON: `application/scim+json`, `application/json`, or none at all.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::AppState;
+use crate::scim::ScimError;
+
+/// A request body parsed as JSON.
+pub struct JsonBody(pub Value);
+
+fn too_large(limit: usize) -> ScimError {
+    ScimError::new(
+        413,
+        None,
+        format!("the request body is larger than the limit of {limit} bytes"),
+    )
+}
+
+impl FromRequest for JsonBody {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<JsonBody, ScimError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.settings.max_body_bytes)
+            .unwrap_or(4 * 1024 * 1024);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|length| length > limit) {
+                return Err(too_large(limit));
+            }
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| match e {
+                    actix_web::error::PayloadError::Overflow => too_large(limit),
+                    other => ScimError::invalid_syntax(format!("the request body could not be read: {other}")),
+                })?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(ScimError::invalid_syntax("the request body is empty; a JSON object is expected"));
+            }
+            serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+                ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+            })
+        })
+    }
+}

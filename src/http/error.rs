@@ -1,0 +1,44 @@
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde_json::json;
+
+use super::response::SCIM_CONTENT_TYPE;
+use crate::scim::{ScimError, urn};
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({
+            "schemas": [urn::ERROR],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = scim_type.as_str().into();
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
+        if self.status == 401 {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster\""));
+        }
+        response.body(body.to_string())
+    }
+}
+
+/// Any path no route serves.
+pub async fn not_found_fallback(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::not_found(format!("no resource at {}", req.path())))
+}
+
+/// A known path asked with a method it does not support.
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::new(
+        405,
+        None,
+        format!("{} is not supported on {}", req.method(), req.path()),
+    ))
+}

@@ -1,0 +1,79 @@
+//! The HTTP edge: actix-web routes, the bearer-token extractor, SCIM media types,
+//! body limits, and the conversion of every error into a SCIM Error response.
+//! Handlers are thin: read the request, call `scim`/`domain`, write the response.
+
+mod auth;
+mod body;
+mod discovery;
+mod error;
+mod health;
+mod oauth;
+mod params;
+mod response;
+mod users;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::scim::list::PageLimits;
+use crate::store::Store;
+
+pub use error::not_found_fallback;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    pub page_limits: PageLimits,
+    /// Public base URL of the service (scheme, host, optional path prefix), used in
+    /// `meta.location`; derived from each request's Host header when unset.
+    pub public_url: Option<String>,
+}
+
+/// Shared state of every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: HttpSettings,
+}
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(
+            web::resource("/oauth2/token")
+                .route(web::post().to(oauth::token))
+                .default_service(web::to(error::method_not_allowed)),
+        )
+        .service(
+            web::scope("/scim/v2")
+                .configure(discovery::configure)
+                .configure(users::configure)
+                .default_service(web::to(error::not_found_fallback)),
+        );
+}
+
+/// Starts serving on `listener`; the returned server runs until stopped.
+pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(data.settings.max_body_bytes))
+            .wrap(request_logger())
+            .configure(configure)
+            .default_service(web::to(error::not_found_fallback))
+    })
+    .workers(workers.max(1))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn request_logger() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+}

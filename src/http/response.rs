@@ -1,0 +1,27 @@
+use actix_web::HttpResponse;
+use actix_web::http::{StatusCode, header};
+use serde_json::Value;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// A SCIM JSON response.
+pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body.to_string())
+}
+
+/// A SCIM resource response carrying its `ETag` (and `Location` when created).
+pub fn scim_resource(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
+    if let Some(version) = body["meta"]["version"].as_str() {
+        response.insert_header((header::ETAG, version));
+    }
+    if status == StatusCode::CREATED {
+        if let Some(location) = body["meta"]["location"].as_str() {
+            response.insert_header((header::LOCATION, location));
+        }
+    }
+    response.body(body.to_string())
+}

@@ -1,0 +1,104 @@
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+use roster::config::{Cli, Command, LogFormat, ServeConfig, StoreConfig, TenantCommand, TokenCommand};
+use roster::domain::{DomainError, tenants};
+use roster::http::{AppState, HttpSettings, serve};
+use roster::scim::list::PageLimits;
+use roster::store::Store;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(config) => run_serve(config),
+        Command::Migrate(store) => open_store(&store).map(|_| {
+            eprintln!("migrations are up to date");
+        }),
+        Command::Tenant(TenantCommand::Create { name, store }) => open_store(&store).and_then(|store| {
+            let credentials = store
+                .write_blocking(|conn| tenants::create_tenant(conn, &name))
+                .map_err(describe)?;
+            println!("{}", json!(credentials));
+            Ok(())
+        }),
+        Command::Token(TokenCommand::Create { tenant, app, store }) => open_store(&store).and_then(|store| {
+            let token = store
+                .write_blocking(|conn| tenants::create_scim_token(conn, &tenant, app.as_deref()))
+                .map_err(describe)?;
+            println!("{}", json!({ "scim_token": token }));
+            Ok(())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("roster: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    // Logs go to stderr: stdout carries the JSON that CLI commands print.
+    let filter = EnvFilter::try_from_env("ROSTER_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn open_store(config: &StoreConfig) -> Result<Store, String> {
+    Store::connect(&config.database_url, config.db_pool_size).map_err(|e| e.to_string())
+}
+
+fn describe(err: DomainError) -> String {
+    err.to_string()
+}
+
+fn run_serve(config: ServeConfig) -> Result<(), String> {
+    let store = open_store(&config.store)?;
+    if let Some(credentials) = store
+        .write_blocking(tenants::ensure_default_tenant)
+        .map_err(describe)?
+    {
+        println!(
+            "Created tenant 'default'. These credentials are shown only once:\n\
+             \n  tenant_id:     {}\n  client_id:     {}\n  client_secret: {}\n  scim_token:    {}\n\
+             \nTry: curl -H 'Authorization: Bearer {}' http://{}/scim/v2/Users\n",
+            credentials.tenant_id,
+            credentials.client_id,
+            credentials.client_secret,
+            credentials.scim_token,
+            credentials.scim_token,
+            config.listen,
+        );
+    }
+    let listener = TcpListener::bind(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let state = AppState {
+        store,
+        settings: HttpSettings {
+            max_body_bytes: config.max_body_bytes,
+            page_limits: PageLimits {
+                default_count: config.default_page_size,
+                max_count: config.max_page_size,
+            },
+            public_url: config.public_url,
+        },
+    };
+    tracing::info!(listen = %config.listen, "roster is serving");
+    let runtime = actix_web::rt::System::new();
+    runtime
+        .block_on(async move { serve(listener, state, workers)?.await })
+        .map_err(|e| format!("the server stopped: {e}"))
+}

@@ -1,0 +1,128 @@
+//! The SCIM User resource: request bodies into domain input, domain users into JSON.
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value, json};
+
+use super::error::ScimError;
+use super::schema::USER_RESOURCE;
+use super::validate::normalize_resource;
+use super::{BaseUrl, etag, format_time, urn};
+use crate::domain::users::{RosterUserInput, User, UserInput};
+
+/// Validates a POST or PUT body of a User.
+pub fn user_input_from_body(body: &Value) -> Result<UserInput, ScimError> {
+    let normalized = normalize_resource(body, &USER_RESOURCE)?;
+    let mut attributes = normalized.attributes;
+    let password = match attributes.remove("password") {
+        Some(Value::String(password)) => Some(password),
+        _ => None,
+    };
+    let roster_named = normalized.extensions.contains(&urn::ROSTER_USER);
+    let roster_fields = match attributes.remove(urn::ROSTER_USER) {
+        Some(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    let roster = if roster_named {
+        Some(roster_input(roster_fields)?)
+    } else {
+        None
+    };
+    Ok(UserInput {
+        attributes,
+        password,
+        roster,
+    })
+}
+
+fn roster_input(mut fields: Map<String, Value>) -> Result<RosterUserInput, ScimError> {
+    if fields.contains_key("apps") {
+        return Err(ScimError::invalid_value(format!(
+            "'{}:apps' cannot be written yet: application assignments arrive with the applications API",
+            urn::ROSTER_USER
+        )));
+    }
+    let birthday = match fields.remove("birthday") {
+        Some(Value::String(text)) => Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            ScimError::invalid_value(format!(
+                "'{}:birthday' must be a date as YYYY-MM-DD, not '{text}'",
+                urn::ROSTER_USER
+            ))
+        })?),
+        _ => None,
+    };
+    Ok(RosterUserInput {
+        custom_data: fields.remove("customData"),
+        birthday,
+    })
+}
+
+/// The full JSON representation of a user.
+pub fn render_user(user: &User, base: &BaseUrl) -> Value {
+    let mut out = Map::new();
+    let mut schemas = vec![Value::from(urn::CORE_USER)];
+    if user.attributes.contains_key(urn::ENTERPRISE_USER) {
+        schemas.push(urn::ENTERPRISE_USER.into());
+    }
+    schemas.push(urn::ROSTER_USER.into());
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.insert("id".into(), Value::from(user.id.clone()));
+    for (key, value) in &user.attributes {
+        out.insert(key.clone(), value.clone());
+    }
+    let mut roster = Map::new();
+    roster.insert("status".into(), user.status.as_str().into());
+    if let Some(custom_data) = &user.custom_data {
+        roster.insert("customData".into(), custom_data.clone());
+    }
+    if let Some(birthday) = user.birthday {
+        roster.insert("birthday".into(), birthday.format("%Y-%m-%d").to_string().into());
+    }
+    if let Some(last_sign_in) = user.last_sign_in {
+        roster.insert("lastSignIn".into(), format_time(last_sign_in).into());
+    }
+    out.insert(urn::ROSTER_USER.into(), Value::Object(roster));
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": format_time(user.created),
+            "lastModified": format_time(user.last_modified),
+            "location": base.resource(USER_RESOURCE.endpoint, &user.id),
+            "version": etag(user.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_taken_out_of_the_attributes() {
+        let input = user_input_from_body(&json!({"userName": "a", "password": "s3cret!"})).unwrap();
+        assert_eq!(input.password.as_deref(), Some("s3cret!"));
+        assert!(!input.attributes.contains_key("password"));
+    }
+
+    #[test]
+    fn roster_extension_is_none_unless_named() {
+        let input = user_input_from_body(&json!({"userName": "a"})).unwrap();
+        assert!(input.roster.is_none());
+        let input = user_input_from_body(&json!({
+            "schemas": [urn::CORE_USER, urn::ROSTER_USER], "userName": "a"
+        }))
+        .unwrap();
+        assert_eq!(input.roster, Some(RosterUserInput::default()));
+    }
+
+    #[test]
+    fn birthday_must_be_a_date() {
+        let err = user_input_from_body(&json!({"userName": "a", urn::ROSTER_USER: {"birthday": "31/01/1990"}}))
+            .unwrap_err();
+        assert!(err.detail.contains("YYYY-MM-DD"));
+        let input = user_input_from_body(&json!({"userName": "a", urn::ROSTER_USER: {"birthday": "1990-01-31"}}))
+            .unwrap();
+        assert_eq!(input.roster.unwrap().birthday, NaiveDate::from_ymd_opt(1990, 1, 31));
+    }
+}

@@ -1,0 +1,40 @@
+//! The append-only audit log.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::{Conn, StoreError};
+use crate::with_conn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEventRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub detail: Option<String>,
+}
+
+pub fn insert_event(conn: &mut Conn, row: &AuditEventRow) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::insert_into(audit_events::table).values(row).execute(c))?;
+    Ok(())
+}
+
+/// A tenant's events about one resource, oldest first.
+pub fn events_for_resource(
+    conn: &mut Conn,
+    tenant_id: &str,
+    resource_id: &str,
+) -> Result<Vec<AuditEventRow>, StoreError> {
+    Ok(with_conn!(conn, c => audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .filter(audit_events::resource_id.eq(resource_id))
+        .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
+        .select(AuditEventRow::as_select())
+        .load(c))?)
+}

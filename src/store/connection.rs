@@ -1,0 +1,224 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A borrowed connection of either backend; repositories take `&mut Conn`.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite {
+        pool: Pool<ConnectionManager<SqliteConnection>>,
+        // SQLite has one writer at a time; queueing writers here avoids its
+        // sleep-based busy handler and lock-upgrade deadlocks.
+        writer: Arc<Mutex<()>>,
+    },
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// The connection pool and the entry points that run store code off the async executor.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Store {
+    /// Opens a pool for `database_url` (`sqlite://path`, a bare path, `:memory:` is not
+    /// supported; or `postgres://…`) and runs the pending migrations.
+    pub fn connect(database_url: &str, pool_size: u32) -> Result<Store, StoreError> {
+        let store = if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            let manager = ConnectionManager::<PgConnection>::new(database_url);
+            let pool = Pool::builder()
+                .max_size(pool_size)
+                .connection_timeout(Duration::from_secs(10))
+                .build(manager)?;
+            Store {
+                pools: Pools::Postgres(pool),
+            }
+        } else {
+            let path = sqlite_path(database_url);
+            let manager = ConnectionManager::<SqliteConnection>::new(path);
+            let pool = Pool::builder()
+                .max_size(pool_size)
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager)?;
+            Store {
+                pools: Pools::Sqlite {
+                    pool,
+                    writer: Arc::new(Mutex::new(())),
+                },
+            }
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs the embedded migrations of this backend that have not run yet.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let result = match &self.pools {
+            Pools::Sqlite { pool, writer } => {
+                let _guard = writer.lock().unwrap_or_else(|e| e.into_inner());
+                pool.get()?
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|_| ())
+            }
+            Pools::Postgres(pool) => pool
+                .get()?
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ()),
+        };
+        result.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Runs `f` with a connection on the blocking pool, outside any transaction.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        run_blocking(move || store.read_blocking(f)).await
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool: all of it commits, or
+    /// nothing does.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let store = self.clone();
+        run_blocking(move || store.write_blocking(f)).await
+    }
+
+    /// Blocking form of [`Store::read`], for the CLI and start-up.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        match &self.pools {
+            Pools::Sqlite { pool, .. } => {
+                let mut conn = checkout(pool)?;
+                f(&mut Conn::Sqlite(&mut conn))
+            }
+            Pools::Postgres(pool) => {
+                let mut conn = checkout(pool)?;
+                f(&mut Conn::Postgres(&mut conn))
+            }
+        }
+    }
+
+    /// Blocking form of [`Store::write`], for the CLI and start-up.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E>,
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        match &self.pools {
+            Pools::Sqlite { pool, writer } => {
+                let mut conn = checkout(pool)?;
+                let _guard = writer.lock().unwrap_or_else(|e| e.into_inner());
+                conn.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
+            }
+            Pools::Postgres(pool) => {
+                let mut conn = checkout(pool)?;
+                conn.transaction(|c| f(&mut Conn::Postgres(c)))
+            }
+        }
+    }
+
+    /// True when a connection can be checked out and answers a trivial query.
+    pub async fn is_ready(&self) -> bool {
+        self.read(|conn| {
+            let result = crate::with_conn!(conn, c => c.batch_execute("SELECT 1"));
+            result.map_err(StoreError::from)
+        })
+        .await
+        .is_ok()
+    }
+}
+
+fn checkout<C>(pool: &Pool<ConnectionManager<C>>) -> Result<PooledConnection<ConnectionManager<C>>, StoreError>
+where
+    C: diesel::r2d2::R2D2Connection + 'static,
+{
+    Ok(pool.get()?)
+}
+
+async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Cancelled.into()),
+    }
+}
+
+/// `sqlite://roster.db`, `sqlite:roster.db` and `roster.db` all name the file `roster.db`.
+fn sqlite_path(url: &str) -> String {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+        .to_owned()
+}

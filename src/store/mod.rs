@@ -1,0 +1,34 @@
+//! The store: diesel over SQLite (embedded default) or PostgreSQL, chosen by URL at run time.
+//!
+//! Owns the connection pools, the embedded migrations, and every SQL query (one
+//! repository module per table family). Everything here is synchronous; callers reach
+//! it through [`Store::read`] and [`Store::write`], which run on the blocking pool.
+
+mod connection;
+mod error;
+pub mod schema;
+
+pub mod audit;
+pub mod tenants;
+pub mod users;
+
+pub use connection::{Backend, Conn, Store};
+pub use error::StoreError;
+
+/// Runs the same block against whichever backend `conn` is, with `$c` bound to the
+/// concrete diesel connection: one source text, compiled once per backend.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Sqlite(connection) => {
+                let $c = &mut **connection;
+                $body
+            }
+            $crate::store::Conn::Postgres(connection) => {
+                let $c = &mut **connection;
+                $body
+            }
+        }
+    };
+}

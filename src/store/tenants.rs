@@ -1,0 +1,125 @@
+//! Tenants, their applications (OAuth2 clients) and API tokens.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{api_tokens, applications, tenants};
+use super::{Conn, StoreError};
+use crate::with_conn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct TenantRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret_hash: String,
+    pub is_management: bool,
+    pub allow_signup_on_signin: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct TokenRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub token_hash: String,
+    pub kind: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_tenant(conn: &mut Conn, row: &TenantRow) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::insert_into(tenants::table).values(row).execute(c))?;
+    Ok(())
+}
+
+pub fn count_tenants(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(with_conn!(conn, c => tenants::table.count().get_result(c))?)
+}
+
+pub fn find_tenant_by_name(conn: &mut Conn, name: &str) -> Result<Option<TenantRow>, StoreError> {
+    Ok(with_conn!(conn, c => tenants::table
+        .filter(tenants::name.eq(name))
+        .select(TenantRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn insert_application(conn: &mut Conn, row: &ApplicationRow) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::insert_into(applications::table).values(row).execute(c))?;
+    Ok(())
+}
+
+pub fn find_application(
+    conn: &mut Conn,
+    tenant_id: &str,
+    app_id: &str,
+) -> Result<Option<ApplicationRow>, StoreError> {
+    Ok(with_conn!(conn, c => applications::table
+        .filter(applications::tenant_id.eq(tenant_id))
+        .filter(applications::id.eq(app_id))
+        .select(ApplicationRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn find_management_application(
+    conn: &mut Conn,
+    tenant_id: &str,
+) -> Result<Option<ApplicationRow>, StoreError> {
+    Ok(with_conn!(conn, c => applications::table
+        .filter(applications::tenant_id.eq(tenant_id))
+        .filter(applications::is_management.eq(true))
+        .select(ApplicationRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn find_application_by_client_id(
+    conn: &mut Conn,
+    client_id: &str,
+) -> Result<Option<ApplicationRow>, StoreError> {
+    Ok(with_conn!(conn, c => applications::table
+        .filter(applications::client_id.eq(client_id))
+        .select(ApplicationRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn insert_token(conn: &mut Conn, row: &TokenRow) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::insert_into(api_tokens::table).values(row).execute(c))?;
+    Ok(())
+}
+
+/// The token with this hash together with the application it was issued to.
+pub fn find_token_by_hash(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(TokenRow, ApplicationRow)>, StoreError> {
+    Ok(with_conn!(conn, c => api_tokens::table
+        .inner_join(applications::table)
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .select((TokenRow::as_select(), ApplicationRow::as_select()))
+        .first(c)
+        .optional())?)
+}
+
+/// Removes expired short-lived tokens; returns how many went.
+pub fn delete_expired_tokens(conn: &mut Conn, now: NaiveDateTime) -> Result<usize, StoreError> {
+    Ok(with_conn!(conn, c => diesel::delete(
+        api_tokens::table.filter(api_tokens::expires_at.lt(now))
+    )
+    .execute(c))?)
+}
