@@ -66,7 +66,11 @@ pub enum TokenCommand {
 #[derive(Debug, Clone, Args)]
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (embedded, the default) or `postgres://user@host/db`.
-    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_URL",
+        default_value = "sqlite://roster.db"
+    )]
     pub database_url: String,
     /// Database connections kept open.
     #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value_t = 10)]

@@ -5,7 +5,9 @@ use clap::Parser;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
-use roster::config::{Cli, Command, LogFormat, ServeConfig, StoreConfig, TenantCommand, TokenCommand};
+use roster::config::{
+    Cli, Command, LogFormat, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
+};
 use roster::domain::{DomainError, tenants};
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
@@ -19,20 +21,26 @@ fn main() -> ExitCode {
         Command::Migrate(store) => open_store(&store).map(|_| {
             eprintln!("migrations are up to date");
         }),
-        Command::Tenant(TenantCommand::Create { name, store }) => open_store(&store).and_then(|store| {
-            let credentials = store
-                .write_blocking(|conn| tenants::create_tenant(conn, &name))
-                .map_err(describe)?;
-            println!("{}", json!(credentials));
-            Ok(())
-        }),
-        Command::Token(TokenCommand::Create { tenant, app, store }) => open_store(&store).and_then(|store| {
-            let token = store
-                .write_blocking(|conn| tenants::create_scim_token(conn, &tenant, app.as_deref()))
-                .map_err(describe)?;
-            println!("{}", json!({ "scim_token": token }));
-            Ok(())
-        }),
+        Command::Tenant(TenantCommand::Create { name, store }) => {
+            open_store(&store).and_then(|store| {
+                let credentials = store
+                    .write_blocking(|conn| tenants::create_tenant(conn, &name))
+                    .map_err(describe)?;
+                println!("{}", json!(credentials));
+                Ok(())
+            })
+        }
+        Command::Token(TokenCommand::Create { tenant, app, store }) => {
+            open_store(&store).and_then(|store| {
+                let token = store
+                    .write_blocking(|conn| {
+                        tenants::create_scim_token(conn, &tenant, app.as_deref())
+                    })
+                    .map_err(describe)?;
+                println!("{}", json!({ "scim_token": token }));
+                Ok(())
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,7 +56,9 @@ fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("ROSTER_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -81,10 +91,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             config.listen,
         );
     }
-    let listener = TcpListener::bind(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let workers = config
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let listener = TcpListener::bind(config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let workers = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let state = AppState {
         store,
         settings: HttpSettings {

@@ -3,9 +3,7 @@
 
 mod secrets;
 
-pub use secrets::{
-    generate_secret, hash_password, hash_token, verify_password, verify_token_hash,
-};
+pub use secrets::{generate_secret, hash_password, hash_token, verify_password, verify_token_hash};
 
 /// Who is calling: the tenant and application a bearer token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -23,7 +23,10 @@ pub fn hash_token(token: &str) -> String {
 /// Compares a presented secret against a stored hash in constant time.
 pub fn verify_token_hash(presented: &str, stored_hash: &str) -> bool {
     let presented_hash = hash_token(presented);
-    presented_hash.as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    presented_hash
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 /// Hashes a user's password with Argon2id and a random salt (PHC string format).

@@ -154,7 +154,11 @@ fn insert_token(
     kind: &str,
     expires_at: Option<chrono::NaiveDateTime>,
 ) -> Result<String, DomainError> {
-    let prefix = if kind == TOKEN_KIND_SCIM { "rst_" } else { "rat_" };
+    let prefix = if kind == TOKEN_KIND_SCIM {
+        "rst_"
+    } else {
+        "rat_"
+    };
     let token = generate_secret(prefix);
     repo::insert_token(
         conn,

@@ -79,7 +79,11 @@ pub struct UserPage {
     pub total: i64,
 }
 
-pub async fn create_user(store: &Store, principal: &Principal, input: UserInput) -> Result<User, DomainError> {
+pub async fn create_user(
+    store: &Store,
+    principal: &Principal,
+    input: UserInput,
+) -> Result<User, DomainError> {
     let password_hash = hash_optional_password(input.password.clone()).await?;
     let principal = principal.clone();
     store
@@ -106,13 +110,25 @@ pub async fn create_user(store: &Store, principal: &Principal, input: UserInput)
             };
             let values = value_rows(&principal.tenant_id, &id, &doc);
             repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
-            record(conn, &principal, "user.created", &id, json!({"userName": doc["userName"]}))?;
-            user_from_row(repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?)
+            record(
+                conn,
+                &principal,
+                "user.created",
+                &id,
+                json!({"userName": doc["userName"]}),
+            )?;
+            user_from_row(
+                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?,
+            )
         })
         .await
 }
 
-pub async fn get_user(store: &Store, principal: &Principal, id: String) -> Result<User, DomainError> {
+pub async fn get_user(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+) -> Result<User, DomainError> {
     let tenant_id = principal.tenant_id.clone();
     store
         .read(move |conn| {
@@ -135,19 +151,26 @@ pub async fn replace_user(
     let principal = principal.clone();
     store
         .write(move |conn| {
-            let current = repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            let current =
+                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
             check_version(if_match.as_deref(), current.version)?;
             let mut attributes = input.attributes;
             resolve_manager(conn, &principal.tenant_id, Some(&id), &mut attributes)?;
             let (custom_data, birthday) = match &input.roster {
-                Some(roster) => (serialize_custom_data(roster.custom_data.as_ref())?, roster.birthday),
+                Some(roster) => (
+                    serialize_custom_data(roster.custom_data.as_ref())?,
+                    roster.birthday,
+                ),
                 None => (current.custom_data.clone(), current.birthday),
             };
             let doc = Value::Object(attributes);
             let unchanged = password_hash.is_none()
                 && custom_data == current.custom_data
                 && birthday == current.birthday
-                && serde_json::from_str::<Value>(&current.attributes).ok().as_ref() == Some(&doc);
+                && serde_json::from_str::<Value>(&current.attributes)
+                    .ok()
+                    .as_ref()
+                    == Some(&doc);
             if unchanged {
                 return user_from_row(current);
             }
@@ -161,16 +184,31 @@ pub async fn replace_user(
                 lookup: UserLookupColumns::from_attributes(&doc),
             };
             let values = value_rows(&principal.tenant_id, &id, &doc);
-            let written = repo::update_user(conn, &principal.tenant_id, &id, current.version, &changes, &values)
-                .map_err(|e| user_name_conflict(e, &doc))?;
+            let written = repo::update_user(
+                conn,
+                &principal.tenant_id,
+                &id,
+                current.version,
+                &changes,
+                &values,
+            )
+            .map_err(|e| user_name_conflict(e, &doc))?;
             if !written {
                 return Err(DomainError::PreconditionFailed(current.version.to_string()));
             }
             if let Some(hash) = &password_hash {
                 repo::set_password_hash(conn, &principal.tenant_id, &id, Some(hash))?;
             }
-            record(conn, &principal, "user.replaced", &id, json!({"userName": doc["userName"]}))?;
-            user_from_row(repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?)
+            record(
+                conn,
+                &principal,
+                "user.replaced",
+                &id,
+                json!({"userName": doc["userName"]}),
+            )?;
+            user_from_row(
+                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?,
+            )
         })
         .await
 }
@@ -184,14 +222,21 @@ pub async fn delete_user(
     let principal = principal.clone();
     store
         .write(move |conn| {
-            let current = repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            let current =
+                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
             check_version(if_match.as_deref(), current.version)?;
             repo::delete_user(conn, &principal.tenant_id, &id)?;
             let user_name = serde_json::from_str::<Value>(&current.attributes)
                 .ok()
                 .and_then(|doc| doc.get("userName").cloned())
                 .unwrap_or(Value::Null);
-            record(conn, &principal, "user.deleted", &id, json!({"userName": user_name}))
+            record(
+                conn,
+                &principal,
+                "user.deleted",
+                &id,
+                json!({"userName": user_name}),
+            )
         })
         .await
 }
@@ -212,7 +257,10 @@ pub async fn list_users(
             } else {
                 Vec::new()
             };
-            let users = rows.into_iter().map(user_from_row).collect::<Result<_, _>>()?;
+            let users = rows
+                .into_iter()
+                .map(user_from_row)
+                .collect::<Result<_, _>>()?;
             Ok(UserPage { users, total })
         })
         .await
@@ -242,11 +290,17 @@ fn resolve_manager(
     else {
         return Ok(());
     };
-    let Some(manager_id) = manager.get("value").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(manager_id) = manager
+        .get("value")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return Ok(());
     };
     if Some(manager_id.as_str()) == self_id {
-        return Err(DomainError::InvalidValue("a user cannot be their own manager".into()));
+        return Err(DomainError::InvalidValue(
+            "a user cannot be their own manager".into(),
+        ));
     }
     let manager_row = repo::find_user(conn, tenant_id, &manager_id)?.ok_or_else(|| {
         DomainError::InvalidValue(format!(
@@ -267,7 +321,9 @@ fn serialize_custom_data(custom_data: Option<&Value>) -> Result<Option<String>, 
         return Ok(None);
     };
     if !value.is_object() {
-        return Err(DomainError::InvalidValue("customData must be a JSON object".into()));
+        return Err(DomainError::InvalidValue(
+            "customData must be a JSON object".into(),
+        ));
     }
     let text = value.to_string();
     if text.len() > MAX_CUSTOM_DATA_BYTES {
@@ -306,7 +362,13 @@ fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("User '{id}' not found"))
 }
 
-fn record(conn: &mut Conn, principal: &Principal, action: &str, resource_id: &str, detail: Value) -> Result<(), DomainError> {
+fn record(
+    conn: &mut Conn,
+    principal: &Principal,
+    action: &str,
+    resource_id: &str,
+    detail: Value,
+) -> Result<(), DomainError> {
     insert_event(
         conn,
         &AuditEventRow {
@@ -338,7 +400,10 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
         Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("customData"))?),
         None => None,
     };
-    let active = attributes.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let active = attributes
+        .get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let status = if !active {
         UserStatus::Disabled
     } else if row.status == STORED_PENDING {

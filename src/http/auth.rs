@@ -46,7 +46,9 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ScimError> {
         .split_once(' ')
         .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(unauthorized("the Authorization header must be 'Bearer <token>'"));
+        return Err(unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        ));
     }
     Ok(token.trim().to_owned())
 }

@@ -48,7 +48,9 @@ impl FromRequest for JsonBody {
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| match e {
                     actix_web::error::PayloadError::Overflow => too_large(limit),
-                    other => ScimError::invalid_syntax(format!("the request body could not be read: {other}")),
+                    other => ScimError::invalid_syntax(format!(
+                        "the request body could not be read: {other}"
+                    )),
                 })?;
                 if bytes.len() + chunk.len() > limit {
                     return Err(too_large(limit));
@@ -56,7 +58,9 @@ impl FromRequest for JsonBody {
                 bytes.extend_from_slice(&chunk);
             }
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(ScimError::invalid_syntax("the request body is empty; a JSON object is expected"));
+                return Err(ScimError::invalid_syntax(
+                    "the request body is empty; a JSON object is expected",
+                ));
             }
             serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
                 ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))

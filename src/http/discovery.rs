@@ -4,11 +4,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::AppState;
 use super::auth::Caller;
 use super::error::method_not_allowed;
 use super::params::base_url;
 use super::response::scim_json;
-use super::AppState;
 use crate::scim::{ScimError, discovery};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,12 +39,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn service_provider_config(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::service_provider_config(&base_url(&req, &state)))
+async fn service_provider_config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _: Caller,
+) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&base_url(&req, &state)),
+    )
 }
 
 async fn resource_types(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::resource_types(&base_url(&req, &state)))
+    scim_json(
+        StatusCode::OK,
+        &discovery::resource_types(&base_url(&req, &state)),
+    )
 }
 
 async fn resource_type(

@@ -31,7 +31,10 @@ impl ResponseError for ScimError {
 
 /// Any path no route serves.
 pub async fn not_found_fallback(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    Err(ScimError::not_found(format!("no resource at {}", req.path())))
+    Err(ScimError::not_found(format!(
+        "no resource at {}",
+        req.path()
+    )))
 }
 
 /// A known path asked with a method it does not support.

@@ -78,7 +78,8 @@ pub async fn token(
     let form: TokenRequest = if body.is_empty() {
         TokenRequest::default()
     } else if is_json {
-        serde_json::from_slice(&body).map_err(|e| invalid_request(&format!("the body is not valid JSON: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| invalid_request(&format!("the body is not valid JSON: {e}")))?
     } else {
         serde_urlencoded::from_bytes(&body)
             .map_err(|e| invalid_request(&format!("the body is not a valid form: {e}")))?

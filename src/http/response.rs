@@ -18,10 +18,10 @@ pub fn scim_resource(status: StatusCode, body: &Value) -> HttpResponse {
     if let Some(version) = body["meta"]["version"].as_str() {
         response.insert_header((header::ETAG, version));
     }
-    if status == StatusCode::CREATED {
-        if let Some(location) = body["meta"]["location"].as_str() {
-            response.insert_header((header::LOCATION, location));
-        }
+    if status == StatusCode::CREATED
+        && let Some(location) = body["meta"]["location"].as_str()
+    {
+        response.insert_header((header::LOCATION, location));
     }
     response.body(body.to_string())
 }

@@ -3,16 +3,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match};
 use super::response::{scim_json, scim_resource};
-use super::AppState;
 use crate::domain::users as domain;
+use crate::scim::ScimError;
 use crate::scim::list::{Page, list_response};
 use crate::scim::users::{render_user, user_input_from_body};
-use crate::scim::ScimError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,7 +38,10 @@ async fn create(
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
     let user = domain::create_user(&state.store, &principal, input).await?;
-    Ok(scim_resource(StatusCode::CREATED, &render_user(&user, &base_url(&req, &state))))
+    Ok(scim_resource(
+        StatusCode::CREATED,
+        &render_user(&user, &base_url(&req, &state)),
+    ))
 }
 
 async fn get(
@@ -48,7 +51,10 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let user = domain::get_user(&state.store, &principal, id.into_inner()).await?;
-    Ok(scim_resource(StatusCode::OK, &render_user(&user, &base_url(&req, &state))))
+    Ok(scim_resource(
+        StatusCode::OK,
+        &render_user(&user, &base_url(&req, &state)),
+    ))
 }
 
 async fn replace(
@@ -59,8 +65,18 @@ async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
-    let user = domain::replace_user(&state.store, &principal, id.into_inner(), input, if_match(&req)).await?;
-    Ok(scim_resource(StatusCode::OK, &render_user(&user, &base_url(&req, &state))))
+    let user = domain::replace_user(
+        &state.store,
+        &principal,
+        id.into_inner(),
+        input,
+        if_match(&req),
+    )
+    .await?;
+    Ok(scim_resource(
+        StatusCode::OK,
+        &render_user(&user, &base_url(&req, &state)),
+    ))
 }
 
 async fn delete(
@@ -84,9 +100,16 @@ async fn list(
             "filtering is not supported yet (ServiceProviderConfig says filter.supported = false)",
         ));
     }
-    let page = Page::from_params(params.get("startIndex"), params.get("count"), state.settings.page_limits)?;
+    let page = Page::from_params(
+        params.get("startIndex"),
+        params.get("count"),
+        state.settings.page_limits,
+    )?;
     let result = domain::list_users(&state.store, &principal, page.start_index, page.count).await?;
     let base = base_url(&req, &state);
     let resources = result.users.iter().map(|u| render_user(u, &base)).collect();
-    Ok(scim_json(StatusCode::OK, &list_response(resources, result.total, page.start_index)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(resources, result.total, page.start_index),
+    ))
 }

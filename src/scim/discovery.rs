@@ -39,7 +39,11 @@ pub fn resource_type(name: &str, base: &BaseUrl) -> Result<Value, ScimError> {
     registry()
         .resource_types()
         .iter()
-        .find(|d| d["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .find(|d| {
+            d["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
         .map(|d| resource_type_document(d, base))
         .ok_or_else(|| ScimError::not_found(format!("ResourceType '{name}' not found")))
 }

@@ -28,7 +28,9 @@ impl Page {
         count: Option<&str>,
         limits: PageLimits,
     ) -> Result<Page, ScimError> {
-        let start_index = parse_integer("startIndex", start_index)?.unwrap_or(1).max(1);
+        let start_index = parse_integer("startIndex", start_index)?
+            .unwrap_or(1)
+            .max(1);
         let count = parse_integer("count", count)?
             .unwrap_or(limits.default_count)
             .clamp(0, limits.max_count);
@@ -61,22 +63,40 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
 mod tests {
     use super::*;
 
-    const LIMITS: PageLimits = PageLimits { default_count: 100, max_count: 1000 };
+    const LIMITS: PageLimits = PageLimits {
+        default_count: 100,
+        max_count: 1000,
+    };
 
     #[test]
     fn defaults_apply_when_parameters_are_absent() {
-        assert_eq!(Page::from_params(None, None, LIMITS).unwrap(), Page { start_index: 1, count: 100 });
+        assert_eq!(
+            Page::from_params(None, None, LIMITS).unwrap(),
+            Page {
+                start_index: 1,
+                count: 100
+            }
+        );
     }
 
     #[test]
     fn start_index_below_one_reads_as_one_and_negative_count_as_zero() {
         let page = Page::from_params(Some("-5"), Some("-1"), LIMITS).unwrap();
-        assert_eq!(page, Page { start_index: 1, count: 0 });
+        assert_eq!(
+            page,
+            Page {
+                start_index: 1,
+                count: 0
+            }
+        );
     }
 
     #[test]
     fn count_is_capped_at_the_maximum() {
-        assert_eq!(Page::from_params(None, Some("5000"), LIMITS).unwrap().count, 1000);
+        assert_eq!(
+            Page::from_params(None, Some("5000"), LIMITS).unwrap().count,
+            1000
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Functions here are what HTTP handlers call; they return [`ScimError`] for
 //! anything the client must be told.
 
-mod error;
 pub mod discovery;
+mod error;
 pub mod list;
 pub mod schema;
 pub mod urn;

@@ -236,9 +236,15 @@ mod tests {
         let user = registry()
             .schema("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER")
             .expect("core user schema");
-        assert_eq!(user.attribute("USERNAME").map(|a| a.name.as_str()), Some("userName"));
+        assert_eq!(
+            user.attribute("USERNAME").map(|a| a.name.as_str()),
+            Some("userName")
+        );
         let emails = user.attribute("emails").expect("emails");
-        assert_eq!(emails.sub_attribute("VALUE").map(|a| a.name.as_str()), Some("value"));
+        assert_eq!(
+            emails.sub_attribute("VALUE").map(|a| a.name.as_str()),
+            Some("value")
+        );
     }
 
     #[test]
@@ -247,7 +253,11 @@ mod tests {
         for resource_type in registry.resource_types() {
             let core = resource_type["schema"].as_str().unwrap_or_default();
             assert!(registry.schema(core).is_some(), "unknown schema {core}");
-            for extension in resource_type["schemaExtensions"].as_array().into_iter().flatten() {
+            for extension in resource_type["schemaExtensions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let urn = extension["schema"].as_str().unwrap_or_default();
                 assert!(registry.schema(urn).is_some(), "unknown extension {urn}");
             }

@@ -42,12 +42,14 @@ fn roster_input(mut fields: Map<String, Value>) -> Result<RosterUserInput, ScimE
         )));
     }
     let birthday = match fields.remove("birthday") {
-        Some(Value::String(text)) => Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-            ScimError::invalid_value(format!(
-                "'{}:birthday' must be a date as YYYY-MM-DD, not '{text}'",
-                urn::ROSTER_USER
-            ))
-        })?),
+        Some(Value::String(text)) => {
+            Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                ScimError::invalid_value(format!(
+                    "'{}:birthday' must be a date as YYYY-MM-DD, not '{text}'",
+                    urn::ROSTER_USER
+                ))
+            })?)
+        }
         _ => None,
     };
     Ok(RosterUserInput {
@@ -75,7 +77,10 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
         roster.insert("customData".into(), custom_data.clone());
     }
     if let Some(birthday) = user.birthday {
-        roster.insert("birthday".into(), birthday.format("%Y-%m-%d").to_string().into());
+        roster.insert(
+            "birthday".into(),
+            birthday.format("%Y-%m-%d").to_string().into(),
+        );
     }
     if let Some(last_sign_in) = user.last_sign_in {
         roster.insert("lastSignIn".into(), format_time(last_sign_in).into());
@@ -118,11 +123,18 @@ mod tests {
 
     #[test]
     fn birthday_must_be_a_date() {
-        let err = user_input_from_body(&json!({"userName": "a", urn::ROSTER_USER: {"birthday": "31/01/1990"}}))
-            .unwrap_err();
+        let err = user_input_from_body(
+            &json!({"userName": "a", urn::ROSTER_USER: {"birthday": "31/01/1990"}}),
+        )
+        .unwrap_err();
         assert!(err.detail.contains("YYYY-MM-DD"));
-        let input = user_input_from_body(&json!({"userName": "a", urn::ROSTER_USER: {"birthday": "1990-01-31"}}))
-            .unwrap();
-        assert_eq!(input.roster.unwrap().birthday, NaiveDate::from_ymd_opt(1990, 1, 31));
+        let input = user_input_from_body(
+            &json!({"userName": "a", urn::ROSTER_USER: {"birthday": "1990-01-31"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            input.roster.unwrap().birthday,
+            NaiveDate::from_ymd_opt(1990, 1, 31)
+        );
     }
 }

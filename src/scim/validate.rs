@@ -9,7 +9,9 @@
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
-use super::schema::{AttributeDef, AttributeType, Mutability, ResourceTypeDef, SchemaDef, registry};
+use super::schema::{
+    AttributeDef, AttributeType, Mutability, ResourceTypeDef, SchemaDef, registry,
+};
 
 /// A validated resource body.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +107,11 @@ pub fn normalize_resource(
     check_required(&attributes, core, None)?;
     for extension in &extensions {
         if let Some(Value::Object(extension_attributes)) = attributes.get(*extension) {
-            check_required(extension_attributes, extension_schema(extension), Some(extension))?;
+            check_required(
+                extension_attributes,
+                extension_schema(extension),
+                Some(extension),
+            )?;
         }
     }
     Ok(NormalizedResource {
@@ -227,7 +233,10 @@ fn normalize_single(
                     return Ok(None);
                 }
                 for sub in &definition.sub_attributes {
-                    if sub.required && sub.mutability != Mutability::ReadOnly && out.get(&sub.name).is_none() {
+                    if sub.required
+                        && sub.mutability != Mutability::ReadOnly
+                        && out.get(&sub.name).is_none()
+                    {
                         return Err(ScimError::invalid_value(format!(
                             "'{path}.{}' is required",
                             sub.name
@@ -269,7 +278,10 @@ fn put_attribute(
 }
 
 /// The object under `urn` in `attributes`, created empty if absent.
-fn extension_object<'m>(attributes: &'m mut Map<String, Value>, urn: &str) -> &'m mut Map<String, Value> {
+fn extension_object<'m>(
+    attributes: &'m mut Map<String, Value>,
+    urn: &str,
+) -> &'m mut Map<String, Value> {
     let slot = attributes
         .entry(urn.to_owned())
         .or_insert_with(|| Value::Object(Map::new()));
@@ -328,7 +340,10 @@ fn schema_list(value: &Value) -> Result<Vec<&str>, ScimError> {
     let Value::Array(items) = value else {
         return Err(invalid());
     };
-    items.iter().map(|item| item.as_str().ok_or_else(invalid)).collect()
+    items
+        .iter()
+        .map(|item| item.as_str().ok_or_else(invalid))
+        .collect()
 }
 
 /// The extension URN of `resource_type` equal to `key`, ignoring case.
@@ -349,7 +364,9 @@ pub fn split_extension_path<'k>(
         let prefix = key.get(..urn.len())?;
         let rest = key.get(urn.len()..)?;
         if prefix.eq_ignore_ascii_case(urn) {
-            rest.strip_prefix(':').filter(|name| !name.is_empty()).map(|name| (urn, name))
+            rest.strip_prefix(':')
+                .filter(|name| !name.is_empty())
+                .map(|name| (urn, name))
         } else {
             None
         }
@@ -406,7 +423,8 @@ mod tests {
 
     #[test]
     fn attribute_names_in_any_case_become_canonical() {
-        let attrs = normalize(json!({"UserName": "bjensen", "NAME": {"GIVENNAME": "Barbara"}})).unwrap();
+        let attrs =
+            normalize(json!({"UserName": "bjensen", "NAME": {"GIVENNAME": "Barbara"}})).unwrap();
         assert_eq!(attrs["userName"], "bjensen");
         assert_eq!(attrs["name"]["givenName"], "Barbara");
     }
@@ -438,15 +456,20 @@ mod tests {
 
     #[test]
     fn unknown_schema_urn_is_rejected() {
-        let err = normalize(json!({"schemas": [urn::CORE_USER, "urn:example:unknown"], "userName": "a"}))
-            .unwrap_err();
+        let err =
+            normalize(json!({"schemas": [urn::CORE_USER, "urn:example:unknown"], "userName": "a"}))
+                .unwrap_err();
         assert!(err.detail.contains("urn:example:unknown"));
     }
 
     #[test]
     fn wrong_type_names_the_attribute_and_the_expected_type() {
         let err = normalize(json!({"userName": 42})).unwrap_err();
-        assert!(err.detail.contains("'userName' must be a string"), "{}", err.detail);
+        assert!(
+            err.detail.contains("'userName' must be a string"),
+            "{}",
+            err.detail
+        );
     }
 
     #[test]
@@ -456,7 +479,11 @@ mod tests {
             "groups": [{"value": "g"}]
         }))
         .unwrap();
-        assert!(!attrs.contains_key("id") && !attrs.contains_key("meta") && !attrs.contains_key("groups"));
+        assert!(
+            !attrs.contains_key("id")
+                && !attrs.contains_key("meta")
+                && !attrs.contains_key("groups")
+        );
     }
 
     #[test]
@@ -495,7 +522,12 @@ mod tests {
 
     #[test]
     fn null_and_empty_values_are_unassigned() {
-        let attrs = normalize(json!({"userName": "a", "title": null, "roles": [], "name": {}})).unwrap();
-        assert!(!attrs.contains_key("title") && !attrs.contains_key("roles") && !attrs.contains_key("name"));
+        let attrs =
+            normalize(json!({"userName": "a", "title": null, "roles": [], "name": {}})).unwrap();
+        assert!(
+            !attrs.contains_key("title")
+                && !attrs.contains_key("roles")
+                && !attrs.contains_key("name")
+        );
     }
 }

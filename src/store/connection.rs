@@ -196,7 +196,9 @@ impl Store {
     }
 }
 
-fn checkout<C>(pool: &Pool<ConnectionManager<C>>) -> Result<PooledConnection<ConnectionManager<C>>, StoreError>
+fn checkout<C>(
+    pool: &Pool<ConnectionManager<C>>,
+) -> Result<PooledConnection<ConnectionManager<C>>, StoreError>
 where
     C: diesel::r2d2::R2D2Connection + 'static,
 {

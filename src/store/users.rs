@@ -113,7 +113,11 @@ fn lookup_text(doc: &Value, source: &ColumnSource) -> Option<String> {
         value = value.get(sub)?;
     }
     let text = value.as_str()?;
-    Some(if source.folded { fold(text) } else { text.to_owned() })
+    Some(if source.folded {
+        fold(text)
+    } else {
+        text.to_owned()
+    })
 }
 
 /// The multi-valued attributes stored as `user_values` rows, and whether their
@@ -164,11 +168,22 @@ pub fn value_rows(tenant_id: &str, user_id: &str, doc: &Value) -> Vec<UserValueR
                 tenant_id: tenant_id.to_owned(),
                 attribute: (*attribute).to_owned(),
                 position: i32::try_from(position).unwrap_or(i32::MAX),
-                value_ci: if *case_exact { None } else { raw_value.map(fold) },
-                value_exact: if *case_exact { raw_value.map(str::to_owned) } else { None },
+                value_ci: if *case_exact {
+                    None
+                } else {
+                    raw_value.map(fold)
+                },
+                value_exact: if *case_exact {
+                    raw_value.map(str::to_owned)
+                } else {
+                    None
+                },
                 display_ci: folded(element, "display"),
                 type_ci: folded(element, "type"),
-                is_primary: element.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                is_primary: element
+                    .get("primary")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 formatted_ci: folded(element, "formatted"),
                 street_address_ci: folded(element, "streetAddress"),
                 locality_ci: folded(element, "locality"),
@@ -213,7 +228,11 @@ pub struct UserChanges {
     pub lookup: UserLookupColumns,
 }
 
-pub fn insert_user(conn: &mut Conn, row: &NewUserRow, values: &[UserValueRow]) -> Result<(), StoreError> {
+pub fn insert_user(
+    conn: &mut Conn,
+    row: &NewUserRow,
+    values: &[UserValueRow],
+) -> Result<(), StoreError> {
     with_conn!(conn, c => {
         diesel::insert_into(users::table).values(row).execute(c)?;
         if !values.is_empty() {
@@ -254,7 +273,12 @@ pub fn update_user(
 }
 
 /// Sets or clears the password hash of a user.
-pub fn set_password_hash(conn: &mut Conn, tenant_id: &str, id: &str, hash: Option<&str>) -> Result<(), StoreError> {
+pub fn set_password_hash(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    hash: Option<&str>,
+) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::update(
         users::table.filter(users::tenant_id.eq(tenant_id)).filter(users::id.eq(id)),
     )
@@ -271,7 +295,11 @@ pub fn delete_user(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, S
     Ok(deleted > 0)
 }
 
-pub fn find_user(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<Option<UserRow>, StoreError> {
+pub fn find_user(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<UserRow>, StoreError> {
     Ok(with_conn!(conn, c => users::table
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
@@ -281,7 +309,12 @@ pub fn find_user(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<Option<Us
 }
 
 /// One page of a tenant's users in creation order.
-pub fn list_users(conn: &mut Conn, tenant_id: &str, offset: i64, limit: i64) -> Result<Vec<UserRow>, StoreError> {
+pub fn list_users(
+    conn: &mut Conn,
+    tenant_id: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
     Ok(with_conn!(conn, c => users::table
         .filter(users::tenant_id.eq(tenant_id))
         .order(users::id.asc())

@@ -1,0 +1,12 @@
+//! Integration tests: every behaviour through real HTTP against a real store, on
+//! SQLite and on PostgreSQL. One test binary, many modules: linking is the slow part.
+
+mod support;
+
+mod auth;
+mod cli;
+mod discovery;
+mod errors;
+mod health;
+mod tenancy;
+mod users;

@@ -1,0 +1,326 @@
+//! The test harness: a real Roster server on a free port against a fresh store
+//! (a temporary SQLite file, or a private schema in PostgreSQL), and small builders.
+
+pub mod builders;
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+use roster::domain::tenants::{TenantCredentials, create_tenant};
+use roster::http::{AppState, HttpSettings, serve};
+use roster::scim::list::PageLimits;
+use roster::store::{Backend, Store};
+
+pub use builders::UserBuilder;
+
+/// Defines each listed test once per backend: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestServer::start(roster::store::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(server) = $crate::support::TestServer::start_postgres().await else { return };
+                    super::$name(server).await
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server tests use; `ROSTER_TEST_PG_URL=none` skips those tests
+/// outside CI.
+pub fn postgres_base_url() -> Option<String> {
+    match std::env::var("ROSTER_TEST_PG_URL") {
+        Ok(url) if url == "none" => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "PostgreSQL tests cannot be skipped in CI"
+            );
+            None
+        }
+        Ok(url) => Some(url),
+        Err(_) => Some("postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+    }
+}
+
+/// A store of its own for one test; cleaned up on drop.
+pub enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir, String),
+    Postgres {
+        base_url: String,
+        schema: String,
+        url: String,
+    },
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+                TestDatabase::Sqlite(dir, url)
+            }
+            Backend::Postgres => {
+                let base_url = postgres_base_url().expect("PostgreSQL URL");
+                let schema = unique_name("t");
+                let mut conn = PgConnection::establish(&base_url)
+                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base_url}: {e}"));
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                TestDatabase::Postgres {
+                    base_url,
+                    schema,
+                    url,
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDatabase::Sqlite(_, url) => url,
+            TestDatabase::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres {
+            base_url, schema, ..
+        } = self
+            && let Ok(mut conn) = PgConnection::establish(base_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// A name no other test in this run (or a concurrent run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..8)
+            .unwrap_or("x")
+    )
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub backend: Backend,
+    pub database: TestDatabase,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// A tenant's credentials plus a client bound to its SCIM token.
+#[derive(Clone)]
+pub struct Tenant {
+    pub credentials: TenantCredentials,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_postgres() -> Option<TestServer> {
+        postgres_base_url()?;
+        Some(Self::start(Backend::Postgres).await)
+    }
+
+    /// Starts a server after letting the test adjust its settings.
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut HttpSettings),
+    ) -> TestServer {
+        let database = TestDatabase::create(backend);
+        let url = database.url().to_owned();
+        let store = tokio::task::spawn_blocking(move || Store::connect(&url, 4))
+            .await
+            .expect("join")
+            .expect("store opens and migrates");
+        let mut settings = HttpSettings {
+            max_body_bytes: 4 * 1024 * 1024,
+            page_limits: PageLimits {
+                default_count: 100,
+                max_count: 1000,
+            },
+            public_url: None,
+        };
+        adjust(&mut settings);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState {
+            store: store.clone(),
+            settings,
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = serve(listener, state, 1).expect("server starts");
+                sender.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            })
+        });
+        let handle = receiver.recv().expect("server handle");
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            backend,
+            database,
+            handle,
+        }
+    }
+
+    /// Creates a tenant through the domain, as `roster tenant create` does.
+    pub async fn tenant(&self) -> Tenant {
+        let store = self.store.clone();
+        let name = unique_name("tenant");
+        let credentials = tokio::task::spawn_blocking(move || {
+            store.write_blocking(|conn| create_tenant(conn, &name))
+        })
+        .await
+        .expect("join")
+        .expect("tenant created");
+        Tenant {
+            credentials,
+            base: self.base.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// A request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Stop accepting and drop connections so the store can be removed.
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Tenant {
+    pub fn token(&self) -> &str {
+        &self.credentials.scim_token
+    }
+
+    /// A request to `/scim/v2{path}` with this tenant's bearer token.
+    pub fn scim(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}/scim/v2{path}", self.base))
+            .bearer_auth(self.token())
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        read(self.scim(Method::GET, path).send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(
+            scim_body(self.scim(Method::POST, path), body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(
+            scim_body(self.scim(Method::PUT, path), body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> StatusCode {
+        self.scim(Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    }
+
+    /// Creates a user and returns its JSON, asserting 201.
+    pub async fn create_user(&self, body: &Value) -> Value {
+        let (status, created) = self.post("/Users", body).await;
+        assert_eq!(status, StatusCode::CREATED, "create failed: {created}");
+        created
+    }
+}
+
+/// Attaches a JSON body with the SCIM media type.
+pub fn scim_body(request: RequestBuilder, body: &Value) -> RequestBuilder {
+    request
+        .header("Content-Type", "application/scim+json")
+        .body(body.to_string())
+}
+
+/// Status and JSON body of a response (`Null` for an empty body).
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts a SCIM Error response with this status (and `scimType`, when given).
+pub fn assert_scim_error(
+    status: StatusCode,
+    body: &Value,
+    expected: StatusCode,
+    scim_type: Option<&str>,
+) {
+    assert_eq!(status, expected, "unexpected status; body: {body}");
+    assert_eq!(
+        body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "{body}"
+    );
+    assert_eq!(body["status"], expected.as_u16().to_string(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "no detail: {body}"
+    );
+    if let Some(scim_type) = scim_type {
+        assert_eq!(body["scimType"], scim_type, "{body}");
+    }
+}
