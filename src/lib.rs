@@ -6,6 +6,7 @@ pub mod auth;
 pub mod casefold;
 pub mod config;
 pub mod domain;
+pub mod filter;
 pub mod http;
 pub mod scim;
 pub mod store;

@@ -11,6 +11,8 @@ pub enum DomainError {
     Conflict(String),
     #[error("{0}")]
     InvalidValue(String),
+    #[error("{0}")]
+    InvalidFilter(String),
     #[error("the resource has changed since version {0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -24,5 +26,14 @@ pub enum DomainError {
 impl From<diesel::result::Error> for DomainError {
     fn from(err: diesel::result::Error) -> Self {
         DomainError::Store(err.into())
+    }
+}
+
+impl From<crate::store::users::SearchError> for DomainError {
+    fn from(err: crate::store::users::SearchError) -> Self {
+        match err {
+            crate::store::users::SearchError::Unsupported(e) => DomainError::InvalidFilter(e.0),
+            crate::store::users::SearchError::Store(e) => DomainError::Store(e),
+        }
     }
 }

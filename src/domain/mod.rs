@@ -9,18 +9,15 @@ pub mod users;
 
 pub use error::DomainError;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Timelike, Utc};
 
-/// Now, as stored: UTC without an offset, to the microsecond.
+/// Now, as stored: UTC without an offset, to the millisecond — the precision
+/// `meta` shows, so a client filtering on a time it was shown finds the resource.
 pub(crate) fn now() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
-    // Both backends keep microseconds; truncating here keeps what is returned equal
-    // to what is read back later.
-    now.with_nanosecond((now.nanosecond() / 1_000) * 1_000)
+    now.with_nanosecond((now.nanosecond() / 1_000_000) * 1_000_000)
         .unwrap_or(now)
 }
-
-use chrono::Timelike;
 
 /// A new time-ordered id (UUIDv7): rows insert in index order and list in creation order.
 pub(crate) fn new_id() -> String {

@@ -6,11 +6,13 @@ use serde_json::{Map, Value, json};
 
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
+use crate::filter::Resolved;
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::users::{
-    self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, value_rows,
+    self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, UserSearch, value_rows,
 };
+pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 
 /// The largest `customData` object, as bytes of compact JSON (500 KB).
@@ -76,7 +78,10 @@ pub struct RosterUserInput {
 #[derive(Debug, Clone)]
 pub struct UserPage {
     pub users: Vec<User>,
+    /// How many users match, over all pages.
     pub total: i64,
+    /// Where the next page starts (cursor paging only).
+    pub next: Option<CursorPosition>,
 }
 
 pub async fn create_user(
@@ -241,27 +246,76 @@ pub async fn delete_user(
         .await
 }
 
-/// Users of the tenant in creation order, `start_index` counting from 1.
-pub async fn list_users(
+/// What a list or search asks for.
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    pub filter: Option<Resolved>,
+    pub sort: Option<UserSort>,
+    pub window: UserWindow,
+}
+
+/// Runs a filtered, sorted, paged search of the caller's users. With a cursor window,
+/// `next` is where the following page starts, when there is one.
+pub async fn search_users(
     store: &Store,
     principal: &Principal,
-    start_index: i64,
-    count: i64,
+    query: UserQuery,
 ) -> Result<UserPage, DomainError> {
     let tenant_id = principal.tenant_id.clone();
     store
         .read(move |conn| {
-            let total = repo::count_users(conn, &tenant_id)?;
-            let rows = if count > 0 {
-                repo::list_users(conn, &tenant_id, start_index.max(1) - 1, count)?
-            } else {
-                Vec::new()
+            let total = repo::count_matching_users(conn, &tenant_id, query.filter.as_ref())?;
+            let (window, wanted) = match &query.window {
+                UserWindow::Offset { limit, .. } if *limit <= 0 => {
+                    return Ok(UserPage {
+                        users: Vec::new(),
+                        total,
+                        next: None,
+                    });
+                }
+                UserWindow::After { limit, .. } if *limit <= 0 => {
+                    return Ok(UserPage {
+                        users: Vec::new(),
+                        total,
+                        next: None,
+                    });
+                }
+                UserWindow::Offset { offset, limit } => (
+                    UserWindow::Offset {
+                        offset: *offset,
+                        limit: *limit,
+                    },
+                    *limit,
+                ),
+                // One extra row tells whether another page follows.
+                UserWindow::After { position, limit } => (
+                    UserWindow::After {
+                        position: position.clone(),
+                        limit: limit + 1,
+                    },
+                    *limit,
+                ),
+            };
+            let search = UserSearch {
+                tenant_id: &tenant_id,
+                filter: query.filter.as_ref(),
+                sort: query.sort.as_ref(),
+                window,
+            };
+            let mut rows = repo::search_users(conn, &search)?;
+            let more = rows.len() as i64 > wanted;
+            rows.truncate(usize::try_from(wanted).unwrap_or(0));
+            let next = match (&query.window, more) {
+                (UserWindow::After { .. }, true) => {
+                    rows.last().map(|(_, position)| position.clone())
+                }
+                _ => None,
             };
             let users = rows
                 .into_iter()
-                .map(user_from_row)
+                .map(|(row, _)| user_from_row(row))
                 .collect::<Result<_, _>>()?;
-            Ok(UserPage { users, total })
+            Ok(UserPage { users, total, next })
         })
         .await
 }

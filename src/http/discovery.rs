@@ -44,10 +44,9 @@ async fn service_provider_config(
     state: web::Data<AppState>,
     _: Caller,
 ) -> HttpResponse {
-    scim_json(
-        StatusCode::OK,
-        &discovery::service_provider_config(&base_url(&req, &state)),
-    )
+    let document =
+        discovery::service_provider_config(&base_url(&req, &state), state.settings.page_limits);
+    scim_json(StatusCode::OK, &document)
 }
 
 async fn resource_types(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> HttpResponse {

@@ -10,6 +10,7 @@ mod health;
 mod oauth;
 mod params;
 mod response;
+mod search;
 mod users;
 
 use std::net::TcpListener;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/scim/v2")
                 .configure(discovery::configure)
                 .configure(users::configure)
+                .configure(search::configure)
                 .default_service(web::to(error::not_found_fallback)),
         );
 }

@@ -1,5 +1,6 @@
 use actix_web::HttpRequest;
 
+use crate::scim::list::ListRequest;
 use crate::scim::{BaseUrl, ScimError};
 
 use super::AppState;
@@ -19,6 +20,23 @@ impl QueryParams {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+}
+
+impl QueryParams {
+    /// The list and projection parameters of RFC 7644 §3.4.2 and RFC 9865.
+    pub fn list_request(&self) -> ListRequest {
+        let owned = |name: &str| self.get(name).map(str::to_owned);
+        ListRequest {
+            filter: owned("filter"),
+            sort_by: owned("sortBy"),
+            sort_order: owned("sortOrder"),
+            start_index: owned("startIndex"),
+            count: owned("count"),
+            cursor: owned("cursor"),
+            attributes: owned("attributes").into_iter().collect(),
+            excluded_attributes: owned("excludedAttributes").into_iter().collect(),
+        }
     }
 }
 

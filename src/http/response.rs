@@ -11,15 +11,16 @@ pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// A SCIM resource response carrying its `ETag` (and `Location` when created).
-pub fn scim_resource(status: StatusCode, body: &Value) -> HttpResponse {
+/// A SCIM resource response carrying the `ETag` (and, when created, the `Location`)
+/// of the resource's `meta`, which the body itself may have projected away.
+pub fn scim_resource(status: StatusCode, body: &Value, meta: &Value) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-    if let Some(version) = body["meta"]["version"].as_str() {
+    if let Some(version) = meta["version"].as_str() {
         response.insert_header((header::ETAG, version));
     }
     if status == StatusCode::CREATED
-        && let Some(location) = body["meta"]["location"].as_str()
+        && let Some(location) = meta["location"].as_str()
     {
         response.insert_header((header::LOCATION, location));
     }

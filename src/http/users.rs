@@ -9,9 +9,11 @@ use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match};
 use super::response::{scim_json, scim_resource};
-use crate::domain::users as domain;
+use crate::auth::Principal;
+use crate::domain::users::{self as domain, User, UserWindow};
 use crate::scim::ScimError;
-use crate::scim::list::{Page, list_response};
+use crate::scim::list::{ListRequest, cursor_list_response, list_response};
+use crate::scim::schema::USER_RESOURCE;
 use crate::scim::users::{render_user, user_input_from_body};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,6 +21,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/Users")
             .route(web::get().to(list))
             .route(web::post().to(create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Users/.search")
+            .route(web::post().to(search))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
@@ -38,10 +45,7 @@ async fn create(
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
     let user = domain::create_user(&state.store, &principal, input).await?;
-    Ok(scim_resource(
-        StatusCode::CREATED,
-        &render_user(&user, &base_url(&req, &state)),
-    ))
+    single_user(&req, &state, StatusCode::CREATED, &user)
 }
 
 async fn get(
@@ -51,10 +55,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let user = domain::get_user(&state.store, &principal, id.into_inner()).await?;
-    Ok(scim_resource(
-        StatusCode::OK,
-        &render_user(&user, &base_url(&req, &state)),
-    ))
+    single_user(&req, &state, StatusCode::OK, &user)
 }
 
 async fn replace(
@@ -73,10 +74,7 @@ async fn replace(
         if_match(&req),
     )
     .await?;
-    Ok(scim_resource(
-        StatusCode::OK,
-        &render_user(&user, &base_url(&req, &state)),
-    ))
+    single_user(&req, &state, StatusCode::OK, &user)
 }
 
 async fn delete(
@@ -89,27 +87,69 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A user response, projected by the request's `attributes` / `excludedAttributes`.
+fn single_user(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    user: &User,
+) -> Result<HttpResponse, ScimError> {
+    let projection = QueryParams::from_request(req)?
+        .list_request()
+        .projection(&USER_RESOURCE);
+    let full = render_user(user, &base_url(req, state));
+    let meta = full["meta"].clone();
+    Ok(scim_resource(status, &projection.apply(full), &meta))
+}
+
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     Caller(principal): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    let params = QueryParams::from_request(&req)?;
-    if params.get("filter").is_some() {
-        return Err(ScimError::invalid_filter(
-            "filtering is not supported yet (ServiceProviderConfig says filter.supported = false)",
-        ));
-    }
-    let page = Page::from_params(
-        params.get("startIndex"),
-        params.get("count"),
-        state.settings.page_limits,
-    )?;
-    let result = domain::list_users(&state.store, &principal, page.start_index, page.count).await?;
-    let base = base_url(&req, &state);
-    let resources = result.users.iter().map(|u| render_user(u, &base)).collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(resources, result.total, page.start_index),
-    ))
+    let request = QueryParams::from_request(&req)?.list_request();
+    respond_with_users(&req, &state, &principal, &request).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3).
+async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request = ListRequest::from_search_body(&body)?;
+    respond_with_users(&req, &state, &principal, &request).await
+}
+
+/// Runs a list request and renders the ListResponse.
+pub async fn respond_with_users(
+    req: &HttpRequest,
+    state: &AppState,
+    principal: &Principal,
+    request: &ListRequest,
+) -> Result<HttpResponse, ScimError> {
+    let query = request.user_query(&USER_RESOURCE, state.settings.page_limits)?;
+    let start_index = match &query.window {
+        UserWindow::Offset { offset, .. } => offset + 1,
+        UserWindow::After { .. } => 1,
+    };
+    let page = domain::search_users(&state.store, principal, query).await?;
+    let base = base_url(req, state);
+    let projection = request.projection(&USER_RESOURCE);
+    let resources = page
+        .users
+        .iter()
+        .map(|u| projection.apply(render_user(u, &base)))
+        .collect();
+    let body = if request.uses_cursor() {
+        let next = page
+            .next
+            .as_ref()
+            .map(|position| request.encode_cursor(position));
+        cursor_list_response(resources, page.total, next)
+    } else {
+        list_response(resources, page.total, start_index)
+    };
+    Ok(scim_json(StatusCode::OK, &body))
 }

@@ -3,11 +3,16 @@
 use serde_json::{Value, json};
 
 use super::error::ScimError;
+use super::list::{PageLimits, list_response};
 use super::schema::registry;
-use super::{BaseUrl, list::list_response, urn};
+use super::{BaseUrl, urn};
 
-pub fn service_provider_config(base: &BaseUrl) -> Value {
+/// The ServiceProviderConfig, with the paging limits this instance runs with.
+pub fn service_provider_config(base: &BaseUrl, limits: PageLimits) -> Value {
     let mut document = registry().service_provider_config().clone();
+    document["filter"]["maxResults"] = limits.max_count.into();
+    document["pagination"]["defaultPageSize"] = limits.default_count.into();
+    document["pagination"]["maxPageSize"] = limits.max_count.into();
     document["meta"] = json!({
         "resourceType": "ServiceProviderConfig",
         "location": format!("{}/ServiceProviderConfig", base.0),

@@ -1,9 +1,16 @@
 //! List parameters and the ListResponse message (RFC 7644 §3.4.2).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use super::error::ScimError;
+use super::error::{ScimError, ScimType};
+use super::projection::Projection;
+use super::schema::ResourceTypeDef;
 use super::urn;
+use crate::domain::users::{CursorPosition, UserQuery, UserSort, UserWindow};
+use crate::filter::{parse_attr_path, parse_filter, resolve, resolve_sort_path};
 
 /// The page a client asked for, with the server's bounds applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +55,195 @@ fn parse_integer(name: &str, value: Option<&str>) -> Result<Option<i64>, ScimErr
     }
 }
 
+/// The query parameters of a list or `.search` request, as the client sent them.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    /// `Some("")` asks for the first page of cursor paging (RFC 9865).
+    pub cursor: Option<String>,
+    pub attributes: Vec<String>,
+    pub excluded_attributes: Vec<String>,
+}
+
+impl ListRequest {
+    /// Reads a `POST …/.search` body (RFC 7644 §3.4.3).
+    pub fn from_search_body(body: &Value) -> Result<ListRequest, ScimError> {
+        let Value::Object(fields) = body else {
+            return Err(ScimError::invalid_syntax(
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let mut request = ListRequest::default();
+        for (key, value) in fields {
+            let text = || -> Result<Option<String>, ScimError> {
+                match value {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Ok(Some(s.clone())),
+                    Value::Number(n) => Ok(Some(n.to_string())),
+                    _ => Err(ScimError::invalid_value(format!(
+                        "'{key}' must be a string or a number"
+                    ))),
+                }
+            };
+            let list = || -> Result<Vec<String>, ScimError> {
+                match value {
+                    Value::Null => Ok(Vec::new()),
+                    Value::String(s) => Ok(vec![s.clone()]),
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|item| {
+                            item.as_str().map(str::to_owned).ok_or_else(|| {
+                                ScimError::invalid_value(format!(
+                                    "'{key}' must be an array of attribute names"
+                                ))
+                            })
+                        })
+                        .collect(),
+                    _ => Err(ScimError::invalid_value(format!(
+                        "'{key}' must be an array of attribute names"
+                    ))),
+                }
+            };
+            match key.to_ascii_lowercase().as_str() {
+                "schemas" => {}
+                "filter" => request.filter = text()?,
+                "sortby" => request.sort_by = text()?,
+                "sortorder" => request.sort_order = text()?,
+                "startindex" => request.start_index = text()?,
+                "count" => request.count = text()?,
+                "cursor" => request.cursor = Some(text()?.unwrap_or_default()),
+                "attributes" => request.attributes = list()?,
+                "excludedattributes" => request.excluded_attributes = list()?,
+                other => {
+                    return Err(ScimError::invalid_value(format!(
+                        "'{other}' is not a SearchRequest attribute"
+                    )));
+                }
+            }
+        }
+        Ok(request)
+    }
+
+    pub fn projection(&self, resource_type: &ResourceTypeDef) -> Projection {
+        Projection::from_params(&self.attributes, &self.excluded_attributes, resource_type)
+    }
+
+    /// True when the client asked for cursor paging.
+    pub fn uses_cursor(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// Turns the request into a user query: the filter parsed and resolved, the sort
+    /// resolved, and the page as an offset or a cursor position.
+    pub fn user_query(
+        &self,
+        resource_type: &ResourceTypeDef,
+        limits: PageLimits,
+    ) -> Result<UserQuery, ScimError> {
+        let filter = match self.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let parsed = parse_filter(text).map_err(|e| {
+                    ScimError::invalid_filter(format!("the filter is not valid: {e}"))
+                })?;
+                Some(resolve(&parsed, resource_type).map_err(|e| ScimError::invalid_filter(e.0))?)
+            }
+        };
+        let sort = match self.sort_by.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let path = parse_attr_path(text).map_err(|e| {
+                    ScimError::invalid_value(format!("sortBy is not an attribute path: {e}"))
+                })?;
+                let key = resolve_sort_path(&path, resource_type)
+                    .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.0)))?;
+                Some(UserSort {
+                    key,
+                    descending: self.descending()?,
+                })
+            }
+        };
+        let page = Page::from_params(self.start_index.as_deref(), self.count.as_deref(), limits)?;
+        let window = match &self.cursor {
+            None => UserWindow::Offset {
+                offset: page.start_index - 1,
+                limit: page.count,
+            },
+            Some(cursor) => UserWindow::After {
+                position: self.decode_cursor(cursor)?,
+                limit: page.count,
+            },
+        };
+        Ok(UserQuery {
+            filter,
+            sort,
+            window,
+        })
+    }
+
+    fn descending(&self) -> Result<bool, ScimError> {
+        match self.sort_order.as_deref().map(str::trim) {
+            None | Some("") => Ok(false),
+            Some(order) if order.eq_ignore_ascii_case("ascending") => Ok(false),
+            Some(order) if order.eq_ignore_ascii_case("descending") => Ok(true),
+            Some(other) => Err(ScimError::invalid_value(format!(
+                "sortOrder must be 'ascending' or 'descending', not '{other}'"
+            ))),
+        }
+    }
+
+    /// Ties a cursor to the query it pages through.
+    fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [&self.filter, &self.sort_by, &self.sort_order] {
+            hasher.update(part.as_deref().unwrap_or("").trim().as_bytes());
+            hasher.update([0]);
+        }
+        hex::encode(&hasher.finalize()[..8])
+    }
+
+    /// The opaque `nextCursor` for a position (RFC 9865: URL-safe characters only).
+    pub fn encode_cursor(&self, position: &CursorPosition) -> String {
+        let token = json!({"k": position.key, "i": position.id, "q": self.fingerprint()});
+        URL_SAFE_NO_PAD.encode(token.to_string())
+    }
+
+    fn decode_cursor(&self, cursor: &str) -> Result<Option<CursorPosition>, ScimError> {
+        let cursor = cursor.trim();
+        if cursor.is_empty() {
+            return Ok(None);
+        }
+        let invalid = |why: &str| {
+            ScimError::new(
+                400,
+                Some(ScimType::InvalidCursor),
+                format!("the cursor is not valid: {why}"),
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| invalid("it was not issued by this service"))?;
+        let token: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| invalid("it was not issued by this service"))?;
+        if token["q"].as_str() != Some(self.fingerprint().as_str()) {
+            return Err(invalid(
+                "it belongs to a query with another filter or sort order",
+            ));
+        }
+        let id = token["i"]
+            .as_str()
+            .ok_or_else(|| invalid("it was not issued by this service"))?;
+        Ok(Some(CursorPosition {
+            key: token["k"].as_str().map(str::to_owned),
+            id: id.to_owned(),
+        }))
+    }
+}
+
 /// A ListResponse message.
 pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
     json!({
@@ -59,9 +255,28 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
+/// A ListResponse message of a cursor-paged query (RFC 9865).
+pub fn cursor_list_response(
+    resources: Vec<Value>,
+    total: i64,
+    next_cursor: Option<String>,
+) -> Value {
+    let mut response = json!({
+        "schemas": [urn::LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    if let Some(next) = next_cursor {
+        response["nextCursor"] = next.into();
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::schema::USER_RESOURCE;
 
     const LIMITS: PageLimits = PageLimits {
         default_count: 100,
@@ -104,5 +319,56 @@ mod tests {
         let err = Page::from_params(Some("abc"), None, LIMITS).unwrap_err();
         assert_eq!(err.status, 400);
         assert!(err.detail.contains("startIndex"));
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_is_bound_to_its_query() {
+        let request = ListRequest {
+            filter: Some("userName sw \"a\"".into()),
+            cursor: Some(String::new()),
+            ..Default::default()
+        };
+        let position = CursorPosition {
+            key: None,
+            id: "abc".into(),
+        };
+        let cursor = request.encode_cursor(&position);
+        assert!(
+            cursor
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        assert_eq!(request.decode_cursor(&cursor).unwrap(), Some(position));
+        let other = ListRequest {
+            filter: Some("userName sw \"b\"".into()),
+            ..Default::default()
+        };
+        let err = other.decode_cursor(&cursor).unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::InvalidCursor));
+        assert!(request.decode_cursor("garbage!").is_err());
+    }
+
+    #[test]
+    fn a_bad_filter_is_invalid_filter_with_its_position() {
+        let request = ListRequest {
+            filter: Some("userName eq".into()),
+            ..Default::default()
+        };
+        let err = request.user_query(&USER_RESOURCE, LIMITS).unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::InvalidFilter));
+        assert!(err.detail.contains("character"), "{}", err.detail);
+    }
+
+    #[test]
+    fn search_body_reads_typed_values() {
+        let request = ListRequest::from_search_body(&json!({
+            "schemas": [urn::SEARCH_REQUEST], "filter": "title pr", "startIndex": 3, "count": 7,
+            "attributes": ["userName"], "sortOrder": "descending"
+        }))
+        .unwrap();
+        assert_eq!(request.start_index.as_deref(), Some("3"));
+        assert_eq!(request.count.as_deref(), Some("7"));
+        assert_eq!(request.attributes, ["userName"]);
+        assert!(ListRequest::from_search_body(&json!({"bogus": 1})).is_err());
     }
 }

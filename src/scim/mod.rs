@@ -6,6 +6,7 @@
 pub mod discovery;
 mod error;
 pub mod list;
+pub mod projection;
 pub mod schema;
 pub mod urn;
 pub mod users;
@@ -21,6 +22,7 @@ impl From<DomainError> for ScimError {
             DomainError::NotFound(detail) => ScimError::not_found(detail),
             DomainError::Conflict(detail) => ScimError::uniqueness(detail),
             DomainError::InvalidValue(detail) => ScimError::invalid_value(detail),
+            DomainError::InvalidFilter(detail) => ScimError::invalid_filter(detail),
             DomainError::PreconditionFailed(_) => ScimError::new(
                 412,
                 None,

@@ -12,11 +12,13 @@ use serde_json::Value;
 use super::schema::{user_values, users};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
+use crate::filter::sql::{SqlBuilder, SqlParam, push_user_condition, push_user_sort_key};
+use crate::filter::{ResolveError, Resolved, Target};
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::with_conn;
 
 /// A user as read back: the attribute document plus the columns Roster owns.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,
@@ -329,4 +331,262 @@ pub fn count_users(conn: &mut Conn, tenant_id: &str) -> Result<i64, StoreError> 
         .filter(users::tenant_id.eq(tenant_id))
         .count()
         .get_result(c))?)
+}
+
+/// A sort order for a user search.
+#[derive(Debug, Clone)]
+pub struct UserSort {
+    pub key: Target,
+    pub descending: bool,
+}
+
+/// Which slice of the ordered results to return.
+#[derive(Debug, Clone)]
+pub enum UserWindow {
+    /// Skip `offset` results (index paging).
+    Offset { offset: i64, limit: i64 },
+    /// Results after a position (cursor paging).
+    After {
+        position: Option<CursorPosition>,
+        limit: i64,
+    },
+}
+
+/// Where a cursor stopped: the last row's sort key (as text) and id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CursorPosition {
+    pub key: Option<String>,
+    pub id: String,
+}
+
+/// A filtered, sorted page of a tenant's users.
+#[derive(Debug, Clone)]
+pub struct UserSearch<'a> {
+    pub tenant_id: &'a str,
+    pub filter: Option<&'a Resolved>,
+    pub sort: Option<&'a UserSort>,
+    pub window: UserWindow,
+}
+
+/// Why a search could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Unsupported(#[from] ResolveError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(QueryableByName)]
+struct SearchRow {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sort_key: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_data, u.birthday, \
+     u.last_sign_in, u.created_at, u.last_modified, u.version";
+
+/// Runs a search; returns the rows with the position each one ends at.
+pub fn search_users(
+    conn: &mut Conn,
+    search: &UserSearch,
+) -> Result<Vec<(UserRow, CursorPosition)>, SearchError> {
+    let backend = conn.backend();
+    let mut b = SqlBuilder::new(backend);
+    b.push("SELECT ").push(USER_COLUMNS).push(", ");
+    match search.sort {
+        Some(sort) => {
+            b.push("CAST(");
+            push_user_sort_key(&mut b, &sort.key)?;
+            b.push(" AS TEXT)");
+        }
+        None => {
+            b.push("CAST(NULL AS TEXT)");
+        }
+    }
+    b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
+    b.text(search.tenant_id);
+    if let Some(filter) = search.filter {
+        b.push(" AND ");
+        push_user_condition(&mut b, search.tenant_id, filter)?;
+    }
+    let descending = search.sort.is_some_and(|s| s.descending);
+    let (limit, offset) = match &search.window {
+        UserWindow::Offset { offset, limit } => (*limit, Some(*offset)),
+        UserWindow::After { position, limit } => {
+            if let Some(position) = position {
+                b.push(" AND ");
+                push_keyset(&mut b, search.sort, position)?;
+            }
+            (*limit, None)
+        }
+    };
+    let direction = if descending { "DESC" } else { "ASC" };
+    b.push(" ORDER BY ");
+    if let Some(sort) = search.sort {
+        // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
+        b.push("(");
+        push_order_key(&mut b, &sort.key)?;
+        b.push(&format!(") IS NULL {direction}, "));
+        push_order_key(&mut b, &sort.key)?;
+        b.push(&format!(" {direction}, "));
+    }
+    b.push(&format!("u.id {direction} LIMIT "));
+    b.param(SqlParam::BigInt(limit));
+    if let Some(offset) = offset {
+        b.push(" OFFSET ");
+        b.param(SqlParam::BigInt(offset));
+    }
+    let rows: Vec<SearchRow> = load_dynamic(conn, &b)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let position = CursorPosition {
+                key: row.sort_key,
+                id: row.user.id.clone(),
+            };
+            (row.user, position)
+        })
+        .collect())
+}
+
+/// How many of a tenant's users match `filter`.
+pub fn count_matching_users(
+    conn: &mut Conn,
+    tenant_id: &str,
+    filter: Option<&Resolved>,
+) -> Result<i64, SearchError> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
+    b.text(tenant_id);
+    if let Some(filter) = filter {
+        b.push(" AND ");
+        push_user_condition(&mut b, tenant_id, filter)?;
+    }
+    let rows: Vec<CountRow> = load_dynamic(conn, &b)?;
+    Ok(rows.first().map_or(0, |row| row.count))
+}
+
+/// The ORDER BY expression: the raw key, whose order equals the order of its text
+/// form for text, times and booleans (and keeps index order usable); free-form
+/// values are ordered as text so that cursors, which compare text, agree.
+fn push_order_key(b: &mut SqlBuilder, key: &Target) -> Result<(), ResolveError> {
+    if key.kind == crate::filter::resolve::ValueKind::FreeForm {
+        b.push("CAST(");
+        push_user_sort_key(b, key)?;
+        b.push(" AS TEXT)");
+        Ok(())
+    } else {
+        push_user_sort_key(b, key)
+    }
+}
+
+/// Rows strictly after `position` in the order of `sort` (then id).
+fn push_keyset(
+    b: &mut SqlBuilder,
+    sort: Option<&UserSort>,
+    position: &CursorPosition,
+) -> Result<(), ResolveError> {
+    let Some(sort) = sort else {
+        b.push("u.id > ");
+        b.text(&position.id);
+        return Ok(());
+    };
+    let (beyond, id_beyond) = if sort.descending {
+        ("<", "<")
+    } else {
+        (">", ">")
+    };
+    let key = |b: &mut SqlBuilder| -> Result<(), ResolveError> {
+        b.push("CAST(");
+        push_user_sort_key(b, &sort.key)?;
+        b.push(" AS TEXT)");
+        Ok(())
+    };
+    // Keys compare as the text the cursor carries; ids break ties.
+    match (&position.key, sort.descending) {
+        (Some(last), false) => {
+            b.push("((");
+            key(b)?;
+            b.push(" IS NOT NULL AND (");
+            key(b)?;
+            b.push(&format!(" {beyond} "));
+            b.text(last);
+            b.push(" OR (");
+            key(b)?;
+            b.push(" = ");
+            b.text(last);
+            b.push(&format!(" AND u.id {id_beyond} "));
+            b.text(&position.id);
+            b.push("))) OR ");
+            key(b)?;
+            b.push(" IS NULL)");
+        }
+        (Some(last), true) => {
+            b.push("(");
+            key(b)?;
+            b.push(" IS NOT NULL AND (");
+            key(b)?;
+            b.push(&format!(" {beyond} "));
+            b.text(last);
+            b.push(" OR (");
+            key(b)?;
+            b.push(" = ");
+            b.text(last);
+            b.push(&format!(" AND u.id {id_beyond} "));
+            b.text(&position.id);
+            b.push(")))");
+        }
+        (None, false) => {
+            b.push("(");
+            key(b)?;
+            b.push(&format!(" IS NULL AND u.id {id_beyond} "));
+            b.text(&position.id);
+            b.push(")");
+        }
+        (None, true) => {
+            b.push("((");
+            key(b)?;
+            b.push(&format!(" IS NULL AND u.id {id_beyond} "));
+            b.text(&position.id);
+            b.push(") OR ");
+            key(b)?;
+            b.push(" IS NOT NULL)");
+        }
+    }
+    Ok(())
+}
+
+/// Runs hand-built SQL with its bound parameters.
+fn load_dynamic<Row>(conn: &mut Conn, b: &SqlBuilder) -> Result<Vec<Row>, StoreError>
+where
+    Row: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+{
+    macro_rules! run {
+        ($c:expr, $db:ty) => {{
+            let mut query = diesel::sql_query(b.sql.as_str()).into_boxed::<$db>();
+            for param in &b.params {
+                query = match param {
+                    SqlParam::Text(v) => query.bind::<diesel::sql_types::Text, _>(v.clone()),
+                    SqlParam::Bool(v) => query.bind::<diesel::sql_types::Bool, _>(*v),
+                    SqlParam::Float(v) => query.bind::<diesel::sql_types::Double, _>(*v),
+                    SqlParam::BigInt(v) => query.bind::<diesel::sql_types::BigInt, _>(*v),
+                    SqlParam::Timestamp(v) => query.bind::<diesel::sql_types::Timestamp, _>(*v),
+                };
+            }
+            query.load::<Row>($c)?
+        }};
+    }
+    Ok(match conn {
+        Conn::Sqlite(c) => run!(&mut **c, diesel::sqlite::Sqlite),
+        Conn::Postgres(c) => run!(&mut **c, diesel::pg::Pg),
+    })
 }

@@ -8,5 +8,6 @@ mod cli;
 mod discovery;
 mod errors;
 mod health;
+mod queries;
 mod tenancy;
 mod users;

@@ -1,0 +1,604 @@
+//! Where a filter becomes SQL: a resolved filter translated into one SQL condition
+//! with bound parameters, for SQLite or PostgreSQL. Every comparison is written to be
+//! two-valued (never SQL NULL), so `not (…)` means exactly what the in-memory matcher
+//! means. Multi-valued attributes become `EXISTS` over their rows.
+
+use chrono::NaiveDateTime;
+
+use super::ast::CompareOp;
+use super::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
+use crate::scim::urn;
+use crate::store::Backend;
+use crate::store::users::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Text(String),
+    Bool(bool),
+    Float(f64),
+    BigInt(i64),
+    Timestamp(NaiveDateTime),
+}
+
+/// SQL text with its parameters, placeholders numbered for the backend.
+#[derive(Debug, Clone)]
+pub struct SqlBuilder {
+    backend: Backend,
+    pub sql: String,
+    pub params: Vec<SqlParam>,
+}
+
+impl SqlBuilder {
+    pub fn new(backend: Backend) -> Self {
+        SqlBuilder {
+            backend,
+            sql: String::new(),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder bound to `param`.
+    pub fn param(&mut self, param: SqlParam) -> &mut Self {
+        self.params.push(param);
+        match self.backend {
+            Backend::Sqlite => self.sql.push('?'),
+            Backend::Postgres => {
+                self.sql.push('$');
+                self.sql.push_str(&self.params.len().to_string());
+            }
+        }
+        self
+    }
+
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.param(SqlParam::Text(text.to_owned()))
+    }
+}
+
+/// How a user attribute is stored, for SQL.
+#[derive(Debug, Clone)]
+pub enum UserColumn {
+    /// A column of `users u`.
+    Plain(String),
+    /// Rows of `user_values v` for `attribute`; `column` is the sub-attribute's
+    /// column, `None` when testing whole values.
+    MultiValued {
+        attribute: &'static str,
+        column: Option<&'static str>,
+    },
+    /// A member inside the JSON text column `column`.
+    FreeForm {
+        column: &'static str,
+        path: Vec<String>,
+    },
+}
+
+/// The SQL home of a resolved user attribute.
+pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
+    let unsupported = |what: String| {
+        Err(ResolveError(format!(
+            "filtering or sorting on '{what}' is not supported"
+        )))
+    };
+    match &target.location {
+        Location::Id => Ok(UserColumn::Plain("u.id".into())),
+        Location::ExternalId => Ok(UserColumn::Plain("u.external_id".into())),
+        Location::MetaCreated => Ok(UserColumn::Plain("u.created_at".into())),
+        Location::MetaLastModified => Ok(UserColumn::Plain("u.last_modified".into())),
+        Location::MetaResourceType => Ok(UserColumn::Plain("'User'".into())),
+        Location::MetaLocation | Location::MetaVersion => {
+            unsupported("meta.location / meta.version".into())
+        }
+        Location::Element { sub_attribute } => unsupported((*sub_attribute).into()),
+        Location::FreeForm {
+            schema,
+            attribute,
+            path,
+        } if *schema == urn::ROSTER_USER && *attribute == "customData" => {
+            Ok(UserColumn::FreeForm {
+                column: "u.custom_data",
+                path: path.clone(),
+            })
+        }
+        Location::FreeForm { attribute, .. } => unsupported((*attribute).into()),
+        Location::Attribute {
+            schema,
+            attribute,
+            sub_attribute,
+        } => {
+            if *schema == urn::ROSTER_USER {
+                return match (*attribute, sub_attribute) {
+                    ("status", None) => Ok(UserColumn::Plain(
+                        "(CASE WHEN u.active THEN u.status ELSE 'disabled' END)".into(),
+                    )),
+                    ("lastSignIn", None) => Ok(UserColumn::Plain("u.last_sign_in".into())),
+                    ("birthday", None) => Ok(UserColumn::Plain(match backend {
+                        Backend::Sqlite => "u.birthday".into(),
+                        Backend::Postgres => "to_char(u.birthday, 'YYYY-MM-DD')".into(),
+                    })),
+                    ("customData", None) => Ok(UserColumn::FreeForm {
+                        column: "u.custom_data",
+                        path: Vec::new(),
+                    }),
+                    _ => unsupported(attribute.to_string()),
+                };
+            }
+            if *schema == urn::CORE_USER && *attribute == "active" {
+                return Ok(UserColumn::Plain("u.active".into()));
+            }
+            if let Some(&(multi, _)) = MULTI_VALUED_ATTRIBUTES
+                .iter()
+                .find(|(name, _)| name == attribute)
+            {
+                let column = match sub_attribute {
+                    None => None,
+                    Some(sub) => Some(value_column(multi, sub).ok_or_else(|| {
+                        ResolveError(format!("filtering on '{attribute}.{sub}' is not supported"))
+                    })?),
+                };
+                return Ok(UserColumn::MultiValued {
+                    attribute: multi,
+                    column,
+                });
+            }
+            let core = *schema == urn::CORE_USER;
+            let found = USER_LOOKUP_COLUMNS.iter().find(|(_, source)| {
+                source.attribute == *attribute
+                    && source.sub_attribute == *sub_attribute
+                    && (if core {
+                        source.schema.is_none()
+                    } else {
+                        source.schema == Some(*schema)
+                    })
+            });
+            match found {
+                Some((column, _)) => Ok(UserColumn::Plain(format!("u.{column}"))),
+                None => unsupported(match sub_attribute {
+                    Some(sub) => format!("{attribute}.{sub}"),
+                    None => (*attribute).to_owned(),
+                }),
+            }
+        }
+    }
+}
+
+/// The `user_values` column of a sub-attribute.
+fn value_column(attribute: &str, sub: &str) -> Option<&'static str> {
+    let exact = MULTI_VALUED_ATTRIBUTES
+        .iter()
+        .any(|(name, exact)| *name == attribute && *exact);
+    Some(match sub {
+        "value" if exact => "v.value_exact",
+        "value" => "v.value_ci",
+        "display" => "v.display_ci",
+        "type" => "v.type_ci",
+        "primary" => "v.is_primary",
+        "formatted" => "v.formatted_ci",
+        "streetAddress" => "v.street_address_ci",
+        "locality" => "v.locality_ci",
+        "region" => "v.region_ci",
+        "postalCode" => "v.postal_code_ci",
+        "country" => "v.country_ci",
+        _ => return None,
+    })
+}
+
+/// Appends the SQL condition for `filter` over `users u` of tenant `tenant_id`.
+pub fn push_user_condition(
+    builder: &mut SqlBuilder,
+    tenant_id: &str,
+    filter: &Resolved,
+) -> Result<(), ResolveError> {
+    Translator {
+        element: None,
+        tenant_id,
+    }
+    .condition(builder, filter)
+}
+
+struct Translator<'t> {
+    /// Inside a value filter: the multi-valued attribute whose row is `v`.
+    element: Option<&'static str>,
+    tenant_id: &'t str,
+}
+
+impl Translator<'_> {
+    fn condition(&self, b: &mut SqlBuilder, filter: &Resolved) -> Result<(), ResolveError> {
+        match filter {
+            Resolved::And(x, y) | Resolved::Or(x, y) => {
+                let joiner = if matches!(filter, Resolved::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                b.push("(");
+                self.condition(b, x)?;
+                b.push(joiner);
+                self.condition(b, y)?;
+                b.push(")");
+            }
+            Resolved::Not(inner) => {
+                b.push("(NOT ");
+                self.condition(b, inner)?;
+                b.push(")");
+            }
+            Resolved::Present(target) => self.present(b, target)?,
+            Resolved::Compare { target, op, value } => self.compare(b, target, *op, value)?,
+            Resolved::ValuePath { target, filter } => {
+                let UserColumn::MultiValued { attribute, .. } = user_column(target, b.backend())?
+                else {
+                    return Err(ResolveError(
+                        "value filters apply to multi-valued attributes".into(),
+                    ));
+                };
+                self.open_values(b, attribute);
+                b.push(" AND ");
+                Translator {
+                    element: Some(attribute),
+                    tenant_id: self.tenant_id,
+                }
+                .condition(b, filter)?;
+                b.push(")");
+            }
+        }
+        Ok(())
+    }
+
+    fn column(&self, target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
+        match (&target.location, self.element) {
+            (Location::Element { sub_attribute }, Some(attribute)) => {
+                let column = value_column(attribute, sub_attribute).ok_or_else(|| {
+                    ResolveError(format!(
+                        "filtering on '{attribute}.{sub_attribute}' is not supported"
+                    ))
+                })?;
+                Ok(UserColumn::Plain(column.to_owned()))
+            }
+            _ => user_column(target, backend),
+        }
+    }
+
+    fn present(&self, b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
+        if target.kind == ValueKind::Complex && !target.multi_valued {
+            return self.complex_present(b, target);
+        }
+        match self.column(target, b.backend())? {
+            UserColumn::Plain(column) => {
+                b.push(&format!("({column} IS NOT NULL"));
+                if matches!(target.kind, ValueKind::Text { .. }) {
+                    b.push(&format!(" AND {column} <> ''"));
+                }
+                b.push(")");
+            }
+            UserColumn::MultiValued { attribute, column } => {
+                self.open_values(b, attribute);
+                if let Some(column) = column {
+                    b.push(&format!(" AND {column} IS NOT NULL"));
+                    if column != "v.is_primary" {
+                        b.push(&format!(" AND {column} <> ''"));
+                    }
+                }
+                b.push(")");
+            }
+            UserColumn::FreeForm { column, path } => {
+                free_form_elements(b, column, &path);
+                match b.backend() {
+                    Backend::Sqlite => b.push(
+                        " j.type <> 'null' AND NOT (j.type = 'text' AND j.atom = '') \
+                         AND NOT (j.type IN ('object', 'array') AND j.value IN ('{}', '[]')))",
+                    ),
+                    Backend::Postgres => b.push(
+                        " jsonb_typeof(j.value) <> 'null' AND j.value NOT IN ('\"\"'::jsonb, '{}'::jsonb, '[]'::jsonb))",
+                    ),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// `u.id IN (SELECT v.user_id FROM user_values v WHERE …` — uncorrelated, so the
+    /// `(tenant_id, attribute, value_ci)` index answers look-ups such as
+    /// `emails.value eq`; the caller adds conditions and the closing parenthesis.
+    fn open_values(&self, b: &mut SqlBuilder, attribute: &str) {
+        b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE v.tenant_id = ");
+        b.text(self.tenant_id);
+        b.push(" AND v.attribute = ");
+        b.text(attribute);
+    }
+
+    /// `name pr` and the like: any sub-attribute column holds a value.
+    fn complex_present(&self, b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
+        let Location::Attribute {
+            schema, attribute, ..
+        } = &target.location
+        else {
+            return Err(ResolveError(
+                "presence of this attribute cannot be tested".into(),
+            ));
+        };
+        let core = *schema == urn::CORE_USER;
+        let columns: Vec<&str> = USER_LOOKUP_COLUMNS
+            .iter()
+            .filter(|(_, source)| {
+                source.attribute == *attribute
+                    && source.sub_attribute.is_some()
+                    && (if core {
+                        source.schema.is_none()
+                    } else {
+                        source.schema == Some(*schema)
+                    })
+            })
+            .map(|(column, _)| *column)
+            .collect();
+        if columns.is_empty() {
+            return Err(ResolveError(format!(
+                "presence of '{attribute}' cannot be tested"
+            )));
+        }
+        b.push("(");
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            b.push(&format!("(u.{column} IS NOT NULL AND u.{column} <> '')"));
+        }
+        b.push(")");
+        Ok(())
+    }
+
+    fn compare(
+        &self,
+        b: &mut SqlBuilder,
+        target: &Target,
+        op: CompareOp,
+        value: &TypedValue,
+    ) -> Result<(), ResolveError> {
+        match self.column(target, b.backend())? {
+            UserColumn::Plain(column) => {
+                b.push(&format!("({column} IS NOT NULL AND "));
+                compare_expression(b, &column, op, value);
+                b.push(")");
+            }
+            UserColumn::MultiValued { attribute, column } => {
+                let column = column.ok_or_else(|| {
+                    ResolveError(format!("compare a sub-attribute of '{attribute}'"))
+                })?;
+                self.open_values(b, attribute);
+                b.push(&format!(" AND {column} IS NOT NULL AND "));
+                compare_expression(b, column, op, value);
+                b.push(")");
+            }
+            UserColumn::FreeForm { column, path } => {
+                free_form_elements(b, column, &path);
+                b.push(" ");
+                free_form_compare(b, op, value);
+                b.push(")");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The comparison of a non-null column with a typed literal.
+fn compare_expression(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &TypedValue) {
+    let param = match value {
+        TypedValue::Text(text) => SqlParam::Text(text.clone()),
+        TypedValue::Bool(flag) => SqlParam::Bool(*flag),
+        TypedValue::Number(number) => SqlParam::Float(*number),
+        TypedValue::DateTime(time) => SqlParam::Timestamp(*time),
+    };
+    match (op, value) {
+        (CompareOp::Co, TypedValue::Text(text)) => match b.backend() {
+            Backend::Sqlite => {
+                b.push(&format!("instr({column}, "));
+                b.text(text).push(") > 0");
+            }
+            Backend::Postgres => {
+                b.push(&format!("{column} LIKE "));
+                b.text(&format!("%{}%", escape_like(text)))
+                    .push(" ESCAPE '\\'");
+            }
+        },
+        (CompareOp::Sw, TypedValue::Text(text)) => {
+            // A range both backends answer from a B-tree index. U+10FFFF is a
+            // noncharacter, so no stored text continues a prefix with it.
+            b.push(&format!("{column} >= "));
+            b.text(text);
+            b.push(&format!(" AND {column} < "));
+            b.text(&format!("{text}\u{10FFFF}"));
+        }
+        (CompareOp::Ew, TypedValue::Text(text)) => {
+            if text.is_empty() {
+                b.push("1 = 1");
+                return;
+            }
+            let length = text.chars().count() as i64;
+            match b.backend() {
+                Backend::Sqlite => {
+                    b.push(&format!("substr({column}, "));
+                    b.param(SqlParam::BigInt(-length)).push(") = ");
+                    b.text(text);
+                }
+                Backend::Postgres => {
+                    b.push(&format!("right({column}, CAST("));
+                    b.param(SqlParam::BigInt(length)).push(" AS INTEGER)) = ");
+                    b.text(text);
+                }
+            }
+        }
+        (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, _) => {
+            b.push("1 = 0");
+        }
+        _ => {
+            let symbol = comparison_symbol(op);
+            b.push(&format!("{column} {symbol} "));
+            b.param(param);
+        }
+    }
+}
+
+fn comparison_symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `EXISTS (SELECT 1 FROM <the JSON values at path> j WHERE` — an array at the path
+/// yields each element, anything else itself; the caller closes the parenthesis.
+fn free_form_elements(b: &mut SqlBuilder, column: &str, path: &[String]) {
+    match b.backend() {
+        Backend::Sqlite => {
+            let json_path = std::iter::once("$".to_owned())
+                .chain(path.iter().map(|key| format!(".\"{key}\"")))
+                .collect::<String>();
+            b.push(&format!(
+                "EXISTS (SELECT 1 FROM json_each(CASE json_type({column}, "
+            ));
+            b.text(&json_path);
+            b.push(&format!(") WHEN 'array' THEN json_extract({column}, "));
+            b.text(&json_path);
+            b.push(&format!(") ELSE json_array(json_extract({column}, "));
+            b.text(&json_path);
+            b.push(")) END) j WHERE");
+        }
+        Backend::Postgres => {
+            let array_path = format!(
+                "{{{}}}",
+                path.iter()
+                    .map(|key| format!("\"{key}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            b.push(&format!(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(({column})::jsonb #> "
+            ));
+            b.text(&array_path);
+            b.push(&format!(
+                "::text[]) WHEN 'array' THEN ({column})::jsonb #> "
+            ));
+            b.text(&array_path);
+            b.push(&format!(
+                "::text[] ELSE jsonb_build_array(({column})::jsonb #> "
+            ));
+            b.text(&array_path);
+            b.push("::text[]) END) j(value) WHERE");
+        }
+    }
+}
+
+fn free_form_compare(b: &mut SqlBuilder, op: CompareOp, value: &TypedValue) {
+    let sqlite = b.backend() == Backend::Sqlite;
+    match value {
+        TypedValue::Text(_) => {
+            let atom = if sqlite {
+                "j.atom"
+            } else {
+                "(j.value #>> '{}') COLLATE \"C\""
+            };
+            b.push(if sqlite {
+                "j.type = 'text' AND "
+            } else {
+                "jsonb_typeof(j.value) = 'string' AND "
+            });
+            compare_expression(b, atom, op, value);
+        }
+        TypedValue::Number(_) => {
+            let atom = if sqlite {
+                "j.atom"
+            } else {
+                "(j.value #>> '{}')::float8"
+            };
+            b.push(if sqlite {
+                "j.type IN ('integer', 'real') AND "
+            } else {
+                "jsonb_typeof(j.value) = 'number' AND "
+            });
+            compare_expression(b, atom, op, value);
+        }
+        TypedValue::Bool(flag) => {
+            let expected = if *flag { "true" } else { "false" };
+            let equal = op == CompareOp::Eq;
+            if sqlite {
+                b.push(&format!(
+                    "j.type IN ('true', 'false') AND (j.type {} '{expected}')",
+                    if equal { "=" } else { "<>" }
+                ));
+            } else {
+                b.push(&format!(
+                    "jsonb_typeof(j.value) = 'boolean' AND ((j.value #>> '{{}}') {} '{expected}')",
+                    if equal { "=" } else { "<>" }
+                ));
+            }
+        }
+        TypedValue::DateTime(_) => {
+            b.push("1 = 0");
+        }
+    }
+}
+
+/// Appends the SQL expression a user sort key orders by: the (case-folded where
+/// case-insensitive) value, the primary or else first value of a multi-valued
+/// attribute.
+pub fn push_user_sort_key(b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
+    match user_column(target, b.backend())? {
+        UserColumn::Plain(column) => {
+            b.push(&column);
+        }
+        UserColumn::MultiValued { attribute, column } => {
+            let column = column.unwrap_or("v.value_ci");
+            b.push(&format!(
+                "(SELECT {column} FROM user_values v WHERE v.user_id = u.id AND v.attribute = "
+            ));
+            b.text(attribute);
+            b.push(" ORDER BY v.is_primary DESC, v.position LIMIT 1)");
+        }
+        UserColumn::FreeForm { column, path } => match b.backend() {
+            Backend::Sqlite => {
+                let json_path = std::iter::once("$".to_owned())
+                    .chain(path.iter().map(|key| format!(".\"{key}\"")))
+                    .collect::<String>();
+                b.push(&format!("json_extract({column}, "));
+                b.text(&json_path).push(")");
+            }
+            Backend::Postgres => {
+                let array_path = format!(
+                    "{{{}}}",
+                    path.iter()
+                        .map(|key| format!("\"{key}\""))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                b.push(&format!("((({column})::jsonb #>> "));
+                b.text(&array_path).push("::text[]) COLLATE \"C\")");
+            }
+        },
+    }
+    Ok(())
+}
