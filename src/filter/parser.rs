@@ -747,3 +747,60 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fragments that make hostile inputs likely to reach deep parser states.
+    fn token_soup() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("userName".to_owned()),
+            Just("emails".to_owned()),
+            Just(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+                    .to_owned()
+            ),
+            Just(" eq ".to_owned()),
+            Just(" and ".to_owned()),
+            Just(" or ".to_owned()),
+            Just("not".to_owned()),
+            Just(" pr".to_owned()),
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(".".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("\"x\\u00e9\"".to_owned()),
+            Just("-1.5e3".to_owned()),
+            Just("true".to_owned()),
+            Just(" ".to_owned()),
+            "[a-zA-Z$:._-]{1,6}".prop_map(|s| s),
+            any::<char>().prop_map(|c| c.to_string()),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            let _ = parse_filter(&text);
+            let _ = parse_patch_path(&text);
+            let _ = parse_attr_path(&text);
+        }
+
+        #[test]
+        fn token_soup_never_panics_and_errors_point_inside_the_input(text in token_soup()) {
+            match parse_filter(&text) {
+                Ok(filter) => prop_assert_eq!(parse_filter(&filter.to_string()).ok(), Some(filter)),
+                Err(err) => prop_assert!(err.position >= 1 && err.position <= text.chars().count() + 1),
+            }
+            let _ = parse_patch_path(&text);
+        }
+    }
+}

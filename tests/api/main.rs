@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod cli;
+mod differential;
 mod discovery;
 mod errors;
 mod health;
