@@ -152,70 +152,131 @@ pub async fn replace_user(
     input: UserInput,
     if_match: Option<String>,
 ) -> Result<User, DomainError> {
-    let password_hash = hash_optional_password(input.password.clone()).await?;
-    let principal = principal.clone();
-    store
-        .write(move |conn| {
-            let current =
-                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
-            check_version(if_match.as_deref(), current.version)?;
-            let mut attributes = input.attributes;
-            resolve_manager(conn, &principal.tenant_id, Some(&id), &mut attributes)?;
-            let (custom_data, birthday) = match &input.roster {
-                Some(roster) => (
-                    serialize_custom_data(roster.custom_data.as_ref())?,
-                    roster.birthday,
-                ),
-                None => (current.custom_data.clone(), current.birthday),
-            };
-            let doc = Value::Object(attributes);
-            let unchanged = password_hash.is_none()
-                && custom_data == current.custom_data
-                && birthday == current.birthday
-                && serde_json::from_str::<Value>(&current.attributes)
-                    .ok()
-                    .as_ref()
-                    == Some(&doc);
-            if unchanged {
-                return user_from_row(current);
+    modify_user(store, principal, id, if_match, "user.replaced", move |_| {
+        Ok::<_, DomainError>(input.clone())
+    })
+    .await
+}
+
+/// Read-modify-write of one user without losing concurrent updates: `modify` turns
+/// the current user into the new input; the write succeeds only if nobody changed
+/// the user meanwhile, else it is retried on the newer version (or, when the client
+/// sent `If-Match`, refused with 412). Slow work (password hashing) happens outside
+/// any transaction.
+pub async fn modify_user<F, E>(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    if_match: Option<String>,
+    action: &'static str,
+    modify: F,
+) -> Result<User, E>
+where
+    F: Fn(&User) -> Result<UserInput, E>,
+    E: From<DomainError>,
+{
+    const ATTEMPTS: usize = 20;
+    for _ in 0..ATTEMPTS {
+        let current = get_user(store, principal, id.clone()).await?;
+        check_version(if_match.as_deref(), current.version)?;
+        let input = modify(&current)?;
+        let password_hash = hash_optional_password(input.password.clone()).await?;
+        let principal_for_write = principal.clone();
+        let id_for_write = id.clone();
+        let expected = current.version;
+        let written = store
+            .write(move |conn| {
+                write_user(
+                    conn,
+                    &principal_for_write,
+                    &id_for_write,
+                    expected,
+                    input,
+                    password_hash,
+                    action,
+                )
+            })
+            .await?;
+        match written {
+            Some(user) => return Ok(user),
+            None if if_match.is_some() => {
+                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
             }
-            let changes = UserChanges {
-                attributes: doc.to_string(),
-                status: current.status.clone(),
-                custom_data,
-                birthday,
-                last_modified: now(),
-                version: current.version + 1,
-                lookup: UserLookupColumns::from_attributes(&doc),
-            };
-            let values = value_rows(&principal.tenant_id, &id, &doc);
-            let written = repo::update_user(
-                conn,
-                &principal.tenant_id,
-                &id,
-                current.version,
-                &changes,
-                &values,
-            )
-            .map_err(|e| user_name_conflict(e, &doc))?;
-            if !written {
-                return Err(DomainError::PreconditionFailed(current.version.to_string()));
-            }
-            if let Some(hash) = &password_hash {
-                repo::set_password_hash(conn, &principal.tenant_id, &id, Some(hash))?;
-            }
-            record(
-                conn,
-                &principal,
-                "user.replaced",
-                &id,
-                json!({"userName": doc["userName"]}),
-            )?;
-            user_from_row(
-                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?,
-            )
-        })
-        .await
+            None => continue,
+        }
+    }
+    Err(DomainError::Conflict(format!("User '{id}' is being changed by others; try again")).into())
+}
+
+/// Writes `input` over the user if it is still at `expected_version`; `None` when it
+/// is not.
+fn write_user(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+    expected_version: i64,
+    input: UserInput,
+    password_hash: Option<String>,
+    action: &str,
+) -> Result<Option<User>, DomainError> {
+    let current = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    if current.version != expected_version {
+        return Ok(None);
+    }
+    let mut attributes = input.attributes;
+    resolve_manager(conn, &principal.tenant_id, Some(id), &mut attributes)?;
+    let (custom_data, birthday) = match &input.roster {
+        Some(roster) => (
+            serialize_custom_data(roster.custom_data.as_ref())?,
+            roster.birthday,
+        ),
+        None => (current.custom_data.clone(), current.birthday),
+    };
+    let doc = Value::Object(attributes);
+    let unchanged = password_hash.is_none()
+        && custom_data == current.custom_data
+        && birthday == current.birthday
+        && serde_json::from_str::<Value>(&current.attributes)
+            .ok()
+            .as_ref()
+            == Some(&doc);
+    if unchanged {
+        return user_from_row(current).map(Some);
+    }
+    let changes = UserChanges {
+        attributes: doc.to_string(),
+        status: current.status.clone(),
+        custom_data,
+        birthday,
+        last_modified: now(),
+        version: current.version + 1,
+        lookup: UserLookupColumns::from_attributes(&doc),
+    };
+    let values = value_rows(&principal.tenant_id, id, &doc);
+    let written = repo::update_user(
+        conn,
+        &principal.tenant_id,
+        id,
+        current.version,
+        &changes,
+        &values,
+    )
+    .map_err(|e| user_name_conflict(e, &doc))?;
+    if !written {
+        return Ok(None);
+    }
+    if let Some(hash) = &password_hash {
+        repo::set_password_hash(conn, &principal.tenant_id, id, Some(hash))?;
+    }
+    record(
+        conn,
+        principal,
+        action,
+        id,
+        json!({"userName": doc["userName"]}),
+    )?;
+    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    user_from_row(row).map(Some)
 }
 
 pub async fn delete_user(

@@ -58,3 +58,22 @@ pub fn if_match(req: &HttpRequest) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(crate::scim::version_from_etag)
 }
+
+/// `304 Not Modified` when `If-None-Match` names the current version (RFC 7644 §3.14).
+pub fn not_modified(req: &HttpRequest, version: i64) -> Option<actix_web::HttpResponse> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::IF_NONE_MATCH)?
+        .to_str()
+        .ok()?;
+    let current = version.to_string();
+    let matches = header
+        .split(',')
+        .map(crate::scim::version_from_etag)
+        .any(|tag| tag == "*" || tag == current);
+    matches.then(|| {
+        actix_web::HttpResponse::NotModified()
+            .insert_header((actix_web::http::header::ETAG, crate::scim::etag(version)))
+            .finish()
+    })
+}

@@ -7,14 +7,15 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
-use super::params::{QueryParams, base_url, if_match};
+use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{scim_json, scim_resource};
 use crate::auth::Principal;
 use crate::domain::users::{self as domain, User, UserWindow};
 use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
+use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::USER_RESOURCE;
-use crate::scim::users::{render_user, user_input_from_body};
+use crate::scim::users::{patch_user, render_user, user_input_from_body};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/Users/{id}")
             .route(web::get().to(get))
             .route(web::put().to(replace))
+            .route(web::patch().to(patch))
             .route(web::delete().to(delete))
             .default_service(web::to(method_not_allowed)),
     );
@@ -55,6 +57,9 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let user = domain::get_user(&state.store, &principal, id.into_inner()).await?;
+    if let Some(response) = not_modified(&req, user.version) {
+        return Ok(response);
+    }
     single_user(&req, &state, StatusCode::OK, &user)
 }
 
@@ -72,6 +77,26 @@ async fn replace(
         id.into_inner(),
         input,
         if_match(&req),
+    )
+    .await?;
+    single_user(&req, &state, StatusCode::OK, &user)
+}
+
+async fn patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let operations = parse_patch_request(&body)?;
+    let user = domain::modify_user(
+        &state.store,
+        &principal,
+        id.into_inner(),
+        if_match(&req),
+        "user.patched",
+        |current| patch_user(current, &operations),
     )
     .await?;
     single_user(&req, &state, StatusCode::OK, &user)

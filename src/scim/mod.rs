@@ -6,6 +6,7 @@
 pub mod discovery;
 mod error;
 pub mod list;
+pub mod patch;
 pub mod projection;
 pub mod schema;
 pub mod urn;

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
+use super::patch::{PatchOperation, apply_patch};
 use super::schema::USER_RESOURCE;
 use super::validate::normalize_resource;
 use super::{BaseUrl, etag, format_time, urn};
@@ -56,6 +57,30 @@ fn roster_input(mut fields: Map<String, Value>) -> Result<RosterUserInput, ScimE
         custom_data: fields.remove("customData"),
         birthday,
     })
+}
+
+/// Applies PATCH operations to a user (RFC 7644 §3.5.2) and returns the input that
+/// replaces it: the patched document validated like any PUT body.
+pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInput, ScimError> {
+    let mut document = user.attributes.clone();
+    let mut roster = Map::new();
+    if let Some(custom_data) = &user.custom_data {
+        roster.insert("customData".into(), custom_data.clone());
+    }
+    if let Some(birthday) = user.birthday {
+        roster.insert(
+            "birthday".into(),
+            birthday.format("%Y-%m-%d").to_string().into(),
+        );
+    }
+    document.insert(urn::ROSTER_USER.into(), Value::Object(roster));
+    let mut patched = apply_patch(&document, operations, &USER_RESOURCE)?;
+    let schemas: Vec<Value> = std::iter::once(urn::CORE_USER)
+        .chain(USER_RESOURCE.extensions.iter().copied())
+        .map(Value::from)
+        .collect();
+    patched.insert("schemas".into(), Value::Array(schemas));
+    user_input_from_body(&Value::Object(patched))
 }
 
 /// The full JSON representation of a user.

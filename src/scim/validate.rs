@@ -201,6 +201,12 @@ fn normalize_single(
             _ => return Err(wrong_type("a dateTime string")),
         },
         AttributeType::Complex => match value {
+            // Entra ID sends the enterprise `manager` as a bare id: read it as `{"value": …}`.
+            Value::String(text) if definition.sub_attribute("value").is_some() => {
+                let mut wrapped = Map::new();
+                wrapped.insert("value".into(), Value::String(text.clone()));
+                return normalize_single(definition, &Value::Object(wrapped), path);
+            }
             Value::Object(fields) if definition.is_free_form() => {
                 if fields.is_empty() {
                     return Ok(None);
@@ -518,6 +524,16 @@ mod tests {
             urn::ROSTER_USER: {"apps": [{"value": "x", "consents": [{"grantedAt": "yesterday"}]}]}}))
         .unwrap_err();
         assert!(err.detail.contains("dateTime"), "{}", err.detail);
+    }
+
+    #[test]
+    fn a_bare_string_for_a_complex_attribute_with_value_becomes_its_value() {
+        let attrs =
+            normalize(json!({"userName": "a", urn::ENTERPRISE_USER: {"manager": "271"}})).unwrap();
+        assert_eq!(
+            attrs[urn::ENTERPRISE_USER]["manager"],
+            json!({"value": "271"})
+        );
     }
 
     #[test]

@@ -12,3 +12,4 @@ mod health;
 mod queries;
 mod tenancy;
 mod users;
+mod writes;

@@ -1,0 +1,1152 @@
+//! Where PATCH is applied (RFC 7644 §3.5.2): a pure function from a resource's
+//! attribute document and a list of operations to the new document.
+//!
+//! The document has the shape [`super::validate::normalize_resource`] produces: core
+//! attributes at the top level and each extension's attributes under its URN. Every
+//! operation is applied to a copy; the first error discards them all.
+//!
+//! Real clients' dialects are accepted here, once: operation names in any case,
+//! operations without `path` whose value names attributes by dotted or URN-qualified
+//! keys (Entra ID), read-only attributes repeated in such a value (Okta), `add` on
+//! single-valued attributes, removal of multi-valued values named in `value`, and a
+//! value-filter path that matches nothing creating the value it describes.
+
+use serde_json::{Map, Value};
+
+use super::error::{ScimError, ScimType};
+use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef};
+use super::validate::{
+    check_single_primary, core_schema, extension_schema, find_extension, normalize_value,
+    split_extension_path,
+};
+use crate::filter::ast::{CompValue, CompareOp, Filter};
+use crate::filter::matcher::element_matches;
+use crate::filter::{Resolved, parse_patch_path, resolve};
+
+/// A PATCH operation kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOpKind {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// One operation of a PatchOp request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOpKind,
+    pub path: Option<String>,
+    pub value: Option<Value>,
+}
+
+/// Reads a PatchOp message body (RFC 7644 §3.5.2).
+pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
+    let Value::Object(fields) = body else {
+        return Err(ScimError::invalid_syntax(
+            "a PatchOp request must be a JSON object",
+        ));
+    };
+    let operations = fields
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("Operations"))
+        .map(|(_, value)| value)
+        .ok_or_else(|| {
+            ScimError::invalid_syntax("a PatchOp request needs an 'Operations' array")
+        })?;
+    let Value::Array(operations) = operations else {
+        return Err(ScimError::invalid_syntax("'Operations' must be an array"));
+    };
+    if operations.is_empty() {
+        return Err(ScimError::invalid_syntax("'Operations' is empty"));
+    }
+    operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| parse_operation(i, op))
+        .collect()
+}
+
+fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, ScimError> {
+    let Value::Object(fields) = operation else {
+        return Err(ScimError::invalid_syntax(format!(
+            "operation {index} must be a JSON object"
+        )));
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let op = match field("op")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("add") => PatchOpKind::Add,
+        Some("remove") => PatchOpKind::Remove,
+        Some("replace") => PatchOpKind::Replace,
+        Some(other) => {
+            return Err(ScimError::invalid_syntax(format!(
+                "operation {index}: 'op' must be add, remove or replace, not '{other}'"
+            )));
+        }
+        None => {
+            return Err(ScimError::invalid_syntax(format!(
+                "operation {index} has no 'op'"
+            )));
+        }
+    };
+    let path = match field("path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(path)) if path.trim().is_empty() => None,
+        Some(Value::String(path)) => Some(path.trim().to_owned()),
+        Some(_) => {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidPath,
+                format!("operation {index}: 'path' must be a string"),
+            ));
+        }
+    };
+    let value = field("value").cloned();
+    if op != PatchOpKind::Remove && value.is_none() {
+        return Err(ScimError::invalid_syntax(format!(
+            "operation {index} ({op:?}) needs a 'value'"
+        )));
+    }
+    Ok(PatchOperation { op, path, value })
+}
+
+/// Applies `operations` in order to `document`; returns the new document.
+pub fn apply_patch(
+    document: &Map<String, Value>,
+    operations: &[PatchOperation],
+    resource_type: &ResourceTypeDef,
+) -> Result<Map<String, Value>, ScimError> {
+    let mut working = document.clone();
+    let engine = PatchEngine { resource_type };
+    for operation in operations {
+        engine.apply(&mut working, operation)?;
+    }
+    // Extension objects left empty are not kept.
+    working.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
+    Ok(working)
+}
+
+/// A path resolved against the schemas.
+struct Target {
+    /// `None` for the core schema, else the extension URN.
+    container: Option<&'static str>,
+    attribute: &'static AttributeDef,
+    filter: Option<Resolved>,
+    /// The sub-attribute named after the attribute or after the value filter.
+    sub_attribute: Option<&'static AttributeDef>,
+    /// Members below a free-form attribute (`customData.plan.level`).
+    free_form_path: Vec<String>,
+    /// The filter as parsed, for creating the value it describes.
+    raw_filter: Option<Filter>,
+}
+
+struct PatchEngine<'r> {
+    resource_type: &'r ResourceTypeDef,
+}
+
+fn invalid_path(detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidPath, detail)
+}
+
+fn no_target(detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(ScimType::NoTarget, detail)
+}
+
+impl PatchEngine<'_> {
+    fn apply(
+        &self,
+        doc: &mut Map<String, Value>,
+        operation: &PatchOperation,
+    ) -> Result<(), ScimError> {
+        match &operation.path {
+            Some(path) => {
+                let target = self.resolve_target(path)?;
+                self.apply_at(doc, operation.op, &target, operation.value.as_ref(), path)
+            }
+            None => self.apply_without_path(doc, operation),
+        }
+    }
+
+    /// RFC 7644 §3.5.2.1/.3: without `path`, the value is an object of attributes.
+    fn apply_without_path(
+        &self,
+        doc: &mut Map<String, Value>,
+        operation: &PatchOperation,
+    ) -> Result<(), ScimError> {
+        if operation.op == PatchOpKind::Remove {
+            return Err(no_target("a remove operation needs a 'path'"));
+        }
+        let Some(Value::Object(fields)) = &operation.value else {
+            return Err(ScimError::invalid_value(
+                "without a 'path', the value must be a JSON object of attributes",
+            ));
+        };
+        for (key, value) in fields {
+            if key.eq_ignore_ascii_case("schemas")
+                || key.eq_ignore_ascii_case("meta")
+                || key.eq_ignore_ascii_case("id")
+            {
+                continue; // clients repeat these; they are the server's
+            }
+            if let Some(extension) = find_extension(self.resource_type, key) {
+                let Value::Object(inner) = value else {
+                    return Err(ScimError::invalid_value(format!(
+                        "'{key}' must be an object of that schema's attributes"
+                    )));
+                };
+                for (name, inner_value) in inner {
+                    let path = format!("{extension}:{name}");
+                    self.apply_key(doc, operation.op, &path, inner_value)?;
+                }
+                continue;
+            }
+            self.apply_key(doc, operation.op, key, value)?;
+        }
+        Ok(())
+    }
+
+    fn apply_key(
+        &self,
+        doc: &mut Map<String, Value>,
+        op: PatchOpKind,
+        key: &str,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        let target = self.resolve_target(key)?;
+        if target.attribute.mutability == Mutability::ReadOnly {
+            return Ok(()); // e.g. Okta repeats the group's id in the value
+        }
+        self.apply_at(doc, op, &target, Some(value), key)
+    }
+
+    fn resolve_target(&self, path: &str) -> Result<Target, ScimError> {
+        let parsed = parse_patch_path(path)
+            .map_err(|e| invalid_path(format!("the path '{path}' is not valid: {e}")))?;
+        let attribute_path = &parsed.attribute;
+        let (container, schema): (Option<&'static str>, &'static SchemaDef) = match &attribute_path
+            .uri
+        {
+            None => (None, core_schema(self.resource_type)),
+            Some(uri) if uri.eq_ignore_ascii_case(self.resource_type.core) => {
+                (None, core_schema(self.resource_type))
+            }
+            Some(uri) => {
+                let urn = find_extension(self.resource_type, uri)
+                    .or_else(|| split_extension_path(self.resource_type, uri).map(|(urn, _)| urn))
+                    .ok_or_else(|| {
+                        invalid_path(format!(
+                            "'{uri}' is not a schema of {} resources",
+                            self.resource_type.name
+                        ))
+                    })?;
+                (Some(urn), extension_schema(urn))
+            }
+        };
+        let attribute = schema.attribute(&attribute_path.attribute).ok_or_else(|| {
+            invalid_path(format!(
+                "unknown attribute '{attribute_path}' in the path '{path}'"
+            ))
+        })?;
+        let mut sub_name = attribute_path.sub_attribute.clone();
+        if parsed.sub_attribute.is_some() {
+            if sub_name.is_some() {
+                return Err(invalid_path(format!(
+                    "the path '{path}' names two sub-attributes"
+                )));
+            }
+            sub_name = parsed.sub_attribute.clone();
+        }
+        let mut free_form_path = Vec::new();
+        let sub_attribute = match sub_name {
+            None => None,
+            Some(name) if attribute.is_free_form() => {
+                free_form_path = name.split('.').map(str::to_owned).collect();
+                None
+            }
+            Some(name) => Some(attribute.sub_attribute(&name).ok_or_else(|| {
+                invalid_path(format!(
+                    "'{}' has no sub-attribute '{name}'",
+                    attribute.name
+                ))
+            })?),
+        };
+        let filter = match &parsed.value_filter {
+            None => None,
+            Some(inner) => {
+                if !attribute.multi_valued {
+                    return Err(invalid_path(format!(
+                        "'{}' is single-valued: a value filter does not apply",
+                        attribute.name
+                    )));
+                }
+                let value_path = Filter::ValuePath {
+                    path: attribute_path.clone(),
+                    filter: Box::new(inner.clone()),
+                };
+                match resolve(&value_path, self.resource_type) {
+                    Ok(Resolved::ValuePath { filter, .. }) => Some(*filter),
+                    Ok(_) => {
+                        return Err(invalid_path(format!(
+                            "the path '{path}' is not a value filter"
+                        )));
+                    }
+                    Err(e) => return Err(invalid_path(format!("the path '{path}': {}", e.0))),
+                }
+            }
+        };
+        Ok(Target {
+            container,
+            attribute,
+            filter,
+            sub_attribute,
+            free_form_path,
+            raw_filter: parsed.value_filter,
+        })
+    }
+
+    fn apply_at(
+        &self,
+        doc: &mut Map<String, Value>,
+        op: PatchOpKind,
+        target: &Target,
+        value: Option<&Value>,
+        path: &str,
+    ) -> Result<(), ScimError> {
+        check_mutability(target, path)?;
+        let container = container_mut(doc, target.container);
+        let name = target.attribute.name.as_str();
+        if !target.free_form_path.is_empty() {
+            return apply_free_form(container, name, &target.free_form_path, op, value, path);
+        }
+        match (target.attribute.multi_valued, &target.filter) {
+            (true, Some(filter)) => self.apply_filtered(container, op, target, filter, value, path),
+            (true, None) => apply_multi_valued(container, op, target, value, path),
+            (false, _) => apply_single_valued(container, op, target, value, path),
+        }
+    }
+
+    /// `attr[filter]` and `attr[filter].sub`.
+    fn apply_filtered(
+        &self,
+        container: &mut Map<String, Value>,
+        op: PatchOpKind,
+        target: &Target,
+        filter: &Resolved,
+        value: Option<&Value>,
+        path: &str,
+    ) -> Result<(), ScimError> {
+        let name = target.attribute.name.as_str();
+        let mut items = match container.remove(name) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        let matching: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| element_matches(filter, item))
+            .map(|(i, _)| i)
+            .collect();
+        let result = (|| -> Result<(), ScimError> {
+            match op {
+                PatchOpKind::Remove => {
+                    match target.sub_attribute {
+                        Some(sub) => {
+                            for &i in &matching {
+                                if let Value::Object(fields) = &mut items[i] {
+                                    fields.remove(&sub.name);
+                                }
+                            }
+                        }
+                        None => {
+                            let mut index = 0;
+                            items.retain(|_| {
+                                let keep = !matching.contains(&index);
+                                index += 1;
+                                keep
+                            });
+                        }
+                    }
+                    Ok(())
+                }
+                PatchOpKind::Add | PatchOpKind::Replace => {
+                    let value = value.ok_or_else(|| {
+                        ScimError::invalid_syntax("the operation needs a 'value'")
+                    })?;
+                    if matching.is_empty() {
+                        // Entra ID sets `emails[type eq "work"].value` on users without a
+                        // work email: create the value the filter describes.
+                        let created = target
+                            .raw_filter
+                            .as_ref()
+                            .and_then(described_value)
+                            .ok_or_else(|| {
+                                no_target(format!("no value matches the path '{path}'"))
+                            })?;
+                        items.push(Value::Object(created));
+                        let last = items.len() - 1;
+                        return set_in_element(&mut items[last], target, value, path);
+                    }
+                    for &i in &matching {
+                        set_in_element(&mut items[i], target, value, path)?;
+                    }
+                    Ok(())
+                }
+            }
+        })();
+        result?;
+        items.retain(|item| !matches!(item, Value::Object(m) if m.is_empty()));
+        finish_multi_valued(container, target.attribute, items)
+    }
+}
+
+fn check_mutability(target: &Target, path: &str) -> Result<(), ScimError> {
+    let read_only = target.attribute.mutability == Mutability::ReadOnly
+        || target
+            .sub_attribute
+            .is_some_and(|sub| sub.mutability == Mutability::ReadOnly);
+    if read_only {
+        return Err(ScimError::mutability(format!("'{path}' is read-only")));
+    }
+    Ok(())
+}
+
+fn container_mut<'d>(
+    doc: &'d mut Map<String, Value>,
+    container: Option<&str>,
+) -> &'d mut Map<String, Value> {
+    let Some(urn) = container else {
+        return doc;
+    };
+    let slot = doc
+        .entry(urn.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(map) => map,
+        _ => unreachable!("slot was just made an object"),
+    }
+}
+
+fn apply_single_valued(
+    container: &mut Map<String, Value>,
+    op: PatchOpKind,
+    target: &Target,
+    value: Option<&Value>,
+    path: &str,
+) -> Result<(), ScimError> {
+    let definition = target.attribute;
+    let name = definition.name.as_str();
+    match (op, target.sub_attribute) {
+        (PatchOpKind::Remove, None) => {
+            if definition.required {
+                return Err(ScimError::invalid_value(format!(
+                    "'{path}' is required and cannot be removed"
+                )));
+            }
+            container.remove(name);
+        }
+        (PatchOpKind::Remove, Some(sub)) => {
+            if let Some(Value::Object(fields)) = container.get_mut(name) {
+                fields.remove(&sub.name);
+                if fields.is_empty() {
+                    container.remove(name);
+                }
+            }
+        }
+        (_, Some(sub)) => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            let normalized = normalize_value(sub, value, &format!("{name}.{}", sub.name))?;
+            let slot = container
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(fields) = slot {
+                match normalized {
+                    Some(v) => {
+                        fields.insert(sub.name.clone(), v);
+                    }
+                    None => {
+                        fields.remove(&sub.name);
+                    }
+                }
+                if fields.is_empty() {
+                    container.remove(name);
+                }
+            }
+        }
+        (_, None) => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            let normalized = normalize_value(definition, value, name)?;
+            check_immutable(definition, container.get(name), normalized.as_ref(), path)?;
+            match normalized {
+                // RFC 7644 §3.5.2.1/.3: sub-attributes not given are left unchanged.
+                Some(Value::Object(new_fields))
+                    if !definition.is_free_form() || op == PatchOpKind::Add =>
+                {
+                    let slot = container
+                        .entry(name.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if !slot.is_object() {
+                        *slot = Value::Object(Map::new());
+                    }
+                    if let Value::Object(fields) = slot {
+                        for (key, v) in new_fields {
+                            fields.insert(key, v);
+                        }
+                    }
+                }
+                Some(v) => {
+                    container.insert(name.to_owned(), v);
+                }
+                None => {
+                    if definition.required {
+                        return Err(ScimError::invalid_value(format!(
+                            "'{path}' is required and cannot be emptied"
+                        )));
+                    }
+                    container.remove(name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_immutable(
+    definition: &AttributeDef,
+    current: Option<&Value>,
+    new: Option<&Value>,
+    path: &str,
+) -> Result<(), ScimError> {
+    if definition.mutability == Mutability::Immutable
+        && let Some(current) = current
+        && new != Some(current)
+    {
+        return Err(ScimError::mutability(format!(
+            "'{path}' is immutable once set"
+        )));
+    }
+    Ok(())
+}
+
+fn apply_multi_valued(
+    container: &mut Map<String, Value>,
+    op: PatchOpKind,
+    target: &Target,
+    value: Option<&Value>,
+    path: &str,
+) -> Result<(), ScimError> {
+    let definition = target.attribute;
+    let name = definition.name.as_str();
+    let mut items = match container.remove(name) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    match (op, target.sub_attribute) {
+        (PatchOpKind::Remove, None) => match value {
+            // `{"op":"remove","path":"members","value":[{"value":"u1"}]}` (Entra ID):
+            // remove the values named, not all of them.
+            Some(named) if !named.is_null() => {
+                let named =
+                    normalize_value(definition, named, name)?.unwrap_or(Value::Array(Vec::new()));
+                let named = named.as_array().cloned().unwrap_or_default();
+                items.retain(|item| !named.iter().any(|n| describes(n, item)));
+            }
+            _ => items.clear(),
+        },
+        (PatchOpKind::Remove, Some(sub)) => {
+            for item in &mut items {
+                if let Value::Object(fields) = item {
+                    fields.remove(&sub.name);
+                }
+            }
+            items.retain(|item| !matches!(item, Value::Object(m) if m.is_empty()));
+        }
+        (_, Some(sub)) => {
+            // `emails.type` without a filter: set it on every value.
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            if items.is_empty() {
+                return Err(no_target(format!(
+                    "'{name}' has no values to set '{}' on",
+                    sub.name
+                )));
+            }
+            for item in &mut items {
+                set_in_element(item, target, value, path)?;
+            }
+        }
+        (PatchOpKind::Add, None) => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            let new_items = normalize_value(definition, value, name)?;
+            for new_item in new_items
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+            {
+                // Adding a value that is already there changes nothing (RFC 7644 §3.5.2.1).
+                if let Some(existing) = items
+                    .iter_mut()
+                    .find(|existing| same_value(existing, &new_item))
+                {
+                    merge_into(existing, &new_item);
+                } else {
+                    if is_primary(&new_item) {
+                        clear_primary(&mut items);
+                    }
+                    items.push(new_item);
+                }
+            }
+        }
+        (PatchOpKind::Replace, None) => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            items = normalize_value(definition, value, name)?
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+        }
+    }
+    finish_multi_valued(container, definition, items)
+}
+
+fn finish_multi_valued(
+    container: &mut Map<String, Value>,
+    definition: &AttributeDef,
+    items: Vec<Value>,
+) -> Result<(), ScimError> {
+    if items.is_empty() {
+        container.remove(&definition.name);
+        return Ok(());
+    }
+    let value = Value::Array(items);
+    check_single_primary(&definition.name, &value)?;
+    container.insert(definition.name.clone(), value);
+    Ok(())
+}
+
+/// Sets the sub-attribute, or merges the given sub-attributes (those not given are
+/// left unchanged, RFC 7644 §3.5.2.3), on one value of a multi-valued attribute.
+fn set_in_element(
+    element: &mut Value,
+    target: &Target,
+    value: &Value,
+    path: &str,
+) -> Result<(), ScimError> {
+    let definition = target.attribute;
+    let name = definition.name.as_str();
+    let Value::Object(fields) = element else {
+        return Err(no_target(format!("'{path}' does not name a complex value")));
+    };
+    match target.sub_attribute {
+        Some(sub) => {
+            let normalized = normalize_value(sub, value, &format!("{name}.{}", sub.name))?;
+            match normalized {
+                Some(v) => {
+                    fields.insert(sub.name.clone(), v);
+                }
+                None => {
+                    fields.remove(&sub.name);
+                }
+            }
+        }
+        None => {
+            let single = match value {
+                Value::Array(items) if items.len() == 1 => &items[0],
+                other => other,
+            };
+            let Some(Value::Object(new_fields)) = normalize_element(definition, single, name)?
+            else {
+                return Err(ScimError::invalid_value(format!(
+                    "'{path}' needs an object of sub-attributes"
+                )));
+            };
+            for (key, v) in new_fields {
+                fields.insert(key, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Normalizes one value of a multi-valued attribute.
+fn normalize_element(
+    definition: &AttributeDef,
+    value: &Value,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
+    Ok(normalize_value(definition, value, path)?
+        .and_then(|v| v.as_array().and_then(|a| a.first().cloned())))
+}
+
+/// Two values are the same value when their `value`s are equal and their `type`s do
+/// not differ (or, lacking a `value`, everything but `primary` and `display` is).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.get("value"), b.get("value")) {
+        (Some(x), Some(y)) => {
+            let types_agree = match (a.get("type"), b.get("type")) {
+                (Some(s), Some(t)) => s == t,
+                _ => true,
+            };
+            x == y && types_agree
+        }
+        _ => strip_flags(a) == strip_flags(b),
+    }
+}
+
+fn strip_flags(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(k, _)| *k != "primary" && *k != "display")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Whether the value `named` in a remove describes `item`: every sub-attribute it
+/// gives is equal (strings compared ignoring case).
+fn describes(named: &Value, item: &Value) -> bool {
+    match (named, item) {
+        (Value::Object(wanted), Value::Object(fields)) => {
+            wanted.iter().all(|(k, v)| match (v, fields.get(k)) {
+                (Value::String(a), Some(Value::String(b))) => a.eq_ignore_ascii_case(b),
+                (a, Some(b)) => a == b,
+                (_, None) => false,
+            })
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn merge_into(existing: &mut Value, new: &Value) {
+    if let (Value::Object(fields), Value::Object(new_fields)) = (existing, new) {
+        for (k, v) in new_fields {
+            fields.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+fn is_primary(value: &Value) -> bool {
+    value.get("primary").and_then(Value::as_bool) == Some(true)
+}
+
+fn clear_primary(items: &mut [Value]) {
+    for item in items {
+        if let Value::Object(fields) = item
+            && fields.get("primary").and_then(Value::as_bool) == Some(true)
+        {
+            fields.insert("primary".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// The value a filter of `eq` comparisons joined by `and` describes
+/// (`type eq "work"` → `{"type": "work"}`).
+fn described_value(filter: &Filter) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    collect_equalities(filter, &mut out)?;
+    Some(out)
+}
+
+fn collect_equalities(filter: &Filter, out: &mut Map<String, Value>) -> Option<()> {
+    match filter {
+        Filter::And(a, b) => {
+            collect_equalities(a, out)?;
+            collect_equalities(b, out)
+        }
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.uri.is_none() && path.sub_attribute.is_none() => {
+            let value = match value {
+                CompValue::String(s) => Value::String(s.clone()),
+                CompValue::Bool(b) => Value::Bool(*b),
+                CompValue::Number(n) => Value::Number(n.clone()),
+                CompValue::Null => return None,
+            };
+            out.insert(path.attribute.clone(), value);
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// `customData.plan.level`: set or remove a member inside a free-form object.
+fn apply_free_form(
+    container: &mut Map<String, Value>,
+    name: &str,
+    path: &[String],
+    op: PatchOpKind,
+    value: Option<&Value>,
+    full_path: &str,
+) -> Result<(), ScimError> {
+    let mut node = container
+        .entry(name.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let (last, parents) = path
+        .split_last()
+        .ok_or_else(|| invalid_path(format!("'{full_path}' is empty")))?;
+    for key in parents {
+        if !node.is_object() {
+            if op == PatchOpKind::Remove {
+                return Ok(());
+            }
+            *node = Value::Object(Map::new());
+        }
+        let Value::Object(fields) = node else {
+            unreachable!("node was just made an object")
+        };
+        node = fields
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    let Value::Object(fields) = node else {
+        unreachable!("node was just made an object")
+    };
+    match op {
+        PatchOpKind::Remove => {
+            fields.remove(last);
+        }
+        PatchOpKind::Add | PatchOpKind::Replace => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
+            fields.insert(last.clone(), value.clone());
+        }
+    }
+    if container
+        .get(name)
+        .is_some_and(|v| matches!(v, Value::Object(m) if m.is_empty()))
+    {
+        container.remove(name);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::USER_RESOURCE;
+    use crate::scim::urn::{ENTERPRISE_USER, ROSTER_USER};
+    use serde_json::json;
+
+    fn doc() -> Map<String, Value> {
+        json!({
+            "userName": "bjensen",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "title": "Guide",
+            "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}
+            ],
+            ENTERPRISE_USER: {"employeeNumber": "701984"}
+        })
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    fn patch(operations: Value) -> Result<Map<String, Value>, ScimError> {
+        let operations = parse_patch_request(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations
+        }))?;
+        apply_patch(&doc(), &operations, &USER_RESOURCE)
+    }
+
+    fn error_type(operations: Value) -> Option<&'static str> {
+        patch(operations)
+            .err()
+            .and_then(|e| e.scim_type)
+            .map(ScimType::as_str)
+    }
+
+    #[test]
+    fn add_appends_to_a_multi_valued_attribute() {
+        let out = patch(json!([{"op": "add", "path": "emails", "value": [{"value": "new@x.org", "type": "other"}]}])).unwrap();
+        assert_eq!(out["emails"].as_array().unwrap().len(), 3);
+        assert_eq!(out["emails"][2]["value"], "new@x.org");
+    }
+
+    #[test]
+    fn add_of_an_existing_value_adds_no_duplicate() {
+        let out = patch(json!([{"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home"}]}])).unwrap();
+        assert_eq!(out["emails"], doc()["emails"]);
+    }
+
+    #[test]
+    fn add_of_a_new_primary_value_clears_the_old_primary() {
+        let out = patch(json!([{"op": "add", "path": "emails", "value": {"value": "p@x.org", "primary": true}}])).unwrap();
+        let primaries: Vec<&Value> = out["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .collect();
+        assert_eq!(primaries.len(), 1);
+        assert_eq!(primaries[0]["value"], "p@x.org");
+    }
+
+    #[test]
+    fn add_without_path_merges_attributes() {
+        let out = patch(
+            json!([{"op": "add", "value": {"nickName": "Babs", "name": {"middleName": "J"}}}]),
+        )
+        .unwrap();
+        assert_eq!(out["nickName"], "Babs");
+        assert_eq!(
+            out["name"],
+            json!({"givenName": "Barbara", "familyName": "Jensen", "middleName": "J"})
+        );
+    }
+
+    #[test]
+    fn add_on_a_single_valued_attribute_replaces_it() {
+        let out = patch(json!([{"op": "Add", "path": "active", "value": "False"}])).unwrap();
+        assert_eq!(out["active"], false);
+    }
+
+    #[test]
+    fn replace_without_path_accepts_dotted_and_urn_keys() {
+        let out = patch(json!([{"op": "Replace", "value": {
+            "name.givenName": "Kkom",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
+            "active": "True"
+        }}]))
+        .unwrap();
+        assert_eq!(out["name"]["givenName"], "Kkom");
+        assert_eq!(out["name"]["familyName"], "Jensen");
+        assert_eq!(out[ENTERPRISE_USER]["employeeNumber"], "Aklq");
+        assert_eq!(out["active"], true);
+    }
+
+    #[test]
+    fn replace_without_path_ignores_read_only_id_and_schemas() {
+        let out = patch(
+            json!([{"op": "replace", "value": {"id": "other", "schemas": [], "displayName": "B"}}]),
+        )
+        .unwrap();
+        assert_eq!(out["displayName"], "B");
+        assert!(out.get("id").is_none());
+    }
+
+    #[test]
+    fn replace_of_a_multi_valued_attribute_replaces_all_values() {
+        let out =
+            patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.org"}]}]))
+                .unwrap();
+        assert_eq!(out["emails"], json!([{"value": "only@x.org"}]));
+    }
+
+    #[test]
+    fn replace_with_a_value_filter_changes_only_matching_values() {
+        let out = patch(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "w@x.org"}])).unwrap();
+        assert_eq!(out["emails"][0]["value"], "w@x.org");
+        assert_eq!(out["emails"][1]["value"], "babs@jensen.org");
+    }
+
+    #[test]
+    fn replace_with_a_value_filter_matching_nothing_creates_the_described_value() {
+        let out = patch(json!([{"op": "replace", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "555"}])).unwrap();
+        assert_eq!(
+            out["phoneNumbers"],
+            json!([{"type": "mobile", "value": "555"}])
+        );
+    }
+
+    #[test]
+    fn replace_with_a_complex_filter_matching_nothing_is_no_target() {
+        assert_eq!(
+            error_type(
+                json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "x"}])
+            ),
+            Some("noTarget")
+        );
+    }
+
+    #[test]
+    fn replace_of_a_sub_attribute_keeps_its_siblings() {
+        let out =
+            patch(json!([{"op": "replace", "path": "name.familyName", "value": "Doe"}])).unwrap();
+        assert_eq!(
+            out["name"],
+            json!({"givenName": "Barbara", "familyName": "Doe"})
+        );
+    }
+
+    #[test]
+    fn replace_of_a_complex_attribute_merges_sub_attributes() {
+        let out = patch(json!([{"op": "replace", "path": "name", "value": {"familyName": "Doe"}}]))
+            .unwrap();
+        assert_eq!(
+            out["name"],
+            json!({"givenName": "Barbara", "familyName": "Doe"})
+        );
+    }
+
+    #[test]
+    fn remove_without_value_removes_all_values() {
+        let out = patch(json!([{"op": "remove", "path": "emails"}])).unwrap();
+        assert!(out.get("emails").is_none());
+    }
+
+    #[test]
+    fn remove_with_value_filter_removes_only_matching_values() {
+        let out = patch(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).unwrap();
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "bjensen@example.com", "type": "work", "primary": true}])
+        );
+    }
+
+    #[test]
+    fn remove_with_values_in_value_removes_those_values() {
+        let out = patch(
+            json!([{"op": "Remove", "path": "emails", "value": [{"value": "BABS@jensen.org"}]}]),
+        )
+        .unwrap();
+        assert_eq!(out["emails"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn remove_of_a_sub_attribute_and_a_simple_attribute() {
+        let out = patch(json!([
+            {"op": "remove", "path": "name.givenName"},
+            {"op": "remove", "path": "title"},
+            {"op": "remove", "path": "emails[type eq \"work\"].primary"}
+        ]))
+        .unwrap();
+        assert_eq!(out["name"], json!({"familyName": "Jensen"}));
+        assert!(out.get("title").is_none());
+        assert!(out["emails"][0].get("primary").is_none());
+    }
+
+    #[test]
+    fn remove_without_path_is_no_target() {
+        assert_eq!(error_type(json!([{"op": "remove"}])), Some("noTarget"));
+    }
+
+    #[test]
+    fn removing_a_required_attribute_is_refused() {
+        assert_eq!(
+            error_type(json!([{"op": "remove", "path": "userName"}])),
+            Some("invalidValue")
+        );
+    }
+
+    #[test]
+    fn unknown_attributes_in_paths_are_invalid_path() {
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "shoeSize", "value": 1}])),
+            Some("invalidPath")
+        );
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "name.nick", "value": "x"}])),
+            Some("invalidPath")
+        );
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "emails[type eq", "value": "x"}])),
+            Some("invalidPath")
+        );
+    }
+
+    #[test]
+    fn writing_read_only_attributes_is_a_mutability_error() {
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "groups", "value": []}])),
+            Some("mutability")
+        );
+        let status = format!("{ROSTER_USER}:status");
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": status, "value": "active"}])),
+            Some("mutability")
+        );
+    }
+
+    #[test]
+    fn wrong_value_types_are_invalid_value() {
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "active", "value": "maybe"}])),
+            Some("invalidValue")
+        );
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "userName", "value": 5}])),
+            Some("invalidValue")
+        );
+    }
+
+    #[test]
+    fn malformed_requests_are_invalid_syntax() {
+        assert!(parse_patch_request(&json!({"Operations": []})).is_err());
+        assert!(
+            parse_patch_request(&json!({"Operations": [{"op": "move", "path": "x"}]})).is_err()
+        );
+        assert!(
+            parse_patch_request(&json!({"Operations": [{"op": "add", "path": "title"}]})).is_err()
+        );
+        assert!(parse_patch_request(&json!({})).is_err());
+    }
+
+    #[test]
+    fn one_failing_operation_applies_none() {
+        let result = patch(json!([
+            {"op": "replace", "path": "title", "value": "Changed"},
+            {"op": "replace", "path": "bogus", "value": 1}
+        ]));
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn enterprise_manager_as_a_bare_string_is_its_value() {
+        let path = format!("{ENTERPRISE_USER}:manager");
+        let out = patch(json!([{"op": "Add", "path": path, "value": "271"}])).unwrap();
+        assert_eq!(out[ENTERPRISE_USER]["manager"], json!({"value": "271"}));
+    }
+
+    #[test]
+    fn custom_data_members_are_set_and_removed() {
+        let path = format!("{ROSTER_USER}:customData.plan");
+        let out = patch(json!([{"op": "add", "path": path, "value": "gold"}])).unwrap();
+        assert_eq!(out[ROSTER_USER]["customData"], json!({"plan": "gold"}));
+        let operations =
+            parse_patch_request(&json!({"Operations": [{"op": "remove", "path": path}]})).unwrap();
+        let removed = apply_patch(&out, &operations, &USER_RESOURCE).unwrap();
+        assert!(removed.get(ROSTER_USER).is_none());
+    }
+
+    #[test]
+    fn the_rfc_examples_apply() {
+        // RFC 7644 §3.5.2.1: add a member-like value; §3.5.2.2: remove by filter;
+        // §3.5.2.3: replace a complex value by filter.
+        let out = patch(json!([
+            {"op": "add", "value": {"emails": [{"value": "babs@jensen.org", "type": "home"}], "nickName": "Babs"}},
+            {"op": "remove", "path": "emails[type eq \"work\" and value ew \"example.com\"]"},
+            {"op": "replace", "path": "emails[type eq \"home\"]", "value": {"type": "home", "value": "home@jensen.org"}}
+        ]))
+        .unwrap();
+        assert_eq!(out["nickName"], "Babs");
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "home@jensen.org", "type": "home"}])
+        );
+    }
+}
