@@ -10,6 +10,7 @@ mod discovery;
 mod errors;
 mod health;
 mod queries;
+mod scenarios;
 mod tenancy;
 mod users;
 mod writes;
