@@ -14,7 +14,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimType};
-use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef};
+use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef, common_attribute};
 use super::validate::{
     check_single_primary, core_schema, extension_schema, find_extension, normalize_value,
     split_extension_path,
@@ -165,6 +165,13 @@ impl PatchEngine<'_> {
         doc: &mut Map<String, Value>,
         operation: &PatchOperation,
     ) -> Result<(), ScimError> {
+        if let Some(extension) = operation
+            .path
+            .as_deref()
+            .and_then(|p| find_extension(self.resource_type, p))
+        {
+            return self.apply_to_extension(doc, operation, extension);
+        }
         match &operation.path {
             Some(path) => {
                 let target = self.resolve_target(path)?;
@@ -212,6 +219,37 @@ impl PatchEngine<'_> {
         Ok(())
     }
 
+    /// A path naming a whole extension: its value is an object of that extension's
+    /// attributes.
+    fn apply_to_extension(
+        &self,
+        doc: &mut Map<String, Value>,
+        operation: &PatchOperation,
+        extension: &'static str,
+    ) -> Result<(), ScimError> {
+        match (operation.op, &operation.value) {
+            (PatchOpKind::Remove, _) => {
+                doc.remove(extension);
+                Ok(())
+            }
+            (op, Some(Value::Object(fields))) => {
+                if op == PatchOpKind::Replace {
+                    doc.remove(extension);
+                }
+                for (name, value) in fields {
+                    if name.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
+                    self.apply_key(doc, PatchOpKind::Add, &format!("{extension}:{name}"), value)?;
+                }
+                Ok(())
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "the value for '{extension}' must be an object of its attributes"
+            ))),
+        }
+    }
+
     fn apply_key(
         &self,
         doc: &mut Map<String, Value>,
@@ -249,11 +287,19 @@ impl PatchEngine<'_> {
                 (Some(urn), extension_schema(urn))
             }
         };
-        let attribute = schema.attribute(&attribute_path.attribute).ok_or_else(|| {
-            invalid_path(format!(
-                "unknown attribute '{attribute_path}' in the path '{path}'"
-            ))
-        })?;
+        let attribute = schema
+            .attribute(&attribute_path.attribute)
+            .or_else(|| {
+                container
+                    .is_none()
+                    .then(|| common_attribute(&attribute_path.attribute))
+                    .flatten()
+            })
+            .ok_or_else(|| {
+                invalid_path(format!(
+                    "unknown attribute '{attribute_path}' in the path '{path}'"
+                ))
+            })?;
         let mut sub_name = attribute_path.sub_attribute.clone();
         if parsed.sub_attribute.is_some() {
             if sub_name.is_some() {

@@ -207,6 +207,31 @@ impl SchemaRegistry {
     }
 }
 
+/// The common attributes every resource has (RFC 7643 §3.1), as definitions, for
+/// code that handles attributes by their definition.
+pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
+    static COMMON: OnceLock<Vec<AttributeDef>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        let definition = |name: &str, kind: AttributeType, mutability: Mutability| AttributeDef {
+            name: name.to_owned(),
+            kind,
+            multi_valued: false,
+            required: false,
+            case_exact: true,
+            mutability,
+            returned: Returned::Default,
+            sub_attributes: Vec::new(),
+            canonical_values: Vec::new(),
+        };
+        vec![
+            definition("id", AttributeType::String, Mutability::ReadOnly),
+            definition("externalId", AttributeType::String, Mutability::ReadWrite),
+            definition("meta", AttributeType::Complex, Mutability::ReadOnly),
+        ]
+    });
+    common.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
 /// The process-wide registry, loaded on first use.
 pub fn registry() -> &'static SchemaRegistry {
     static REGISTRY: OnceLock<SchemaRegistry> = OnceLock::new();

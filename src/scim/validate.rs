@@ -79,6 +79,9 @@ pub fn normalize_resource(
             };
             let target = extension_object(&mut attributes, extension);
             for (name, attribute_value) in extension_fields {
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue; // some clients repeat the URN list inside the extension
+                }
                 put_attribute(target, schema, name, attribute_value, extension)?;
             }
             continue;
@@ -207,12 +210,8 @@ fn normalize_single(
                 wrapped.insert("value".into(), Value::String(text.clone()));
                 return normalize_single(definition, &Value::Object(wrapped), path);
             }
-            Value::Object(fields) if definition.is_free_form() => {
-                if fields.is_empty() {
-                    return Ok(None);
-                }
-                value.clone()
-            }
+            // Free-form data is kept as given, an empty object included.
+            Value::Object(_) if definition.is_free_form() => value.clone(),
             Value::Object(fields) => {
                 let mut out = Value::Object(Map::new());
                 for (name, sub_value) in fields {
