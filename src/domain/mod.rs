@@ -3,6 +3,7 @@
 //! Functions here take validated input and call the store; they know no HTTP or JSON
 //! wire format beyond the attribute documents they keep.
 
+pub mod assignments;
 mod error;
 pub mod tenants;
 pub mod users;

@@ -4,6 +4,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value, json};
 
+use super::assignments::{
+    self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
+};
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
@@ -14,9 +17,6 @@ use crate::store::users::{
 };
 pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
-
-/// The largest `customData` object, as bytes of compact JSON (500 KB).
-pub const MAX_CUSTOM_DATA_BYTES: usize = 512_000;
 
 /// Lifecycle status of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,10 @@ pub struct User {
     pub created: NaiveDateTime,
     pub last_modified: NaiveDateTime,
     pub version: i64,
+    /// Assignments the caller may see: all for the Management Application, else
+    /// only the caller's own.
+    pub apps: Vec<AppAssignment>,
+    pub social_accounts: Vec<SocialAccount>,
 }
 
 /// Validated input for a create or replace.
@@ -72,6 +76,8 @@ pub struct UserInput {
 pub struct RosterUserInput {
     pub custom_data: Option<Value>,
     pub birthday: Option<NaiveDate>,
+    /// `None` leaves the assignments as they are.
+    pub apps: Option<Vec<AppAssignmentInput>>,
 }
 
 /// One page of users.
@@ -96,7 +102,7 @@ pub async fn create_user(
             let mut attributes = input.attributes;
             resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
             let roster = input.roster.unwrap_or_default();
-            let custom_data = serialize_custom_data(roster.custom_data.as_ref())?;
+            let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
             let created = now();
             let id = new_id();
             let doc = Value::Object(attributes);
@@ -115,6 +121,13 @@ pub async fn create_user(
             };
             let values = value_rows(&principal.tenant_id, &id, &doc);
             repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
+            if !principal.is_management {
+                // A user created through an application is assigned to it.
+                assignments::assign(conn, &principal.tenant_id, &id, &principal.app_id, created)?;
+            }
+            if let Some(apps) = &roster.apps {
+                assignments::apply_app_inputs(conn, &principal, &id, apps, created)?;
+            }
             record(
                 conn,
                 &principal,
@@ -122,9 +135,9 @@ pub async fn create_user(
                 &id,
                 json!({"userName": doc["userName"]}),
             )?;
-            user_from_row(
-                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?,
-            )
+            let row =
+                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            one_user(conn, &principal, row)
         })
         .await
 }
@@ -134,11 +147,11 @@ pub async fn get_user(
     principal: &Principal,
     id: String,
 ) -> Result<User, DomainError> {
-    let tenant_id = principal.tenant_id.clone();
+    let principal = principal.clone();
     store
         .read(move |conn| {
-            let row = repo::find_user(conn, &tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
-            user_from_row(row)
+            let row = visible_user(conn, &principal, &id)?;
+            one_user(conn, &principal, row)
         })
         .await
 }
@@ -219,7 +232,7 @@ fn write_user(
     password_hash: Option<String>,
     action: &str,
 ) -> Result<Option<User>, DomainError> {
-    let current = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    let current = visible_user(conn, principal, id)?;
     if current.version != expected_version {
         return Ok(None);
     }
@@ -227,13 +240,18 @@ fn write_user(
     resolve_manager(conn, &principal.tenant_id, Some(id), &mut attributes)?;
     let (custom_data, birthday) = match &input.roster {
         Some(roster) => (
-            serialize_custom_data(roster.custom_data.as_ref())?,
+            serialize_limited(roster.custom_data.as_ref(), "customData")?,
             roster.birthday,
         ),
         None => (current.custom_data.clone(), current.birthday),
     };
+    let apps_changed = match input.roster.as_ref().and_then(|r| r.apps.as_ref()) {
+        Some(apps) => assignments::apply_app_inputs(conn, principal, id, apps, now())?,
+        None => false,
+    };
     let doc = Value::Object(attributes);
     let unchanged = password_hash.is_none()
+        && !apps_changed
         && custom_data == current.custom_data
         && birthday == current.birthday
         && serde_json::from_str::<Value>(&current.attributes)
@@ -241,7 +259,7 @@ fn write_user(
             .as_ref()
             == Some(&doc);
     if unchanged {
-        return user_from_row(current).map(Some);
+        return one_user(conn, principal, current).map(Some);
     }
     let changes = UserChanges {
         attributes: doc.to_string(),
@@ -276,7 +294,7 @@ fn write_user(
         json!({"userName": doc["userName"]}),
     )?;
     let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    user_from_row(row).map(Some)
+    one_user(conn, principal, row).map(Some)
 }
 
 pub async fn delete_user(
@@ -288,14 +306,28 @@ pub async fn delete_user(
     let principal = principal.clone();
     store
         .write(move |conn| {
-            let current =
-                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            let current = visible_user(conn, &principal, &id)?;
             check_version(if_match.as_deref(), current.version)?;
-            repo::delete_user(conn, &principal.tenant_id, &id)?;
             let user_name = serde_json::from_str::<Value>(&current.attributes)
                 .ok()
                 .and_then(|doc| doc.get("userName").cloned())
                 .unwrap_or(Value::Null);
+            if !principal.is_management {
+                // An application's DELETE removes the user from that application; the
+                // identity goes only with its last assignment.
+                crate::store::assignments::delete_assignment(conn, &id, &principal.app_id)?;
+                record(
+                    conn,
+                    &principal,
+                    "user.unassigned",
+                    &id,
+                    json!({"userName": user_name, "app": principal.app_id}),
+                )?;
+                if crate::store::assignments::count_assignments(conn, &id)? > 0 {
+                    return Ok(());
+                }
+            }
+            repo::delete_user(conn, &principal.tenant_id, &id)?;
             record(
                 conn,
                 &principal,
@@ -322,10 +354,13 @@ pub async fn search_users(
     principal: &Principal,
     query: UserQuery,
 ) -> Result<UserPage, DomainError> {
-    let tenant_id = principal.tenant_id.clone();
+    let principal = principal.clone();
     store
         .read(move |conn| {
-            let total = repo::count_matching_users(conn, &tenant_id, query.filter.as_ref())?;
+            let tenant_id = principal.tenant_id.clone();
+            let app_scope = (!principal.is_management).then_some(principal.app_id.as_str());
+            let total =
+                repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
             let (window, wanted) = match &query.window {
                 UserWindow::Offset { limit, .. } if *limit <= 0 => {
                     return Ok(UserPage {
@@ -359,6 +394,7 @@ pub async fn search_users(
             };
             let search = UserSearch {
                 tenant_id: &tenant_id,
+                app_id: app_scope,
                 filter: query.filter.as_ref(),
                 sort: query.sort.as_ref(),
                 window,
@@ -372,10 +408,11 @@ pub async fn search_users(
                 }
                 _ => None,
             };
-            let users = rows
-                .into_iter()
-                .map(|(row, _)| user_from_row(row))
-                .collect::<Result<_, _>>()?;
+            let users = users_from_rows(
+                conn,
+                &principal,
+                rows.into_iter().map(|(row, _)| row).collect(),
+            )?;
             Ok(UserPage { users, total, next })
         })
         .await
@@ -429,25 +466,6 @@ fn resolve_manager(
         fields.insert("displayName".into(), display_name);
     }
     Ok(())
-}
-
-fn serialize_custom_data(custom_data: Option<&Value>) -> Result<Option<String>, DomainError> {
-    let Some(value) = custom_data else {
-        return Ok(None);
-    };
-    if !value.is_object() {
-        return Err(DomainError::InvalidValue(
-            "customData must be a JSON object".into(),
-        ));
-    }
-    let text = value.to_string();
-    if text.len() > MAX_CUSTOM_DATA_BYTES {
-        return Err(DomainError::InvalidValue(format!(
-            "customData is {} bytes of JSON; the limit is {MAX_CUSTOM_DATA_BYTES} bytes (500 KB)",
-            text.len()
-        )));
-    }
-    Ok(Some(text))
 }
 
 async fn hash_optional_password(password: Option<String>) -> Result<Option<String>, DomainError> {
@@ -536,5 +554,42 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
         created: row.created_at,
         last_modified: row.last_modified,
         version: row.version,
+        apps: Vec::new(),
+        social_accounts: Vec::new(),
     })
+}
+
+/// The user `id` if the caller may see it; a foreign or unassigned id is as
+/// missing as one that does not exist.
+fn visible_user(conn: &mut Conn, principal: &Principal, id: &str) -> Result<UserRow, DomainError> {
+    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    if !assignments::can_see(conn, principal, id)? {
+        return Err(not_found(id));
+    }
+    Ok(row)
+}
+
+fn one_user(conn: &mut Conn, principal: &Principal, row: UserRow) -> Result<User, DomainError> {
+    let mut users = users_from_rows(conn, principal, vec![row])?;
+    users
+        .pop()
+        .ok_or_else(|| DomainError::NotFound("User not found".into()))
+}
+
+/// Users with their assignments and social accounts, loaded for the whole batch.
+fn users_from_rows(
+    conn: &mut Conn,
+    principal: &Principal,
+    rows: Vec<UserRow>,
+) -> Result<Vec<User>, DomainError> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let (mut apps, mut socials) = assignments::extras_of(conn, principal, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let mut user = user_from_row(row)?;
+            user.apps = apps.remove(&user.id).unwrap_or_default();
+            user.social_accounts = socials.remove(&user.id).unwrap_or_default();
+            Ok(user)
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@ use super::patch::{PatchOperation, apply_patch};
 use super::schema::USER_RESOURCE;
 use super::validate::normalize_resource;
 use super::{BaseUrl, etag, format_time, urn};
+use crate::domain::assignments::{AppAssignment, AppAssignmentInput};
 use crate::domain::users::{RosterUserInput, User, UserInput};
 
 /// Validates a POST or PUT body of a User.
@@ -36,12 +37,6 @@ pub fn user_input_from_body(body: &Value) -> Result<UserInput, ScimError> {
 }
 
 fn roster_input(mut fields: Map<String, Value>) -> Result<RosterUserInput, ScimError> {
-    if fields.contains_key("apps") {
-        return Err(ScimError::invalid_value(format!(
-            "'{}:apps' cannot be written yet: application assignments arrive with the applications API",
-            urn::ROSTER_USER
-        )));
-    }
     let birthday = match fields.remove("birthday") {
         Some(Value::String(text)) => {
             Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
@@ -53,10 +48,78 @@ fn roster_input(mut fields: Map<String, Value>) -> Result<RosterUserInput, ScimE
         }
         _ => None,
     };
+    // Without `apps`, assignments stay as they are; PATCH results name them always.
+    let apps = match fields.remove("apps") {
+        Some(Value::Array(entries)) => Some(
+            entries
+                .iter()
+                .map(app_input)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        _ => None,
+    };
     Ok(RosterUserInput {
         custom_data: fields.remove("customData"),
         birthday,
+        apps,
     })
+}
+
+/// One validated `apps` entry.
+fn app_input(entry: &Value) -> Result<AppAssignmentInput, ScimError> {
+    let app_id = entry.get("value").and_then(Value::as_str).ok_or_else(|| {
+        ScimError::invalid_value(format!(
+            "each '{}:apps' entry needs its application id as 'value'",
+            urn::ROSTER_USER
+        ))
+    })?;
+    let consents = match entry.get("consents") {
+        None => None,
+        Some(Value::Array(items)) => {
+            for consent in items {
+                let valid = consent.get("clientId").is_none_or(Value::is_string)
+                    && consent.get("scopes").is_none_or(|s| {
+                        s.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+                    })
+                    && consent.get("grantedAt").is_none_or(|t| {
+                        t.as_str()
+                            .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
+                    });
+                if !valid {
+                    return Err(ScimError::invalid_value(
+                        "a consent is {\"clientId\": string, \"scopes\": [strings], \"grantedAt\": dateTime}",
+                    ));
+                }
+            }
+            Some(Value::Array(items.clone()))
+        }
+        Some(_) => return Err(ScimError::invalid_value("'consents' must be an array")),
+    };
+    Ok(AppAssignmentInput {
+        app_id: app_id.to_owned(),
+        external_account_id: entry
+            .get("externalAccountId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        custom_app_data: entry.get("customAppData").cloned(),
+        consents,
+    })
+}
+
+/// The writable fields of an assignment, as an `apps` entry.
+fn app_entry(app: &AppAssignment) -> Map<String, Value> {
+    let mut entry = Map::new();
+    entry.insert("value".into(), app.app_id.clone().into());
+    if let Some(external) = &app.external_account_id {
+        entry.insert("externalAccountId".into(), external.clone().into());
+    }
+    if let Some(data) = &app.custom_app_data {
+        entry.insert("customAppData".into(), data.clone());
+    }
+    if let Some(consents) = &app.consents {
+        entry.insert("consents".into(), consents.clone());
+    }
+    entry
 }
 
 /// Applies PATCH operations to a user (RFC 7644 §3.5.2) and returns the input that
@@ -80,7 +143,12 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
         .map(Value::from)
         .collect();
     patched.insert("schemas".into(), Value::Array(schemas));
-    user_input_from_body(&Value::Object(patched))
+    let mut input = user_input_from_body(&Value::Object(patched))?;
+    if let Some(roster) = &mut input.roster {
+        // The patched document is the whole truth: no `apps` left means none.
+        roster.apps.get_or_insert_with(Vec::new);
+    }
+    Ok(input)
 }
 
 /// The full JSON representation of a user.
@@ -109,6 +177,39 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
     }
     if let Some(last_sign_in) = user.last_sign_in {
         roster.insert("lastSignIn".into(), format_time(last_sign_in).into());
+    }
+    if !user.social_accounts.is_empty() {
+        let accounts = user
+            .social_accounts
+            .iter()
+            .map(|account| {
+                let mut entry = Map::new();
+                entry.insert("provider".into(), account.provider.clone().into());
+                entry.insert("subject".into(), account.subject.clone().into());
+                if let Some(email) = &account.email {
+                    entry.insert("email".into(), email.clone().into());
+                }
+                entry.insert("linkedAt".into(), format_time(account.linked_at).into());
+                Value::Object(entry)
+            })
+            .collect();
+        roster.insert("socialAccounts".into(), Value::Array(accounts));
+    }
+    if !user.apps.is_empty() {
+        let apps = user
+            .apps
+            .iter()
+            .map(|app| {
+                let mut entry = app_entry(app);
+                entry.insert("display".into(), app.app_name.clone().into());
+                entry.insert("assignedAt".into(), format_time(app.assigned_at).into());
+                if let Some(last) = app.last_sign_in {
+                    entry.insert("lastSignIn".into(), format_time(last).into());
+                }
+                Value::Object(entry)
+            })
+            .collect();
+        roster.insert("apps".into(), Value::Array(apps));
     }
     out.insert(urn::ROSTER_USER.into(), Value::Object(roster));
     out.insert(

@@ -519,10 +519,15 @@ mod tests {
 
     #[test]
     fn invalid_date_time_is_rejected() {
-        let definition: AttributeDef = serde_json::from_value(json!({"name": "when", "type": "dateTime"})).unwrap();
+        let definition: AttributeDef =
+            serde_json::from_value(json!({"name": "when", "type": "dateTime"})).unwrap();
         let err = normalize_value(&definition, &json!("yesterday"), "when").unwrap_err();
         assert!(err.detail.contains("dateTime"), "{}", err.detail);
-        assert!(normalize_value(&definition, &json!("2026-01-31T12:00:00Z"), "when").unwrap().is_some());
+        assert!(
+            normalize_value(&definition, &json!("2026-01-31T12:00:00Z"), "when")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

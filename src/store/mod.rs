@@ -8,6 +8,7 @@ mod connection;
 mod error;
 pub mod schema;
 
+pub mod assignments;
 pub mod audit;
 pub mod tenants;
 pub mod users;

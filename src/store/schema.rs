@@ -106,7 +106,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_apps (user_id, app_id) {
+        user_id -> Text,
+        app_id -> Text,
+        tenant_id -> Text,
+        external_account_id -> Nullable<Text>,
+        custom_app_data -> Nullable<Text>,
+        consents -> Nullable<Text>,
+        assigned_at -> Timestamp,
+        last_sign_in -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    social_accounts (tenant_id, provider, subject) {
+        user_id -> Text,
+        tenant_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        linked_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(applications -> tenants (tenant_id));
+diesel::joinable!(user_apps -> users (user_id));
+diesel::joinable!(user_apps -> applications (app_id));
+diesel::joinable!(social_accounts -> users (user_id));
 diesel::joinable!(api_tokens -> applications (app_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(user_values -> users (user_id));
@@ -118,4 +145,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_values,
     audit_events,
+    user_apps,
+    social_accounts,
 );

@@ -363,6 +363,8 @@ pub struct CursorPosition {
 #[derive(Debug, Clone)]
 pub struct UserSearch<'a> {
     pub tenant_id: &'a str,
+    /// Only users assigned to this application (a regular application's scope).
+    pub app_id: Option<&'a str>,
     pub filter: Option<&'a Resolved>,
     pub sort: Option<&'a UserSort>,
     pub window: UserWindow,
@@ -414,6 +416,7 @@ pub fn search_users(
     }
     b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
     b.text(search.tenant_id);
+    push_app_scope(&mut b, search.app_id);
     if let Some(filter) = search.filter {
         b.push(" AND ");
         push_user_condition(&mut b, search.tenant_id, filter)?;
@@ -462,11 +465,13 @@ pub fn search_users(
 pub fn count_matching_users(
     conn: &mut Conn,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: Option<&Resolved>,
 ) -> Result<i64, SearchError> {
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
     b.text(tenant_id);
+    push_app_scope(&mut b, app_id);
     if let Some(filter) = filter {
         b.push(" AND ");
         push_user_condition(&mut b, tenant_id, filter)?;
@@ -486,6 +491,15 @@ fn push_order_key(b: &mut SqlBuilder, key: &Target) -> Result<(), ResolveError> 
         Ok(())
     } else {
         push_user_sort_key(b, key)
+    }
+}
+
+/// Limits a search to the users assigned to `app_id`, when given.
+fn push_app_scope(b: &mut SqlBuilder, app_id: Option<&str>) {
+    if let Some(app_id) = app_id {
+        b.push(" AND u.id IN (SELECT ua.user_id FROM user_apps ua WHERE ua.app_id = ");
+        b.text(app_id);
+        b.push(")");
     }
 }
 

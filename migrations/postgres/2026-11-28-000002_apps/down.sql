@@ -1,0 +1,2 @@
+DROP TABLE social_accounts;
+DROP TABLE user_apps;

@@ -1,0 +1,233 @@
+//! Application assignments: which users an application's token sees, and the data
+//! each application keeps on its users (external account id, custom app data,
+//! consents), plus linked social accounts.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::DomainError;
+use crate::auth::Principal;
+use crate::store::Conn;
+use crate::store::assignments::{self as repo, AssignmentRow};
+use crate::store::tenants::find_application;
+
+/// The largest `customAppData` object, as bytes of compact JSON (500 KB).
+pub const MAX_CUSTOM_APP_DATA_BYTES: usize = 512_000;
+
+/// A user's assignment to an application, with that application's data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppAssignment {
+    pub app_id: String,
+    pub app_name: String,
+    pub external_account_id: Option<String>,
+    pub custom_app_data: Option<Value>,
+    pub consents: Option<Value>,
+    pub assigned_at: NaiveDateTime,
+    pub last_sign_in: Option<NaiveDateTime>,
+}
+
+/// A social identity provider account linked to a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocialAccount {
+    pub provider: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub linked_at: NaiveDateTime,
+}
+
+/// The writable part of an assignment entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppAssignmentInput {
+    pub app_id: String,
+    pub external_account_id: Option<String>,
+    pub custom_app_data: Option<Value>,
+    pub consents: Option<Value>,
+}
+
+/// Whether the caller may see the user at all: the Management Application sees every
+/// user of its tenant, any other application only the users assigned to it.
+pub fn can_see(conn: &mut Conn, principal: &Principal, user_id: &str) -> Result<bool, DomainError> {
+    if principal.is_management {
+        return Ok(true);
+    }
+    Ok(repo::find_assignment(conn, user_id, &principal.app_id)?.is_some())
+}
+
+/// The assignments (as the caller may see them) and social accounts of these users.
+pub fn extras_of(
+    conn: &mut Conn,
+    principal: &Principal,
+    user_ids: &[String],
+) -> Result<
+    (
+        HashMap<String, Vec<AppAssignment>>,
+        HashMap<String, Vec<SocialAccount>>,
+    ),
+    DomainError,
+> {
+    let only_app = (!principal.is_management).then_some(principal.app_id.as_str());
+    let mut apps: HashMap<String, Vec<AppAssignment>> = HashMap::new();
+    for (row, app_name) in repo::assignments_of(conn, user_ids, only_app)? {
+        apps.entry(row.user_id.clone())
+            .or_default()
+            .push(assignment_from_row(row, app_name)?);
+    }
+    let mut socials: HashMap<String, Vec<SocialAccount>> = HashMap::new();
+    for row in repo::social_accounts_of(conn, user_ids)? {
+        socials
+            .entry(row.user_id.clone())
+            .or_default()
+            .push(SocialAccount {
+                provider: row.provider,
+                subject: row.subject,
+                email: row.email,
+                linked_at: row.linked_at,
+            });
+    }
+    Ok((apps, socials))
+}
+
+fn assignment_from_row(row: AssignmentRow, app_name: String) -> Result<AppAssignment, DomainError> {
+    let parse = |text: &Option<String>| -> Result<Option<Value>, DomainError> {
+        text.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| {
+                DomainError::Store(crate::store::StoreError::Corrupt(format!(
+                    "app data of user {}",
+                    row.user_id
+                )))
+            })
+    };
+    Ok(AppAssignment {
+        custom_app_data: parse(&row.custom_app_data)?,
+        consents: parse(&row.consents)?,
+        app_id: row.app_id,
+        app_name,
+        external_account_id: row.external_account_id,
+        assigned_at: row.assigned_at,
+        last_sign_in: row.last_sign_in,
+    })
+}
+
+/// Assigns the user to the application (no change when already assigned).
+pub fn assign(
+    conn: &mut Conn,
+    tenant_id: &str,
+    user_id: &str,
+    app_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DomainError> {
+    if repo::find_assignment(conn, user_id, app_id)?.is_some() {
+        return Ok(false);
+    }
+    repo::upsert_assignment(
+        conn,
+        &AssignmentRow {
+            user_id: user_id.to_owned(),
+            app_id: app_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            external_account_id: None,
+            custom_app_data: None,
+            consents: None,
+            assigned_at: now,
+            last_sign_in: None,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Makes the user's assignments what `inputs` says. The Management Application
+/// writes the whole list (assigning and unassigning); any other application writes
+/// only its own entry, and leaving it out clears its data, not the assignment.
+/// Returns whether anything changed.
+pub fn apply_app_inputs(
+    conn: &mut Conn,
+    principal: &Principal,
+    user_id: &str,
+    inputs: &[AppAssignmentInput],
+    now: NaiveDateTime,
+) -> Result<bool, DomainError> {
+    for input in inputs {
+        if !principal.is_management && input.app_id != principal.app_id {
+            return Err(DomainError::InvalidValue(
+                "an application's token can write only its own entry of 'apps'".into(),
+            ));
+        }
+        if find_application(conn, &principal.tenant_id, &input.app_id)?.is_none() {
+            return Err(DomainError::InvalidValue(format!(
+                "'{}' is not an application of this tenant",
+                input.app_id
+            )));
+        }
+    }
+    let only_app = (!principal.is_management).then_some(principal.app_id.as_str());
+    let current: Vec<AssignmentRow> = repo::assignments_of(conn, &[user_id.to_owned()], only_app)?
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect();
+    let mut changed = false;
+    for input in inputs {
+        let existing = current.iter().find(|row| row.app_id == input.app_id);
+        let row = AssignmentRow {
+            user_id: user_id.to_owned(),
+            app_id: input.app_id.clone(),
+            tenant_id: principal.tenant_id.clone(),
+            external_account_id: input.external_account_id.clone(),
+            custom_app_data: serialize_limited(input.custom_app_data.as_ref(), "customAppData")?,
+            consents: input.consents.as_ref().map(Value::to_string),
+            assigned_at: existing.map_or(now, |e| e.assigned_at),
+            last_sign_in: existing.and_then(|e| e.last_sign_in),
+        };
+        if existing != Some(&row) {
+            repo::upsert_assignment(conn, &row)?;
+            changed = true;
+        }
+    }
+    for row in &current {
+        if inputs.iter().any(|input| input.app_id == row.app_id) {
+            continue;
+        }
+        if principal.is_management {
+            repo::delete_assignment(conn, user_id, &row.app_id)?;
+            changed = true;
+        } else if row.external_account_id.is_some()
+            || row.custom_app_data.is_some()
+            || row.consents.is_some()
+        {
+            repo::upsert_assignment(
+                conn,
+                &AssignmentRow {
+                    external_account_id: None,
+                    custom_app_data: None,
+                    consents: None,
+                    ..row.clone()
+                },
+            )?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Compact JSON of a free-form object, refused over 500 KB.
+pub fn serialize_limited(value: Option<&Value>, name: &str) -> Result<Option<String>, DomainError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if !value.is_object() {
+        return Err(DomainError::InvalidValue(format!(
+            "{name} must be a JSON object"
+        )));
+    }
+    let text = value.to_string();
+    if text.len() > MAX_CUSTOM_APP_DATA_BYTES {
+        return Err(DomainError::InvalidValue(format!(
+            "{name} is {} bytes of JSON; the limit is {MAX_CUSTOM_APP_DATA_BYTES} bytes (500 KB)",
+            text.len()
+        )));
+    }
+    Ok(Some(text))
+}
