@@ -55,18 +55,18 @@ pub fn can_see(conn: &mut Conn, principal: &Principal, user_id: &str) -> Result<
     Ok(repo::find_assignment(conn, user_id, &principal.app_id)?.is_some())
 }
 
+/// Per user id: the assignments the caller may see, and the linked social accounts.
+pub type UserExtras = (
+    HashMap<String, Vec<AppAssignment>>,
+    HashMap<String, Vec<SocialAccount>>,
+);
+
 /// The assignments (as the caller may see them) and social accounts of these users.
 pub fn extras_of(
     conn: &mut Conn,
     principal: &Principal,
     user_ids: &[String],
-) -> Result<
-    (
-        HashMap<String, Vec<AppAssignment>>,
-        HashMap<String, Vec<SocialAccount>>,
-    ),
-    DomainError,
-> {
+) -> Result<UserExtras, DomainError> {
     let only_app = (!principal.is_management).then_some(principal.app_id.as_str());
     let mut apps: HashMap<String, Vec<AppAssignment>> = HashMap::new();
     for (row, app_name) in repo::assignments_of(conn, user_ids, only_app)? {

@@ -3,8 +3,10 @@
 //! Functions here take validated input and call the store; they know no HTTP or JSON
 //! wire format beyond the attribute documents they keep.
 
+pub mod apps;
 pub mod assignments;
 mod error;
+pub mod signins;
 pub mod tenants;
 pub mod users;
 

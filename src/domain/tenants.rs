@@ -148,6 +148,11 @@ pub async fn issue_access_token(
         .await
 }
 
+/// A new long-lived SCIM token for `app`.
+pub fn issue_scim_token(conn: &mut Conn, app: &ApplicationRow) -> Result<String, DomainError> {
+    insert_token(conn, app, TOKEN_KIND_SCIM, None)
+}
+
 fn insert_token(
     conn: &mut Conn,
     app: &ApplicationRow,

@@ -99,47 +99,66 @@ pub async fn create_user(
     let principal = principal.clone();
     store
         .write(move |conn| {
-            let mut attributes = input.attributes;
-            resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
-            let roster = input.roster.unwrap_or_default();
-            let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
-            let created = now();
-            let id = new_id();
-            let doc = Value::Object(attributes);
-            let row = NewUserRow {
-                id: id.clone(),
-                tenant_id: principal.tenant_id.clone(),
-                attributes: doc.to_string(),
-                password_hash,
-                status: STORED_PENDING.to_owned(),
-                custom_data,
-                birthday: roster.birthday,
-                created_at: created,
-                last_modified: created,
-                version: 1,
-                lookup: UserLookupColumns::from_attributes(&doc),
-            };
-            let values = value_rows(&principal.tenant_id, &id, &doc);
-            repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
-            if !principal.is_management {
-                // A user created through an application is assigned to it.
-                assignments::assign(conn, &principal.tenant_id, &id, &principal.app_id, created)?;
-            }
-            if let Some(apps) = &roster.apps {
-                assignments::apply_app_inputs(conn, &principal, &id, apps, created)?;
-            }
-            record(
-                conn,
-                &principal,
-                "user.created",
-                &id,
-                json!({"userName": doc["userName"]}),
-            )?;
-            let row =
-                repo::find_user(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
-            one_user(conn, &principal, row)
+            let id = insert_new_user(conn, &principal, input, password_hash)?;
+            load_user(conn, &principal, &id)
         })
         .await
+}
+
+/// Inserts a user inside the caller's transaction and returns its id. A user
+/// created through an application's token is assigned to that application.
+pub(crate) fn insert_new_user(
+    conn: &mut Conn,
+    principal: &Principal,
+    input: UserInput,
+    password_hash: Option<String>,
+) -> Result<String, DomainError> {
+    let mut attributes = input.attributes;
+    resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
+    let roster = input.roster.unwrap_or_default();
+    let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
+    let created = now();
+    let id = new_id();
+    let doc = Value::Object(attributes);
+    let row = NewUserRow {
+        id: id.clone(),
+        tenant_id: principal.tenant_id.clone(),
+        attributes: doc.to_string(),
+        password_hash,
+        status: STORED_PENDING.to_owned(),
+        custom_data,
+        birthday: roster.birthday,
+        created_at: created,
+        last_modified: created,
+        version: 1,
+        lookup: UserLookupColumns::from_attributes(&doc),
+    };
+    let values = value_rows(&principal.tenant_id, &id, &doc);
+    repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
+    if !principal.is_management {
+        assignments::assign(conn, &principal.tenant_id, &id, &principal.app_id, created)?;
+    }
+    if let Some(apps) = &roster.apps {
+        assignments::apply_app_inputs(conn, principal, &id, apps, created)?;
+    }
+    record(
+        conn,
+        principal,
+        "user.created",
+        &id,
+        json!({"userName": doc["userName"]}),
+    )?;
+    Ok(id)
+}
+
+/// The user `id` as `principal` sees it, inside the caller's transaction.
+pub(crate) fn load_user(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+) -> Result<User, DomainError> {
+    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    one_user(conn, principal, row)
 }
 
 pub async fn get_user(
@@ -495,7 +514,7 @@ fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("User '{id}' not found"))
 }
 
-fn record(
+pub(crate) fn record(
     conn: &mut Conn,
     principal: &Principal,
     action: &str,

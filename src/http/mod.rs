@@ -7,6 +7,7 @@ mod body;
 mod discovery;
 mod error;
 mod health;
+mod management;
 mod oauth;
 mod params;
 mod response;
@@ -49,6 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/oauth2/token")
                 .route(web::post().to(oauth::token))
                 .default_service(web::to(error::method_not_allowed)),
+        )
+        .service(
+            web::scope("/v1")
+                .configure(management::configure)
+                .default_service(web::to(error::not_found_fallback)),
         )
         .service(
             web::scope("/scim/v2")

@@ -136,6 +136,14 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
             birthday.format("%Y-%m-%d").to_string().into(),
         );
     }
+    if !user.apps.is_empty() {
+        let apps = user
+            .apps
+            .iter()
+            .map(|app| Value::Object(app_entry(app)))
+            .collect();
+        roster.insert("apps".into(), Value::Array(apps));
+    }
     document.insert(urn::ROSTER_USER.into(), Value::Object(roster));
     let mut patched = apply_patch(&document, operations, &USER_RESOURCE)?;
     let schemas: Vec<Value> = std::iter::once(urn::CORE_USER)

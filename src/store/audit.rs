@@ -38,3 +38,17 @@ pub fn events_for_resource(
         .select(AuditEventRow::as_select())
         .load(c))?)
 }
+
+/// A tenant's most recent events, newest first.
+pub fn recent_events(
+    conn: &mut Conn,
+    tenant_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEventRow>, StoreError> {
+    Ok(with_conn!(conn, c => audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEventRow::as_select())
+        .load(c))?)
+}

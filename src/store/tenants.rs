@@ -123,3 +123,63 @@ pub fn delete_expired_tokens(conn: &mut Conn, now: NaiveDateTime) -> Result<usiz
     )
     .execute(c))?)
 }
+
+/// A tenant's applications, Management Application first.
+pub fn list_applications(
+    conn: &mut Conn,
+    tenant_id: &str,
+) -> Result<Vec<ApplicationRow>, StoreError> {
+    Ok(with_conn!(conn, c => applications::table
+        .filter(applications::tenant_id.eq(tenant_id))
+        .order((applications::is_management.desc(), applications::created_at, applications::id))
+        .select(ApplicationRow::as_select())
+        .load(c))?)
+}
+
+/// Changes an application's name and sign-up setting.
+pub fn update_application(
+    conn: &mut Conn,
+    tenant_id: &str,
+    app_id: &str,
+    name: &str,
+    allow_signup_on_signin: bool,
+) -> Result<bool, StoreError> {
+    let updated = with_conn!(conn, c => diesel::update(
+        applications::table.filter(applications::tenant_id.eq(tenant_id)).filter(applications::id.eq(app_id)),
+    )
+    .set((applications::name.eq(name), applications::allow_signup_on_signin.eq(allow_signup_on_signin)))
+    .execute(c))?;
+    Ok(updated > 0)
+}
+
+/// Replaces an application's client secret hash and revokes its tokens.
+pub fn rotate_application_secret(
+    conn: &mut Conn,
+    tenant_id: &str,
+    app_id: &str,
+    secret_hash: &str,
+) -> Result<bool, StoreError> {
+    let updated = with_conn!(conn, c => diesel::update(
+        applications::table.filter(applications::tenant_id.eq(tenant_id)).filter(applications::id.eq(app_id)),
+    )
+    .set(applications::client_secret_hash.eq(secret_hash))
+    .execute(c))?;
+    with_conn!(conn, c => diesel::delete(
+        api_tokens::table.filter(api_tokens::app_id.eq(app_id)).filter(api_tokens::kind.eq("access")),
+    )
+    .execute(c))?;
+    Ok(updated > 0)
+}
+
+/// Deletes an application; its tokens and assignments go with it.
+pub fn delete_application(
+    conn: &mut Conn,
+    tenant_id: &str,
+    app_id: &str,
+) -> Result<bool, StoreError> {
+    let deleted = with_conn!(conn, c => diesel::delete(
+        applications::table.filter(applications::tenant_id.eq(tenant_id)).filter(applications::id.eq(app_id)),
+    )
+    .execute(c))?;
+    Ok(deleted > 0)
+}

@@ -604,3 +604,55 @@ where
         Conn::Postgres(c) => run!(&mut **c, diesel::pg::Pg),
     })
 }
+
+/// The user of a tenant with this userName, compared case-insensitively.
+pub fn find_user_by_user_name(
+    conn: &mut Conn,
+    tenant_id: &str,
+    user_name: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    let folded = fold(user_name);
+    Ok(with_conn!(conn, c => users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::user_name_ci.eq(&folded))
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The users of a tenant with this email address, primary addresses first.
+pub fn find_users_by_email(
+    conn: &mut Conn,
+    tenant_id: &str,
+    email: &str,
+) -> Result<Vec<UserRow>, StoreError> {
+    let folded = fold(email);
+    Ok(with_conn!(conn, c => users::table
+        .inner_join(user_values::table)
+        .filter(user_values::tenant_id.eq(tenant_id))
+        .filter(user_values::attribute.eq("emails"))
+        .filter(user_values::value_ci.eq(&folded))
+        .order((user_values::is_primary.desc(), users::id.asc()))
+        .select(UserRow::as_select())
+        .load(c))?)
+}
+
+/// Records a sign-in: the user becomes `active` and a new version.
+pub fn record_sign_in(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::update(
+        users::table.filter(users::tenant_id.eq(tenant_id)).filter(users::id.eq(id)),
+    )
+    .set((
+        users::status.eq("active"),
+        users::last_sign_in.eq(Some(at)),
+        users::last_modified.eq(at),
+        users::version.eq(users::version + 1),
+    ))
+    .execute(c))?;
+    Ok(())
+}

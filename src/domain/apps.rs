@@ -1,0 +1,249 @@
+//! Applications of a tenant, managed with the Management Application's tokens.
+
+use serde::Serialize;
+
+use super::tenants::issue_scim_token;
+use super::{DomainError, new_id, now};
+use crate::auth::{Principal, generate_secret, hash_token};
+use crate::scim::format_time;
+use crate::store::Store;
+use crate::store::audit::{AuditEventRow, insert_event};
+use crate::store::tenants::{self as repo, ApplicationRow};
+
+/// An application as the API shows it (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub allow_signup_on_signin: bool,
+    pub management: bool,
+    pub created: String,
+    /// Only when just created or rotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl Application {
+    fn from_row(row: ApplicationRow, client_secret: Option<String>) -> Self {
+        Application {
+            id: row.id,
+            name: row.name,
+            client_id: row.client_id,
+            allow_signup_on_signin: row.allow_signup_on_signin,
+            management: row.is_management,
+            created: format_time(row.created_at),
+            client_secret,
+        }
+    }
+}
+
+/// What can be set on an application.
+#[derive(Debug, Clone)]
+pub struct ApplicationSettings {
+    pub name: String,
+    pub allow_signup_on_signin: bool,
+}
+
+fn require_management(principal: &Principal) -> Result<(), DomainError> {
+    if principal.is_management {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "only the Management Application's tokens manage applications".into(),
+        ))
+    }
+}
+
+fn check_name(name: &str) -> Result<String, DomainError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(DomainError::InvalidValue(
+            "an application name must have 1 to 200 characters".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn not_found(id: &str) -> DomainError {
+    DomainError::NotFound(format!("Application '{id}' not found"))
+}
+
+fn audit(
+    conn: &mut crate::store::Conn,
+    principal: &Principal,
+    action: &str,
+    app_id: &str,
+) -> Result<(), DomainError> {
+    insert_event(
+        conn,
+        &AuditEventRow {
+            id: new_id(),
+            tenant_id: principal.tenant_id.clone(),
+            occurred_at: now(),
+            actor: principal.app_id.clone(),
+            action: action.to_owned(),
+            resource_type: "Application".to_owned(),
+            resource_id: app_id.to_owned(),
+            detail: None,
+        },
+    )?;
+    Ok(())
+}
+
+pub async fn create_application(
+    store: &Store,
+    principal: &Principal,
+    settings: ApplicationSettings,
+) -> Result<Application, DomainError> {
+    require_management(principal)?;
+    let name = check_name(&settings.name)?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let client_secret = generate_secret("rcs_");
+            let row = ApplicationRow {
+                id: new_id(),
+                tenant_id: principal.tenant_id.clone(),
+                name,
+                client_id: generate_secret("rcl_"),
+                client_secret_hash: hash_token(&client_secret),
+                is_management: false,
+                allow_signup_on_signin: settings.allow_signup_on_signin,
+                created_at: now(),
+            };
+            repo::insert_application(conn, &row)?;
+            audit(conn, &principal, "application.created", &row.id)?;
+            Ok(Application::from_row(row, Some(client_secret)))
+        })
+        .await
+}
+
+pub async fn list_applications(
+    store: &Store,
+    principal: &Principal,
+) -> Result<Vec<Application>, DomainError> {
+    require_management(principal)?;
+    let tenant_id = principal.tenant_id.clone();
+    store
+        .read(move |conn| {
+            Ok(repo::list_applications(conn, &tenant_id)?
+                .into_iter()
+                .map(|row| Application::from_row(row, None))
+                .collect())
+        })
+        .await
+}
+
+pub async fn get_application(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+) -> Result<Application, DomainError> {
+    require_management(principal)?;
+    let tenant_id = principal.tenant_id.clone();
+    store
+        .read(move |conn| {
+            let row =
+                repo::find_application(conn, &tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            Ok(Application::from_row(row, None))
+        })
+        .await
+}
+
+pub async fn update_application(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    settings: ApplicationSettings,
+) -> Result<Application, DomainError> {
+    require_management(principal)?;
+    let name = check_name(&settings.name)?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            if !repo::update_application(
+                conn,
+                &principal.tenant_id,
+                &id,
+                &name,
+                settings.allow_signup_on_signin,
+            )? {
+                return Err(not_found(&id));
+            }
+            audit(conn, &principal, "application.updated", &id)?;
+            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+                .ok_or_else(|| not_found(&id))?;
+            Ok(Application::from_row(row, None))
+        })
+        .await
+}
+
+pub async fn rotate_secret(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+) -> Result<Application, DomainError> {
+    require_management(principal)?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let client_secret = generate_secret("rcs_");
+            if !repo::rotate_application_secret(
+                conn,
+                &principal.tenant_id,
+                &id,
+                &hash_token(&client_secret),
+            )? {
+                return Err(not_found(&id));
+            }
+            audit(conn, &principal, "application.secret_rotated", &id)?;
+            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+                .ok_or_else(|| not_found(&id))?;
+            Ok(Application::from_row(row, Some(client_secret)))
+        })
+        .await
+}
+
+pub async fn delete_application(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+) -> Result<(), DomainError> {
+    require_management(principal)?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+                .ok_or_else(|| not_found(&id))?;
+            if row.is_management {
+                return Err(DomainError::Forbidden(
+                    "the Management Application cannot be deleted".into(),
+                ));
+            }
+            repo::delete_application(conn, &principal.tenant_id, &id)?;
+            audit(conn, &principal, "application.deleted", &id)
+        })
+        .await
+}
+
+/// A new long-lived SCIM token for an application of the caller's tenant (for an
+/// identity provider's provisioning connection).
+pub async fn create_token(
+    store: &Store,
+    principal: &Principal,
+    app_id: Option<String>,
+) -> Result<String, DomainError> {
+    require_management(principal)?;
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let app_id = app_id.unwrap_or_else(|| principal.app_id.clone());
+            let app = repo::find_application(conn, &principal.tenant_id, &app_id)?
+                .ok_or_else(|| not_found(&app_id))?;
+            let token = issue_scim_token(conn, &app)?;
+            audit(conn, &principal, "application.token_created", &app_id)?;
+            Ok(token)
+        })
+        .await
+}

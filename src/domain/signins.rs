@@ -1,0 +1,271 @@
+//! Sign-in records: an authentication flow tells Roster that a user signed in to an
+//! application. Known users are recorded (and assigned, when the application allows
+//! sign-up on sign-in); unknown ones are created under the same rule; social
+//! accounts are linked; the answer carries the user's OpenID Connect claims.
+
+use serde_json::{Map, Value, json};
+
+use super::users::{User, UserInput, insert_new_user, load_user, record};
+use super::{DomainError, now};
+use crate::auth::Principal;
+use crate::store::assignments::{self as assignment_repo, SocialAccountRow};
+use crate::store::tenants::find_application;
+use crate::store::users as user_repo;
+use crate::store::{Conn, Store};
+
+/// Who signed in.
+#[derive(Debug, Clone)]
+pub enum SignInSubject {
+    UserId(String),
+    UserName(String),
+    Email(String),
+    Social(SocialProfile),
+}
+
+/// What a social identity provider said about the user.
+#[derive(Debug, Clone, Default)]
+pub struct SocialProfile {
+    pub provider: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// The signed-in user and their claims.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub user: User,
+    pub claims: Value,
+}
+
+pub async fn record_sign_in(
+    store: &Store,
+    principal: &Principal,
+    subject: SignInSubject,
+) -> Result<SignIn, DomainError> {
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let app = find_application(conn, &principal.tenant_id, &principal.app_id)?
+                .ok_or_else(|| DomainError::Unauthorized("the token's application no longer exists".into()))?;
+            let at = now();
+            let user_id = match find_subject(conn, &principal.tenant_id, &subject)? {
+                Some(row) => {
+                    let active = serde_json::from_str::<Value>(&row.attributes)
+                        .ok()
+                        .and_then(|doc| doc.get("active").and_then(Value::as_bool))
+                        .unwrap_or(true);
+                    if !active {
+                        return Err(DomainError::Forbidden("the user is disabled; sign-in refused".into()));
+                    }
+                    if assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_none() {
+                        if !app.allow_signup_on_signin {
+                            return Err(DomainError::Forbidden(
+                                "the user is not assigned to this application, which does not allow sign-up on sign-in".into(),
+                            ));
+                        }
+                        super::assignments::assign(conn, &principal.tenant_id, &row.id, &app.id, at)?;
+                    }
+                    row.id
+                }
+                None => {
+                    if !app.allow_signup_on_signin {
+                        return Err(DomainError::NotFound(
+                            "no such user, and this application does not allow sign-up on sign-in".into(),
+                        ));
+                    }
+                    insert_new_user(conn, &principal, new_user_input(&subject)?, None)?
+                }
+            };
+            if let SignInSubject::Social(profile) = &subject {
+                link_social(conn, &principal.tenant_id, &user_id, profile, at)?;
+            }
+            user_repo::record_sign_in(conn, &principal.tenant_id, &user_id, at)?;
+            assignment_repo::touch_assignment(conn, &user_id, &app.id, at)?;
+            record(conn, &principal, "user.signed_in", &user_id, json!({"app": app.id}))?;
+            let user = load_user(conn, &principal, &user_id)?;
+            let email_verified = match &subject {
+                SignInSubject::Social(profile) => profile.email_verified.unwrap_or(false),
+                _ => false,
+            };
+            let claims = oidc_claims(&user, email_verified);
+            Ok(SignIn { user, claims })
+        })
+        .await
+}
+
+fn find_subject(
+    conn: &mut Conn,
+    tenant_id: &str,
+    subject: &SignInSubject,
+) -> Result<Option<user_repo::UserRow>, DomainError> {
+    Ok(match subject {
+        SignInSubject::UserId(id) => user_repo::find_user(conn, tenant_id, id)?,
+        SignInSubject::UserName(name) => user_repo::find_user_by_user_name(conn, tenant_id, name)?,
+        SignInSubject::Email(email) => user_repo::find_users_by_email(conn, tenant_id, email)?
+            .into_iter()
+            .next(),
+        SignInSubject::Social(profile) => {
+            match assignment_repo::find_social_account(
+                conn,
+                tenant_id,
+                &profile.provider,
+                &profile.subject,
+            )? {
+                Some(account) => user_repo::find_user(conn, tenant_id, &account.user_id)?,
+                None => match &profile.email {
+                    Some(email) => user_repo::find_users_by_email(conn, tenant_id, email)?
+                        .into_iter()
+                        .next(),
+                    None => None,
+                },
+            }
+        }
+    })
+}
+
+fn link_social(
+    conn: &mut Conn,
+    tenant_id: &str,
+    user_id: &str,
+    profile: &SocialProfile,
+    at: chrono::NaiveDateTime,
+) -> Result<(), DomainError> {
+    if assignment_repo::find_social_account(conn, tenant_id, &profile.provider, &profile.subject)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    assignment_repo::insert_social_account(
+        conn,
+        &SocialAccountRow {
+            user_id: user_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            provider: profile.provider.clone(),
+            subject: profile.subject.clone(),
+            email: profile.email.clone(),
+            linked_at: at,
+        },
+    )?;
+    Ok(())
+}
+
+/// The user a sign-up on sign-in creates.
+fn new_user_input(subject: &SignInSubject) -> Result<UserInput, DomainError> {
+    let mut attributes = Map::new();
+    let (user_name, email) = match subject {
+        SignInSubject::UserId(_) => {
+            return Err(DomainError::NotFound("no user has this id".into()));
+        }
+        SignInSubject::UserName(name) => (name.clone(), None),
+        SignInSubject::Email(email) => (email.clone(), Some(email.clone())),
+        SignInSubject::Social(profile) => {
+            let mut name = Map::new();
+            if let Some(given) = &profile.given_name {
+                name.insert("givenName".into(), given.clone().into());
+            }
+            if let Some(family) = &profile.family_name {
+                name.insert("familyName".into(), family.clone().into());
+            }
+            if !name.is_empty() {
+                attributes.insert("name".into(), Value::Object(name));
+            }
+            if let Some(display) = &profile.name {
+                attributes.insert("displayName".into(), display.clone().into());
+            }
+            if let Some(picture) = &profile.picture {
+                attributes.insert(
+                    "photos".into(),
+                    json!([{"value": picture, "type": "photo"}]),
+                );
+            }
+            let user_name = profile
+                .email
+                .clone()
+                .unwrap_or_else(|| format!("{}:{}", profile.provider, profile.subject));
+            (user_name, profile.email.clone())
+        }
+    };
+    if user_name.trim().is_empty() {
+        return Err(DomainError::InvalidValue(
+            "the sign-in names no user".into(),
+        ));
+    }
+    attributes.insert("userName".into(), user_name.into());
+    if let Some(email) = email {
+        attributes.insert("emails".into(), json!([{"value": email, "primary": true}]));
+    }
+    Ok(UserInput {
+        attributes,
+        password: None,
+        roster: None,
+    })
+}
+
+/// The user's identity as the standard claims of an OpenID Connect ID token
+/// (OpenID Connect Core 1.0 §5.1).
+pub fn oidc_claims(user: &User, email_verified: bool) -> Value {
+    let attributes = &user.attributes;
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let primary_of = |name: &str| -> Option<String> {
+        let values = attributes.get(name)?.as_array()?;
+        let chosen = values
+            .iter()
+            .find(|v| v.get("primary").and_then(Value::as_bool) == Some(true))
+            .or_else(|| values.first())?;
+        text(chosen.get("value"))
+    };
+    let name = attributes.get("name");
+    let given = text(name.and_then(|n| n.get("givenName")));
+    let family = text(name.and_then(|n| n.get("familyName")));
+    let full_name = text(attributes.get("displayName"))
+        .or_else(|| text(name.and_then(|n| n.get("formatted"))))
+        .or_else(|| match (&given, &family) {
+            (Some(g), Some(f)) => Some(format!("{g} {f}")),
+            (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+            _ => None,
+        });
+    let mut claims = Map::new();
+    claims.insert("sub".into(), user.id.clone().into());
+    claims.insert(
+        "preferred_username".into(),
+        attributes.get("userName").cloned().unwrap_or(Value::Null),
+    );
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            claims.insert(key.into(), value.into());
+        }
+    };
+    put("name", full_name);
+    put("given_name", given);
+    put("family_name", family);
+    put("middle_name", text(name.and_then(|n| n.get("middleName"))));
+    put("nickname", text(attributes.get("nickName")));
+    put("profile", text(attributes.get("profileUrl")));
+    put("picture", primary_of("photos"));
+    put("email", primary_of("emails"));
+    put("phone_number", primary_of("phoneNumbers"));
+    put("locale", text(attributes.get("locale")));
+    put("zoneinfo", text(attributes.get("timezone")));
+    put(
+        "birthdate",
+        user.birthday.map(|b| b.format("%Y-%m-%d").to_string()),
+    );
+    if claims.contains_key("email") {
+        claims.insert("email_verified".into(), email_verified.into());
+    }
+    if claims.contains_key("phone_number") {
+        claims.insert("phone_number_verified".into(), false.into());
+    }
+    claims.insert(
+        "updated_at".into(),
+        user.last_modified.and_utc().timestamp().into(),
+    );
+    claims.insert("groups".into(), Value::Array(Vec::new()));
+    claims.insert("roster_status".into(), user.status.as_str().into());
+    Value::Object(claims)
+}

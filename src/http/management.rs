@@ -1,0 +1,293 @@
+//! The management REST API under `/v1`: applications and their credentials, SCIM
+//! tokens, sign-in records and the audit log. Plain JSON; errors are SCIM Errors.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::body::JsonBody;
+use super::error::method_not_allowed;
+use super::params::{QueryParams, base_url};
+use crate::domain::DomainError;
+use crate::domain::apps::{self, ApplicationSettings};
+use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
+use crate::scim::users::render_user;
+use crate::scim::{ScimError, format_time};
+use crate::store::audit::{events_for_resource, recent_events};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/apps")
+            .route(web::get().to(list_apps))
+            .route(web::post().to(create_app))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/apps/{id}")
+            .route(web::get().to(get_app))
+            .route(web::patch().to(update_app))
+            .route(web::put().to(update_app))
+            .route(web::delete().to(delete_app))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/apps/{id}/rotate-secret")
+            .route(web::post().to(rotate_secret))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/tokens")
+            .route(web::post().to(create_token))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/signins")
+            .route(web::post().to(sign_in))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/audit-events")
+            .route(web::get().to(audit_events))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, ScimError> {
+    serde_json::from_value(body)
+        .map_err(|e| ScimError::invalid_value(format!("the request body is not valid: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppRequest {
+    name: String,
+    #[serde(default)]
+    allow_signup_on_signin: bool,
+}
+
+async fn create_app(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request: AppRequest = parse(body)?;
+    let settings = ApplicationSettings {
+        name: request.name,
+        allow_signup_on_signin: request.allow_signup_on_signin,
+    };
+    let app = apps::create_application(&state.store, &principal, settings).await?;
+    Ok(json_response(StatusCode::CREATED, &app))
+}
+
+async fn list_apps(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+) -> Result<HttpResponse, ScimError> {
+    let apps = apps::list_applications(&state.store, &principal).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "apps": apps })))
+}
+
+async fn get_app(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let app = apps::get_application(&state.store, &principal, id.into_inner()).await?;
+    Ok(json_response(StatusCode::OK, &app))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppUpdate {
+    name: Option<String>,
+    allow_signup_on_signin: Option<bool>,
+}
+
+async fn update_app(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let update: AppUpdate = parse(body)?;
+    let id = id.into_inner();
+    let current = apps::get_application(&state.store, &principal, id.clone()).await?;
+    let settings = ApplicationSettings {
+        name: update.name.unwrap_or(current.name),
+        allow_signup_on_signin: update
+            .allow_signup_on_signin
+            .unwrap_or(current.allow_signup_on_signin),
+    };
+    let app = apps::update_application(&state.store, &principal, id, settings).await?;
+    Ok(json_response(StatusCode::OK, &app))
+}
+
+async fn delete_app(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    apps::delete_application(&state.store, &principal, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn rotate_secret(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let app = apps::rotate_secret(&state.store, &principal, id.into_inner()).await?;
+    Ok(json_response(StatusCode::OK, &app))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    app_id: Option<String>,
+}
+
+async fn create_token(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
+    let request: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else {
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+        })?;
+        parse(value)?
+    };
+    let token = apps::create_token(&state.store, &principal, request.app_id).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "scim_token": token }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInRequest {
+    user_id: Option<String>,
+    user_name: Option<String>,
+    email: Option<String>,
+    social: Option<SocialRequest>,
+}
+
+#[derive(Deserialize)]
+struct SocialRequest {
+    provider: String,
+    subject: String,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    name: Option<String>,
+    picture: Option<String>,
+}
+
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request: SignInRequest = parse(body)?;
+    let named = [
+        request.user_id.is_some(),
+        request.user_name.is_some(),
+        request.email.is_some(),
+        request.social.is_some(),
+    ]
+    .iter()
+    .filter(|named| **named)
+    .count();
+    if named != 1 {
+        return Err(ScimError::invalid_value(
+            "name the user by exactly one of user_id, user_name, email or social",
+        ));
+    }
+    let subject = if let Some(id) = request.user_id {
+        SignInSubject::UserId(id)
+    } else if let Some(name) = request.user_name {
+        SignInSubject::UserName(name)
+    } else if let Some(email) = request.email {
+        SignInSubject::Email(email)
+    } else if let Some(social) = request.social {
+        if social.provider.trim().is_empty() || social.subject.trim().is_empty() {
+            return Err(ScimError::invalid_value(
+                "social sign-ins need a provider and a subject",
+            ));
+        }
+        SignInSubject::Social(SocialProfile {
+            provider: social.provider,
+            subject: social.subject,
+            email: social.email,
+            email_verified: social.email_verified,
+            given_name: social.given_name,
+            family_name: social.family_name,
+            name: social.name,
+            picture: social.picture,
+        })
+    } else {
+        return Err(ScimError::invalid_value("name the user to sign in"));
+    };
+    let signed_in = record_sign_in(&state.store, &principal, subject).await?;
+    let user = render_user(&signed_in.user, &base_url(&req, &state));
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "user": user, "claims": signed_in.claims }),
+    ))
+}
+
+async fn audit_events(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+) -> Result<HttpResponse, ScimError> {
+    if !principal.is_management {
+        return Err(DomainError::Forbidden(
+            "only the Management Application's tokens read the audit log".into(),
+        )
+        .into());
+    }
+    let params = QueryParams::from_request(&req)?;
+    let resource_id = params.get("resource_id").map(str::to_owned);
+    let limit = params
+        .get("limit")
+        .map(|l| {
+            l.parse::<i64>()
+                .map_err(|_| ScimError::invalid_value("'limit' must be an integer"))
+        })
+        .transpose()?
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let tenant_id = principal.tenant_id.clone();
+    let events = state
+        .store
+        .read(move |conn| match resource_id {
+            Some(id) => events_for_resource(conn, &tenant_id, &id),
+            None => recent_events(conn, &tenant_id, limit),
+        })
+        .await
+        .map_err(DomainError::from)?;
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "occurred_at": format_time(e.occurred_at), "actor": e.actor, "action": e.action,
+                "resource_type": e.resource_type, "resource_id": e.resource_id,
+                "detail": e.detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()),
+            })
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "events": events })))
+}
