@@ -46,7 +46,7 @@ token="$("$ROSTER_BIN" tenant create conformance --database-url "$database_url" 
 ROSTER_LOG=warn "$ROSTER_BIN" serve --listen "127.0.0.1:$port" --database-url "$database_url" >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz')" 2>/dev/null && break
     sleep 0.1
 done
 
