@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod assignments;
 mod error;
+pub mod groups;
 pub mod signins;
 pub mod tenants;
 pub mod users;
@@ -25,4 +26,29 @@ pub(crate) fn now() -> NaiveDateTime {
 /// A new time-ordered id (UUIDv7): rows insert in index order and list in creation order.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Appends an event to the audit log inside the caller's transaction.
+pub(crate) fn record_event(
+    conn: &mut crate::store::Conn,
+    principal: &crate::auth::Principal,
+    resource_type: &str,
+    action: &str,
+    resource_id: &str,
+    detail: serde_json::Value,
+) -> Result<(), DomainError> {
+    crate::store::audit::insert_event(
+        conn,
+        &crate::store::audit::AuditEventRow {
+            id: new_id(),
+            tenant_id: principal.tenant_id.clone(),
+            occurred_at: now(),
+            actor: principal.app_id.clone(),
+            action: action.to_owned(),
+            resource_type: resource_type.to_owned(),
+            resource_id: resource_id.to_owned(),
+            detail: Some(detail.to_string()),
+        },
+    )?;
+    Ok(())
 }

@@ -265,7 +265,12 @@ pub fn oidc_claims(user: &User, email_verified: bool) -> Value {
         "updated_at".into(),
         user.last_modified.and_utc().timestamp().into(),
     );
-    claims.insert("groups".into(), Value::Array(Vec::new()));
+    let groups = user
+        .groups
+        .iter()
+        .map(|g| Value::from(g.display.clone().unwrap_or_else(|| g.group_id.clone())))
+        .collect();
+    claims.insert("groups".into(), Value::Array(groups));
     claims.insert("roster_status".into(), user.status.as_str().into());
     Value::Object(claims)
 }

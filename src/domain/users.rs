@@ -11,7 +11,6 @@ use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
 use crate::scim::urn::ENTERPRISE_USER;
-use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::users::{
     self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, UserSearch, value_rows,
 };
@@ -58,6 +57,8 @@ pub struct User {
     /// only the caller's own.
     pub apps: Vec<AppAssignment>,
     pub social_accounts: Vec<SocialAccount>,
+    /// The groups holding the user, directly or through nested groups.
+    pub groups: Vec<crate::store::groups::GroupOfUser>,
 }
 
 /// Validated input for a create or replace.
@@ -346,6 +347,7 @@ pub async fn delete_user(
                     return Ok(());
                 }
             }
+            crate::store::groups::remove_member_everywhere(conn, &principal.tenant_id, &id)?;
             repo::delete_user(conn, &principal.tenant_id, &id)?;
             record(
                 conn,
@@ -438,7 +440,7 @@ pub async fn search_users(
 }
 
 /// Checks an `If-Match` version against the stored one.
-fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
+pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
     match if_match {
         Some(expected) if expected != "*" && expected != current.to_string() => {
             Err(DomainError::PreconditionFailed(expected.to_owned()))
@@ -521,20 +523,7 @@ pub(crate) fn record(
     resource_id: &str,
     detail: Value,
 ) -> Result<(), DomainError> {
-    insert_event(
-        conn,
-        &AuditEventRow {
-            id: new_id(),
-            tenant_id: principal.tenant_id.clone(),
-            occurred_at: now(),
-            actor: principal.app_id.clone(),
-            action: action.to_owned(),
-            resource_type: "User".to_owned(),
-            resource_id: resource_id.to_owned(),
-            detail: Some(detail.to_string()),
-        },
-    )?;
-    Ok(())
+    super::record_event(conn, principal, "User", action, resource_id, detail)
 }
 
 fn user_from_row(row: UserRow) -> Result<User, DomainError> {
@@ -575,6 +564,7 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
         version: row.version,
         apps: Vec::new(),
         social_accounts: Vec::new(),
+        groups: Vec::new(),
     })
 }
 
@@ -608,6 +598,7 @@ fn users_from_rows(
             let mut user = user_from_row(row)?;
             user.apps = apps.remove(&user.id).unwrap_or_default();
             user.social_accounts = socials.remove(&user.id).unwrap_or_default();
+            user.groups = crate::store::groups::groups_of_user(conn, &user.id)?;
             Ok(user)
         })
         .collect()

@@ -81,6 +81,85 @@ pub enum UserColumn {
         column: &'static str,
         path: Vec<String>,
     },
+    /// `User.groups`: the groups holding the user, directly or through nesting.
+    UserGroups { sub_attribute: Option<&'static str> },
+}
+
+/// Which resource's table a condition is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceTable {
+    /// `users u`
+    Users,
+    /// `groups g`
+    Groups,
+}
+
+/// The SQL home of a resolved group attribute.
+pub fn group_column(target: &Target, _backend: Backend) -> Result<UserColumn, ResolveError> {
+    let unsupported = |what: &str| {
+        Err(ResolveError(format!(
+            "filtering or sorting on '{what}' is not supported"
+        )))
+    };
+    match &target.location {
+        Location::Id => Ok(UserColumn::Plain("g.id".into())),
+        Location::ExternalId => Ok(UserColumn::Plain("g.external_id".into())),
+        Location::MetaCreated => Ok(UserColumn::Plain("g.created_at".into())),
+        Location::MetaLastModified => Ok(UserColumn::Plain("g.last_modified".into())),
+        Location::MetaResourceType => Ok(UserColumn::Plain("'Group'".into())),
+        Location::FreeForm {
+            schema,
+            attribute,
+            path,
+        } if *schema == urn::ROSTER_GROUP && *attribute == "customData" => {
+            Ok(UserColumn::FreeForm {
+                column: "g.custom_data",
+                path: path.clone(),
+            })
+        }
+        Location::Attribute {
+            schema,
+            attribute,
+            sub_attribute,
+        } if *schema == urn::CORE_GROUP => match (*attribute, sub_attribute) {
+            ("displayName", None) => Ok(UserColumn::Plain("g.display_name_ci".into())),
+            ("members", sub) => {
+                let column = match sub {
+                    None => None,
+                    Some(sub) => Some(group_member_column(sub).ok_or_else(|| {
+                        ResolveError(format!("filtering on 'members.{sub}' is not supported"))
+                    })?),
+                };
+                Ok(UserColumn::MultiValued {
+                    attribute: "members",
+                    column,
+                })
+            }
+            (other, _) => unsupported(other),
+        },
+        Location::Attribute {
+            schema, attribute, ..
+        } if *schema == urn::ROSTER_GROUP && *attribute == "customData" => {
+            Ok(UserColumn::FreeForm {
+                column: "g.custom_data",
+                path: Vec::new(),
+            })
+        }
+        Location::Attribute { attribute, .. } => unsupported(attribute),
+        Location::FreeForm { attribute, .. } => unsupported(attribute),
+        Location::MetaLocation | Location::MetaVersion => {
+            unsupported("meta.location / meta.version")
+        }
+        Location::Element { sub_attribute } => unsupported(sub_attribute),
+    }
+}
+
+fn group_member_column(sub: &str) -> Option<&'static str> {
+    match sub {
+        "value" => Some("gm.member_id"),
+        "type" => Some("lower(gm.member_type)"),
+        _ => None,
+    }
 }
 
 /// The SQL home of a resolved user attribute.
@@ -132,6 +211,11 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
                     }),
                     _ => unsupported(attribute.to_string()),
                 };
+            }
+            if *schema == urn::CORE_USER && *attribute == "groups" {
+                return Ok(UserColumn::UserGroups {
+                    sub_attribute: *sub_attribute,
+                });
             }
             if *schema == urn::CORE_USER && *attribute == "active" {
                 return Ok(UserColumn::Plain("u.active".into()));
@@ -202,6 +286,21 @@ pub fn push_user_condition(
     Translator {
         element: None,
         tenant_id,
+        table: ResourceTable::Users,
+    }
+    .condition(builder, filter)
+}
+
+/// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`.
+pub fn push_group_condition(
+    builder: &mut SqlBuilder,
+    tenant_id: &str,
+    filter: &Resolved,
+) -> Result<(), ResolveError> {
+    Translator {
+        element: None,
+        tenant_id,
+        table: ResourceTable::Groups,
     }
     .condition(builder, filter)
 }
@@ -210,6 +309,7 @@ struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
     tenant_id: &'t str,
+    table: ResourceTable,
 }
 
 impl Translator<'_> {
@@ -235,7 +335,8 @@ impl Translator<'_> {
             Resolved::Present(target) => self.present(b, target)?,
             Resolved::Compare { target, op, value } => self.compare(b, target, *op, value)?,
             Resolved::ValuePath { target, filter } => {
-                let UserColumn::MultiValued { attribute, .. } = user_column(target, b.backend())?
+                let UserColumn::MultiValued { attribute, .. } =
+                    self.resource_column(target, b.backend())?
                 else {
                     return Err(ResolveError(
                         "value filters apply to multi-valued attributes".into(),
@@ -246,6 +347,7 @@ impl Translator<'_> {
                 Translator {
                     element: Some(attribute),
                     tenant_id: self.tenant_id,
+                    table: self.table,
                 }
                 .condition(b, filter)?;
                 b.push(")");
@@ -257,14 +359,29 @@ impl Translator<'_> {
     fn column(&self, target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
         match (&target.location, self.element) {
             (Location::Element { sub_attribute }, Some(attribute)) => {
-                let column = value_column(attribute, sub_attribute).ok_or_else(|| {
+                let column = match self.table {
+                    ResourceTable::Users => value_column(attribute, sub_attribute),
+                    ResourceTable::Groups => group_member_column(sub_attribute),
+                };
+                let column = column.ok_or_else(|| {
                     ResolveError(format!(
                         "filtering on '{attribute}.{sub_attribute}' is not supported"
                     ))
                 })?;
                 Ok(UserColumn::Plain(column.to_owned()))
             }
-            _ => user_column(target, backend),
+            _ => self.resource_column(target, backend),
+        }
+    }
+
+    fn resource_column(
+        &self,
+        target: &Target,
+        backend: Backend,
+    ) -> Result<UserColumn, ResolveError> {
+        match self.table {
+            ResourceTable::Users => user_column(target, backend),
+            ResourceTable::Groups => group_column(target, backend),
         }
     }
 
@@ -290,6 +407,11 @@ impl Translator<'_> {
                 }
                 b.push(")");
             }
+            UserColumn::UserGroups { .. } => {
+                b.push("u.id IN (SELECT gm.member_id FROM group_members gm WHERE gm.tenant_id = ");
+                b.text(self.tenant_id);
+                b.push(")");
+            }
             UserColumn::FreeForm { column, path } => {
                 free_form_elements(b, column, &path);
                 match b.backend() {
@@ -310,6 +432,11 @@ impl Translator<'_> {
     /// `(tenant_id, attribute, value_ci)` index answers look-ups such as
     /// `emails.value eq`; the caller adds conditions and the closing parenthesis.
     fn open_values(&self, b: &mut SqlBuilder, attribute: &str) {
+        if self.table == ResourceTable::Groups {
+            b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
+            b.text(self.tenant_id);
+            return;
+        }
         b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE v.tenant_id = ");
         b.text(self.tenant_id);
         b.push(" AND v.attribute = ");
@@ -383,6 +510,27 @@ impl Translator<'_> {
                 b.push(" ");
                 free_form_compare(b, op, value);
                 b.push(")");
+            }
+            UserColumn::UserGroups { sub_attribute } => {
+                // `groups.value eq "g"`: the user is among g's members, or its nested
+                // groups' members, walked down from g.
+                let (CompareOp::Eq, TypedValue::Text(group_id), None | Some("value")) =
+                    (op, value, sub_attribute)
+                else {
+                    return Err(ResolveError(
+                        "only 'groups.value eq \"…\"' and 'groups pr' are supported on groups"
+                            .into(),
+                    ));
+                };
+                b.push("u.id IN (WITH RECURSIVE d(id) AS (SELECT ");
+                b.text(group_id);
+                if b.backend() == Backend::Postgres {
+                    // The recursive term's column is COLLATE "C"; the seed must match.
+                    b.push("::text COLLATE \"C\"");
+                }
+                b.push(
+                    " UNION SELECT gm.member_id FROM group_members gm JOIN d ON gm.group_id = d.id) SELECT id FROM d)",
+                );
             }
         }
         Ok(())
@@ -567,7 +715,26 @@ fn free_form_compare(b: &mut SqlBuilder, op: CompareOp, value: &TypedValue) {
 /// case-insensitive) value, the primary or else first value of a multi-valued
 /// attribute.
 pub fn push_user_sort_key(b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
-    match user_column(target, b.backend())? {
+    push_sort_key(b, ResourceTable::Users, target)
+}
+
+/// The sort key expression over either resource table.
+pub fn push_sort_key(
+    b: &mut SqlBuilder,
+    table: ResourceTable,
+    target: &Target,
+) -> Result<(), ResolveError> {
+    let column = match table {
+        ResourceTable::Users => user_column(target, b.backend())?,
+        ResourceTable::Groups => group_column(target, b.backend())?,
+    };
+    match column {
+        UserColumn::UserGroups { .. } => {
+            return Err(ResolveError("sorting by groups is not supported".into()));
+        }
+        UserColumn::MultiValued { .. } if table == ResourceTable::Groups => {
+            return Err(ResolveError("sorting by members is not supported".into()));
+        }
         UserColumn::Plain(column) => {
             b.push(&column);
         }

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod discovery;
 mod error;
+mod groups;
 mod health;
 mod management;
 mod oauth;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/scim/v2")
                 .configure(discovery::configure)
                 .configure(users::configure)
+                .configure(groups::configure)
                 .configure(search::configure)
                 .default_service(web::to(error::not_found_fallback)),
         );

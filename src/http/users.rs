@@ -154,7 +154,7 @@ pub async fn respond_with_users(
     principal: &Principal,
     request: &ListRequest,
 ) -> Result<HttpResponse, ScimError> {
-    let query = request.user_query(&USER_RESOURCE, state.settings.page_limits)?;
+    let query = request.query(&USER_RESOURCE, state.settings.page_limits)?;
     let start_index = match &query.window {
         UserWindow::Offset { offset, .. } => offset + 1,
         UserWindow::After { .. } => 1,

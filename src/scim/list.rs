@@ -139,7 +139,7 @@ impl ListRequest {
 
     /// Turns the request into a user query: the filter parsed and resolved, the sort
     /// resolved, and the page as an offset or a cursor position.
-    pub fn user_query(
+    pub fn query(
         &self,
         resource_type: &ResourceTypeDef,
         limits: PageLimits,
@@ -354,7 +354,7 @@ mod tests {
             filter: Some("userName eq".into()),
             ..Default::default()
         };
-        let err = request.user_query(&USER_RESOURCE, LIMITS).unwrap_err();
+        let err = request.query(&USER_RESOURCE, LIMITS).unwrap_err();
         assert_eq!(err.scim_type, Some(ScimType::InvalidFilter));
         assert!(err.detail.contains("character"), "{}", err.detail);
     }

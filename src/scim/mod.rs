@@ -5,6 +5,7 @@
 
 pub mod discovery;
 mod error;
+pub mod groups;
 pub mod list;
 pub mod patch;
 pub mod projection;

@@ -172,6 +172,24 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
     for (key, value) in &user.attributes {
         out.insert(key.clone(), value.clone());
     }
+    if !user.groups.is_empty() {
+        let groups = user
+            .groups
+            .iter()
+            .map(|group| {
+                let mut entry = json!({
+                    "value": group.group_id,
+                    "$ref": base.resource("/Groups", &group.group_id),
+                    "type": if group.direct { "direct" } else { "indirect" },
+                });
+                if let Some(display) = &group.display {
+                    entry["display"] = display.clone().into();
+                }
+                entry
+            })
+            .collect();
+        out.insert("groups".into(), Value::Array(groups));
+    }
     let mut roster = Map::new();
     roster.insert("status".into(), user.status.as_str().into());
     if let Some(custom_data) = &user.custom_data {

@@ -10,6 +10,7 @@ pub mod schema;
 
 pub mod assignments;
 pub mod audit;
+pub mod groups;
 pub mod tenants;
 pub mod users;
 

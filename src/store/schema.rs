@@ -130,7 +130,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        tenant_id -> Text,
+        attributes -> Text,
+        custom_data -> Nullable<Text>,
+        display_name_ci -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_modified -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, member_id) {
+        group_id -> Text,
+        member_id -> Text,
+        member_type -> Text,
+        tenant_id -> Text,
+    }
+}
+
 diesel::joinable!(applications -> tenants (tenant_id));
+diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(user_apps -> users (user_id));
 diesel::joinable!(user_apps -> applications (app_id));
 diesel::joinable!(social_accounts -> users (user_id));
@@ -147,4 +171,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     user_apps,
     social_accounts,
+    groups,
+    group_members,
 );

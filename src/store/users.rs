@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::schema::{user_values, users};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
-use crate::filter::sql::{SqlBuilder, SqlParam, push_user_condition, push_user_sort_key};
+use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};
 use crate::filter::{ResolveError, Resolved, Target};
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::with_conn;
@@ -407,7 +407,7 @@ pub fn search_users(
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
-            push_user_sort_key(&mut b, &sort.key)?;
+            push_sort_key(&mut b, ResourceTable::Users, &sort.key)?;
             b.push(" AS TEXT)");
         }
         None => {
@@ -427,7 +427,7 @@ pub fn search_users(
         UserWindow::After { position, limit } => {
             if let Some(position) = position {
                 b.push(" AND ");
-                push_keyset(&mut b, search.sort, position)?;
+                push_keyset(&mut b, ResourceTable::Users, search.sort, position)?;
             }
             (*limit, None)
         }
@@ -437,9 +437,9 @@ pub fn search_users(
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
         b.push("(");
-        push_order_key(&mut b, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
         b.push(&format!(") IS NULL {direction}, "));
-        push_order_key(&mut b, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
         b.push(&format!(" {direction}, "));
     }
     b.push(&format!("u.id {direction} LIMIT "));
@@ -480,20 +480,6 @@ pub fn count_matching_users(
     Ok(rows.first().map_or(0, |row| row.count))
 }
 
-/// The ORDER BY expression: the raw key, whose order equals the order of its text
-/// form for text, times and booleans (and keeps index order usable); free-form
-/// values are ordered as text so that cursors, which compare text, agree.
-fn push_order_key(b: &mut SqlBuilder, key: &Target) -> Result<(), ResolveError> {
-    if key.kind == crate::filter::resolve::ValueKind::FreeForm {
-        b.push("CAST(");
-        push_user_sort_key(b, key)?;
-        b.push(" AS TEXT)");
-        Ok(())
-    } else {
-        push_user_sort_key(b, key)
-    }
-}
-
 /// Limits a search to the users assigned to `app_id`, when given.
 fn push_app_scope(b: &mut SqlBuilder, app_id: Option<&str>) {
     if let Some(app_id) = app_id {
@@ -503,14 +489,33 @@ fn push_app_scope(b: &mut SqlBuilder, app_id: Option<&str>) {
     }
 }
 
-/// Rows strictly after `position` in the order of `sort` (then id).
-fn push_keyset(
+/// The ORDER BY expression: the raw key, whose order equals the order of its text
+/// form for text, times and booleans (and keeps index order usable); free-form
+/// values are ordered as text so that cursors, which compare text, agree.
+pub(crate) fn push_order_key(
     b: &mut SqlBuilder,
+    table: ResourceTable,
+    key: &Target,
+) -> Result<(), ResolveError> {
+    if key.kind == crate::filter::resolve::ValueKind::FreeForm {
+        b.push("CAST(");
+        push_sort_key(b, table, key)?;
+        b.push(" AS TEXT)");
+        Ok(())
+    } else {
+        push_sort_key(b, table, key)
+    }
+}
+
+/// Rows strictly after `position` in the order of `sort` (then id).
+pub(crate) fn push_keyset(
+    b: &mut SqlBuilder,
+    table: ResourceTable,
     sort: Option<&UserSort>,
     position: &CursorPosition,
 ) -> Result<(), ResolveError> {
     let Some(sort) = sort else {
-        b.push("u.id > ");
+        b.push(&format!("{} > ", id_column(table)));
         b.text(&position.id);
         return Ok(());
     };
@@ -521,7 +526,7 @@ fn push_keyset(
     };
     let key = |b: &mut SqlBuilder| -> Result<(), ResolveError> {
         b.push("CAST(");
-        push_user_sort_key(b, &sort.key)?;
+        push_sort_key(b, table, &sort.key)?;
         b.push(" AS TEXT)");
         Ok(())
     };
@@ -538,7 +543,7 @@ fn push_keyset(
             key(b)?;
             b.push(" = ");
             b.text(last);
-            b.push(&format!(" AND u.id {id_beyond} "));
+            b.push(&format!(" AND {} {id_beyond} ", id_column(table)));
             b.text(&position.id);
             b.push("))) OR ");
             key(b)?;
@@ -555,21 +560,21 @@ fn push_keyset(
             key(b)?;
             b.push(" = ");
             b.text(last);
-            b.push(&format!(" AND u.id {id_beyond} "));
+            b.push(&format!(" AND {} {id_beyond} ", id_column(table)));
             b.text(&position.id);
             b.push(")))");
         }
         (None, false) => {
             b.push("(");
             key(b)?;
-            b.push(&format!(" IS NULL AND u.id {id_beyond} "));
+            b.push(&format!(" IS NULL AND {} {id_beyond} ", id_column(table)));
             b.text(&position.id);
             b.push(")");
         }
         (None, true) => {
             b.push("((");
             key(b)?;
-            b.push(&format!(" IS NULL AND u.id {id_beyond} "));
+            b.push(&format!(" IS NULL AND {} {id_beyond} ", id_column(table)));
             b.text(&position.id);
             b.push(") OR ");
             key(b)?;
@@ -579,8 +584,16 @@ fn push_keyset(
     Ok(())
 }
 
+/// The id column of a resource table's alias.
+fn id_column(table: ResourceTable) -> &'static str {
+    match table {
+        ResourceTable::Users => "u.id",
+        ResourceTable::Groups => "g.id",
+    }
+}
+
 /// Runs hand-built SQL with its bound parameters.
-fn load_dynamic<Row>(conn: &mut Conn, b: &SqlBuilder) -> Result<Vec<Row>, StoreError>
+pub(crate) fn load_dynamic<Row>(conn: &mut Conn, b: &SqlBuilder) -> Result<Vec<Row>, StoreError>
 where
     Row: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
 {

@@ -9,6 +9,7 @@ mod cli;
 mod differential;
 mod discovery;
 mod errors;
+mod groups;
 mod health;
 mod queries;
 mod scenarios;

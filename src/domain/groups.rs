@@ -1,0 +1,580 @@
+//! Groups: tenant-level, with users and other groups as members. Membership is kept
+//! as rows and changed row by row, so a one-member change costs the same in a group
+//! of ten and of a hundred thousand. Cycles of nested groups are refused; members
+//! must be users or groups of the same tenant; an application's token sees, adds
+//! and removes only the members in its scope.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::assignments::serialize_limited;
+use super::users::check_version;
+use super::{DomainError, new_id, now, record_event};
+use crate::auth::Principal;
+use crate::casefold::fold;
+use crate::filter::Resolved;
+use crate::store::assignments::find_assignment;
+use crate::store::groups::{self as repo, GroupChanges, GroupRow, MemberRow, NewGroupRow};
+use crate::store::{Conn, Store, StoreError};
+
+/// What kind of resource a member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "User",
+            MemberKind::Group => "Group",
+        }
+    }
+
+    fn parse(text: &str) -> MemberKind {
+        if text == "Group" {
+            MemberKind::Group
+        } else {
+            MemberKind::User
+        }
+    }
+}
+
+/// A member as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub value: String,
+    pub kind: MemberKind,
+    pub display: Option<String>,
+}
+
+/// A member as a client names it: an id and, optionally, its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    pub value: String,
+    pub kind: Option<MemberKind>,
+}
+
+/// A change to a group's members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Add(Vec<MemberRef>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<MemberRef>),
+}
+
+/// A group as the domain knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: String,
+    /// `displayName`, `externalId` and the Roster extension's `description`.
+    pub attributes: Map<String, Value>,
+    pub custom_data: Option<Value>,
+    /// `None` when the caller asked not to load them.
+    pub members: Option<Vec<Member>>,
+    pub created: chrono::NaiveDateTime,
+    pub last_modified: chrono::NaiveDateTime,
+    pub version: i64,
+}
+
+/// A change to a group: new attributes (None keeps them), custom data (None keeps
+/// it), and membership changes.
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    pub attributes: Option<Map<String, Value>>,
+    pub custom_data: Option<Option<Value>>,
+    pub members: Vec<MemberChange>,
+}
+
+/// A page of groups.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub groups: Vec<Group>,
+    pub total: i64,
+    pub next: Option<crate::store::users::CursorPosition>,
+}
+
+fn not_found(id: &str) -> DomainError {
+    DomainError::NotFound(format!("Group '{id}' not found"))
+}
+
+fn display_name(attributes: &Map<String, Value>) -> Result<String, DomainError> {
+    attributes
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            DomainError::InvalidValue("the required attribute 'displayName' is missing".into())
+        })
+}
+
+fn name_conflict(err: StoreError, name: &str) -> DomainError {
+    match err {
+        StoreError::UniqueViolation(_) => DomainError::Conflict(format!(
+            "displayName '{name}' is already used by another group of this tenant"
+        )),
+        other => other.into(),
+    }
+}
+
+pub async fn create_group(
+    store: &Store,
+    principal: &Principal,
+    attributes: Map<String, Value>,
+    custom_data: Option<Value>,
+    members: Vec<MemberRef>,
+) -> Result<Group, DomainError> {
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let name = display_name(&attributes)?;
+            let created = now();
+            let row = NewGroupRow {
+                id: new_id(),
+                tenant_id: principal.tenant_id.clone(),
+                attributes: Value::Object(attributes.clone()).to_string(),
+                custom_data: serialize_limited(custom_data.as_ref(), "customData")?,
+                display_name_ci: fold(&name),
+                external_id: attributes
+                    .get("externalId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                created_at: created,
+                last_modified: created,
+                version: 1,
+            };
+            repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
+            apply_member_changes(conn, &principal, &row.id, &[MemberChange::Add(members)])?;
+            record_group(conn, &principal, "group.created", &row.id, &name)?;
+            load_group(conn, &principal, &row.id, true)
+        })
+        .await
+}
+
+pub async fn get_group(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    with_members: bool,
+) -> Result<Group, DomainError> {
+    let principal = principal.clone();
+    store
+        .read(move |conn| load_group(conn, &principal, &id, with_members))
+        .await
+}
+
+/// Read-modify-write of a group that loses no concurrent update: `change` turns the
+/// current group (without its members) into an update, applied only if nobody
+/// changed the group meanwhile, else redone (or refused with 412 under If-Match).
+pub async fn modify_group<F, E>(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    if_match: Option<String>,
+    action: &'static str,
+    change: F,
+    with_members: bool,
+) -> Result<Group, E>
+where
+    F: Fn(&Group) -> Result<GroupUpdate, E>,
+    E: From<DomainError>,
+{
+    for _ in 0..20 {
+        let current = get_group(store, principal, id.clone(), false).await?;
+        check_version(if_match.as_deref(), current.version)?;
+        let update = change(&current)?;
+        let principal_for_write = principal.clone();
+        let id_for_write = id.clone();
+        let expected = current.version;
+        let written = store
+            .write(move |conn| {
+                write_group(
+                    conn,
+                    &principal_for_write,
+                    &id_for_write,
+                    expected,
+                    update,
+                    action,
+                    with_members,
+                )
+            })
+            .await?;
+        match written {
+            Some(group) => return Ok(group),
+            None if if_match.is_some() => {
+                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
+            }
+            None => continue,
+        }
+    }
+    Err(DomainError::Conflict(format!(
+        "Group '{id}' is being changed by others; try again"
+    ))
+    .into())
+}
+
+fn write_group(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+    expected_version: i64,
+    update: GroupUpdate,
+    action: &str,
+    with_members: bool,
+) -> Result<Option<Group>, DomainError> {
+    let current = repo::find_group(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    if current.version != expected_version {
+        return Ok(None);
+    }
+    let members_changed = apply_member_changes(conn, principal, id, &update.members)?;
+    let current_attributes: Map<String, Value> =
+        serde_json::from_str(&current.attributes).unwrap_or_default();
+    let attributes = update
+        .attributes
+        .unwrap_or_else(|| current_attributes.clone());
+    let custom_data = match update.custom_data {
+        Some(data) => serialize_limited(data.as_ref(), "customData")?,
+        None => current.custom_data.clone(),
+    };
+    let attributes_changed = attributes != current_attributes || custom_data != current.custom_data;
+    if !attributes_changed && !members_changed {
+        return load_group(conn, principal, id, with_members).map(Some);
+    }
+    let name = display_name(&attributes)?;
+    let changes = GroupChanges {
+        attributes: Value::Object(attributes.clone()).to_string(),
+        custom_data,
+        display_name_ci: fold(&name),
+        external_id: attributes
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        last_modified: now(),
+        version: current.version + 1,
+    };
+    if !repo::update_group(conn, &principal.tenant_id, id, expected_version, &changes)
+        .map_err(|e| name_conflict(e, &name))?
+    {
+        return Ok(None);
+    }
+    record_group(conn, principal, action, id, &name)?;
+    load_group(conn, principal, id, with_members).map(Some)
+}
+
+pub async fn delete_group(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+    if_match: Option<String>,
+) -> Result<(), DomainError> {
+    let principal = principal.clone();
+    store
+        .write(move |conn| {
+            let current =
+                repo::find_group(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+            check_version(if_match.as_deref(), current.version)?;
+            if !principal.is_management {
+                return Err(DomainError::Forbidden(
+                    "only the Management Application's tokens delete groups".into(),
+                ));
+            }
+            repo::remove_member_everywhere(conn, &principal.tenant_id, &id)?;
+            repo::delete_group(conn, &principal.tenant_id, &id)?;
+            let name = serde_json::from_str::<Value>(&current.attributes)
+                .ok()
+                .and_then(|a| {
+                    a.get("displayName")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            record_group(conn, &principal, "group.deleted", &id, &name)
+        })
+        .await
+}
+
+/// Runs a group search (filter already resolved against the Group schemas).
+pub async fn search_groups(
+    store: &Store,
+    principal: &Principal,
+    filter: Option<Resolved>,
+    sort: Option<crate::store::users::UserSort>,
+    window: crate::store::users::UserWindow,
+    with_members: bool,
+) -> Result<GroupPage, DomainError> {
+    use crate::store::users::UserWindow;
+    let principal = principal.clone();
+    store
+        .read(move |conn| {
+            let total = repo::count_groups(conn, &principal.tenant_id, filter.as_ref())?;
+            let (limit, cursor) = match &window {
+                UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. }
+                    if *limit <= 0 =>
+                {
+                    return Ok(GroupPage {
+                        groups: Vec::new(),
+                        total,
+                        next: None,
+                    });
+                }
+                UserWindow::Offset { limit, .. } => (*limit, false),
+                UserWindow::After { limit, .. } => (*limit, true),
+            };
+            let fetch_window = match &window {
+                UserWindow::After { position, limit } => UserWindow::After {
+                    position: position.clone(),
+                    limit: limit + 1,
+                },
+                other => other.clone(),
+            };
+            let mut rows = repo::search_groups(
+                conn,
+                &principal.tenant_id,
+                filter.as_ref(),
+                sort.as_ref(),
+                &fetch_window,
+            )?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = if cursor && more {
+                rows.last().map(|(_, p)| p.clone())
+            } else {
+                None
+            };
+            let mut groups = Vec::with_capacity(rows.len());
+            for (row, _) in rows {
+                groups.push(group_from_row(conn, &principal, row, with_members)?);
+            }
+            Ok(GroupPage {
+                groups,
+                total,
+                next,
+            })
+        })
+        .await
+}
+
+/// The group `id` with its members when asked (those the caller may see).
+pub(crate) fn load_group(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+    with_members: bool,
+) -> Result<Group, DomainError> {
+    let row = repo::find_group(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    group_from_row(conn, principal, row, with_members)
+}
+
+fn group_from_row(
+    conn: &mut Conn,
+    principal: &Principal,
+    row: GroupRow,
+    with_members: bool,
+) -> Result<Group, DomainError> {
+    let corrupt = || {
+        DomainError::Store(StoreError::Corrupt(format!(
+            "attributes of group {}",
+            row.id
+        )))
+    };
+    let attributes = match serde_json::from_str::<Value>(&row.attributes) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(corrupt()),
+    };
+    let custom_data = row
+        .custom_data
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| corrupt())?;
+    let members = if with_members {
+        let scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        Some(
+            repo::member_details(conn, &row.id, scope)?
+                .into_iter()
+                .map(|m| Member {
+                    value: m.member_id,
+                    kind: MemberKind::parse(&m.member_type),
+                    display: m.display,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(Group {
+        id: row.id,
+        attributes,
+        custom_data,
+        members,
+        created: row.created_at,
+        last_modified: row.last_modified,
+        version: row.version,
+    })
+}
+
+/// Whether the caller may see (and so add or remove) this member.
+fn member_visible(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+    kind: MemberKind,
+) -> Result<bool, DomainError> {
+    if principal.is_management || kind == MemberKind::Group {
+        return Ok(true);
+    }
+    Ok(find_assignment(conn, id, &principal.app_id)?.is_some())
+}
+
+/// Checks members and resolves their kinds: each must be a user or group of the
+/// tenant (in the caller's scope), and no group may contain itself.
+fn resolve_members(
+    conn: &mut Conn,
+    principal: &Principal,
+    group_id: &str,
+    refs: &[MemberRef],
+) -> Result<Vec<MemberRow>, DomainError> {
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = refs
+        .iter()
+        .filter(|r| seen.insert(r.value.clone()))
+        .map(|r| r.value.clone())
+        .collect();
+    let users: HashSet<String> = repo::existing_users(conn, &principal.tenant_id, &ids)?
+        .into_iter()
+        .collect();
+    let groups: HashSet<String> = repo::existing_groups(conn, &principal.tenant_id, &ids)?
+        .into_iter()
+        .collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut ancestors: Option<HashSet<String>> = None;
+    for id in ids {
+        let wanted = refs.iter().find(|r| r.value == id).and_then(|r| r.kind);
+        let kind = match (wanted, users.contains(&id), groups.contains(&id)) {
+            (Some(MemberKind::User) | None, true, _) => MemberKind::User,
+            (Some(MemberKind::Group) | None, _, true) => MemberKind::Group,
+            _ => {
+                return Err(DomainError::InvalidValue(format!(
+                    "members: '{id}' is not a user or group of this tenant"
+                )));
+            }
+        };
+        if !member_visible(conn, principal, &id, kind)? {
+            return Err(DomainError::InvalidValue(format!(
+                "members: '{id}' is not a user or group of this tenant"
+            )));
+        }
+        if kind == MemberKind::Group {
+            let ancestors = match &mut ancestors {
+                Some(set) => set,
+                None => ancestors.insert(repo::ancestors(conn, group_id)?.into_iter().collect()),
+            };
+            if id == group_id || ancestors.contains(&id) {
+                return Err(DomainError::InvalidValue(format!(
+                    "members: adding group '{id}' would make the group contain itself"
+                )));
+            }
+        }
+        rows.push(MemberRow {
+            group_id: group_id.to_owned(),
+            member_id: id,
+            member_type: kind.as_str().to_owned(),
+            tenant_id: principal.tenant_id.clone(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Applies membership changes row by row; returns whether anything changed.
+fn apply_member_changes(
+    conn: &mut Conn,
+    principal: &Principal,
+    group_id: &str,
+    changes: &[MemberChange],
+) -> Result<bool, DomainError> {
+    let mut changed = false;
+    for change in changes {
+        match change {
+            MemberChange::Add(refs) => {
+                if refs.is_empty() {
+                    continue;
+                }
+                let rows = resolve_members(conn, principal, group_id, refs)?;
+                changed |= repo::add_members(conn, &rows)? > 0;
+            }
+            MemberChange::Remove(ids) => {
+                let removable = visible_ids(conn, principal, group_id, ids)?;
+                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
+            }
+            MemberChange::RemoveAll => {
+                let all: Vec<String> = repo::member_rows(conn, group_id)?
+                    .into_iter()
+                    .map(|m| m.member_id)
+                    .collect();
+                let removable = visible_ids(conn, principal, group_id, &all)?;
+                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
+            }
+            MemberChange::Replace(refs) => {
+                let rows = resolve_members(conn, principal, group_id, refs)?;
+                let wanted: HashSet<&str> = rows.iter().map(|r| r.member_id.as_str()).collect();
+                let current: Vec<String> = repo::member_rows(conn, group_id)?
+                    .into_iter()
+                    .map(|m| m.member_id)
+                    .collect();
+                let stale: Vec<String> = current
+                    .into_iter()
+                    .filter(|id| !wanted.contains(id.as_str()))
+                    .collect();
+                let removable = visible_ids(conn, principal, group_id, &stale)?;
+                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
+                changed |= repo::add_members(conn, &rows)? > 0;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// The ids among `ids` that are members the caller may see.
+fn visible_ids(
+    conn: &mut Conn,
+    principal: &Principal,
+    group_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, DomainError> {
+    let present = repo::present_members(conn, group_id, ids)?;
+    if principal.is_management {
+        return Ok(present);
+    }
+    let rows = repo::member_rows(conn, group_id)?;
+    let mut visible = Vec::new();
+    for id in present {
+        let kind = rows
+            .iter()
+            .find(|r| r.member_id == id)
+            .map_or(MemberKind::User, |r| MemberKind::parse(&r.member_type));
+        if member_visible(conn, principal, &id, kind)? {
+            visible.push(id);
+        }
+    }
+    Ok(visible)
+}
+
+fn record_group(
+    conn: &mut Conn,
+    principal: &Principal,
+    action: &str,
+    id: &str,
+    name: &str,
+) -> Result<(), DomainError> {
+    record_event(
+        conn,
+        principal,
+        "Group",
+        action,
+        id,
+        json!({"displayName": name}),
+    )
+}

@@ -1,0 +1,228 @@
+//! `/Groups` routes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::AppState;
+use super::auth::Caller;
+use super::body::JsonBody;
+use super::error::method_not_allowed;
+use super::params::{QueryParams, base_url, if_match, not_modified};
+use super::response::{scim_json, scim_resource};
+use crate::auth::Principal;
+use crate::domain::groups::{self as domain, Group, GroupUpdate, MemberChange};
+use crate::domain::users::UserWindow;
+use crate::scim::ScimError;
+use crate::scim::groups::{group_input_from_body, patch_group, render_group};
+use crate::scim::list::{ListRequest, cursor_list_response, list_response};
+use crate::scim::patch::parse_patch_request;
+use crate::scim::schema::GROUP_RESOURCE;
+use crate::scim::urn;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/Groups")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/.search")
+            .route(web::post().to(search))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(replace))
+            .route(web::patch().to(patch))
+            .route(web::delete().to(delete))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+/// Whether the request's projection leaves `members` out, so they are not loaded.
+fn wants_members(req: &HttpRequest) -> Result<bool, ScimError> {
+    let projection = QueryParams::from_request(req)?
+        .list_request()
+        .projection(&GROUP_RESOURCE);
+    Ok(!projection.excludes("members"))
+}
+
+fn single_group(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    group: &Group,
+) -> Result<HttpResponse, ScimError> {
+    let projection = QueryParams::from_request(req)?
+        .list_request()
+        .projection(&GROUP_RESOURCE);
+    let full = render_group(group, &base_url(req, state));
+    let meta = full["meta"].clone();
+    Ok(scim_resource(status, &projection.apply(full), &meta))
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request = group_input_from_body(&body)?;
+    let group = domain::create_group(
+        &state.store,
+        &principal,
+        request.attributes,
+        request.custom_data,
+        request.members,
+    )
+    .await?;
+    single_group(&req, &state, StatusCode::CREATED, &group)
+}
+
+async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let group = domain::get_group(
+        &state.store,
+        &principal,
+        id.into_inner(),
+        wants_members(&req)?,
+    )
+    .await?;
+    if let Some(response) = not_modified(&req, group.version) {
+        return Ok(response);
+    }
+    single_group(&req, &state, StatusCode::OK, &group)
+}
+
+async fn replace(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request = group_input_from_body(&body)?;
+    let with_members = wants_members(&req)?;
+    let group = domain::modify_group(
+        &state.store,
+        &principal,
+        id.into_inner(),
+        if_match(&req),
+        "group.replaced",
+        |current| {
+            let mut attributes = request.attributes.clone();
+            if !request.roster_named {
+                // Identity providers know nothing of the Roster extension: keep it.
+                if let Some(roster) = current.attributes.get(urn::ROSTER_GROUP) {
+                    attributes.insert(urn::ROSTER_GROUP.into(), roster.clone());
+                }
+            }
+            Ok::<_, ScimError>(GroupUpdate {
+                attributes: Some(attributes),
+                custom_data: request.roster_named.then(|| request.custom_data.clone()),
+                members: vec![MemberChange::Replace(request.members.clone())],
+            })
+        },
+        with_members,
+    )
+    .await?;
+    single_group(&req, &state, StatusCode::OK, &group)
+}
+
+async fn patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let operations = parse_patch_request(&body)?;
+    let with_members = wants_members(&req)?;
+    let group = domain::modify_group(
+        &state.store,
+        &principal,
+        id.into_inner(),
+        if_match(&req),
+        "group.patched",
+        |current| patch_group(current, &operations),
+        with_members,
+    )
+    .await?;
+    single_group(&req, &state, StatusCode::OK, &group)
+}
+
+async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    domain::delete_group(&state.store, &principal, id.into_inner(), if_match(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+) -> Result<HttpResponse, ScimError> {
+    let request = QueryParams::from_request(&req)?.list_request();
+    respond_with_groups(&req, &state, &principal, &request).await
+}
+
+async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<HttpResponse, ScimError> {
+    let request = ListRequest::from_search_body(&body)?;
+    respond_with_groups(&req, &state, &principal, &request).await
+}
+
+async fn respond_with_groups(
+    req: &HttpRequest,
+    state: &AppState,
+    principal: &Principal,
+    request: &ListRequest,
+) -> Result<HttpResponse, ScimError> {
+    let query = request.query(&GROUP_RESOURCE, state.settings.page_limits)?;
+    let start_index = match &query.window {
+        UserWindow::Offset { offset, .. } => offset + 1,
+        UserWindow::After { .. } => 1,
+    };
+    let projection = request.projection(&GROUP_RESOURCE);
+    let with_members = !projection.excludes("members");
+    let page = domain::search_groups(
+        &state.store,
+        principal,
+        query.filter,
+        query.sort,
+        query.window,
+        with_members,
+    )
+    .await?;
+    let base = base_url(req, state);
+    let resources: Vec<Value> = page
+        .groups
+        .iter()
+        .map(|g| projection.apply(render_group(g, &base)))
+        .collect();
+    let body = if request.uses_cursor() {
+        let next = page
+            .next
+            .as_ref()
+            .map(|position| request.encode_cursor(position));
+        cursor_list_response(resources, page.total, next)
+    } else {
+        list_response(resources, page.total, start_index)
+    };
+    Ok(scim_json(StatusCode::OK, &body))
+}

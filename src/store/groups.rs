@@ -1,0 +1,462 @@
+//! Groups and their memberships. Members are rows of `group_members`, so adding or
+//! removing one touches one row whatever the group's size; nesting is walked with
+//! recursive queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+
+use super::schema::{group_members, groups, users};
+use super::users::{
+    CursorPosition, SearchError, UserSort, UserWindow, load_dynamic, push_keyset, push_order_key,
+};
+use super::{Conn, StoreError};
+use crate::filter::Resolved;
+use crate::filter::sql::{
+    ResourceTable, SqlBuilder, SqlParam, push_group_condition, push_sort_key,
+};
+use crate::with_conn;
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = groups)]
+pub struct GroupRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub attributes: String,
+    pub custom_data: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_modified: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = groups)]
+pub struct NewGroupRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub attributes: String,
+    pub custom_data: Option<String>,
+    pub display_name_ci: String,
+    pub external_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_modified: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
+pub struct GroupChanges {
+    pub attributes: String,
+    pub custom_data: Option<String>,
+    pub display_name_ci: String,
+    pub external_id: Option<String>,
+    pub last_modified: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = group_members)]
+pub struct MemberRow {
+    pub group_id: String,
+    pub member_id: String,
+    pub member_type: String,
+    pub tenant_id: String,
+}
+
+/// A member with the name to show for it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct MemberDetail {
+    #[diesel(sql_type = Text)]
+    pub member_id: String,
+    #[diesel(sql_type = Text)]
+    pub member_type: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub display: Option<String>,
+}
+
+/// A group a user belongs to, directly or through nested groups.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct GroupOfUser {
+    #[diesel(sql_type = Text)]
+    pub group_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub display: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub direct: bool,
+}
+
+pub fn insert_group(conn: &mut Conn, row: &NewGroupRow) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::insert_into(groups::table).values(row).execute(c))?;
+    Ok(())
+}
+
+pub fn find_group(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<GroupRow>, StoreError> {
+    Ok(with_conn!(conn, c => groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
+        .filter(groups::id.eq(id))
+        .select(GroupRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Writes `changes` if the group is still at `expected_version`.
+pub fn update_group(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    expected_version: i64,
+    changes: &GroupChanges,
+) -> Result<bool, StoreError> {
+    let updated = with_conn!(conn, c => diesel::update(
+        groups::table
+            .filter(groups::tenant_id.eq(tenant_id))
+            .filter(groups::id.eq(id))
+            .filter(groups::version.eq(expected_version)),
+    )
+    .set(changes)
+    .execute(c))?;
+    Ok(updated > 0)
+}
+
+/// A new version for a change that only touched memberships.
+pub fn bump_group_version(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    expected_version: i64,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = with_conn!(conn, c => diesel::update(
+        groups::table
+            .filter(groups::tenant_id.eq(tenant_id))
+            .filter(groups::id.eq(id))
+            .filter(groups::version.eq(expected_version)),
+    )
+    .set((groups::version.eq(expected_version + 1), groups::last_modified.eq(at)))
+    .execute(c))?;
+    Ok(updated > 0)
+}
+
+pub fn delete_group(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+    let deleted = with_conn!(conn, c => diesel::delete(
+        groups::table.filter(groups::tenant_id.eq(tenant_id)).filter(groups::id.eq(id)),
+    )
+    .execute(c))?;
+    Ok(deleted > 0)
+}
+
+/// Removes `member_id` from every group (when a user or group is deleted).
+pub fn remove_member_everywhere(
+    conn: &mut Conn,
+    tenant_id: &str,
+    member_id: &str,
+) -> Result<usize, StoreError> {
+    Ok(with_conn!(conn, c => diesel::delete(
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant_id))
+            .filter(group_members::member_id.eq(member_id)),
+    )
+    .execute(c))?)
+}
+
+/// Adds members; those already in the group are left as they are. Returns how many
+/// were new.
+pub fn add_members(conn: &mut Conn, rows: &[MemberRow]) -> Result<usize, StoreError> {
+    let mut added = 0;
+    for chunk in rows.chunks(500) {
+        added += match conn {
+            Conn::Sqlite(c) => diesel::insert_or_ignore_into(group_members::table)
+                .values(chunk)
+                .execute(&mut **c)?,
+            Conn::Postgres(c) => diesel::insert_into(group_members::table)
+                .values(chunk)
+                .on_conflict((group_members::group_id, group_members::member_id))
+                .do_nothing()
+                .execute(&mut **c)?,
+        };
+    }
+    Ok(added)
+}
+
+/// Removes these members of the group; returns how many were there.
+pub fn remove_members(
+    conn: &mut Conn,
+    group_id: &str,
+    member_ids: &[String],
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for chunk in member_ids.chunks(500) {
+        removed += with_conn!(conn, c => diesel::delete(
+            group_members::table
+                .filter(group_members::group_id.eq(group_id))
+                .filter(group_members::member_id.eq_any(chunk)),
+        )
+        .execute(c))?;
+    }
+    Ok(removed)
+}
+
+/// The ids among `member_ids` that are members of the group.
+pub fn present_members(
+    conn: &mut Conn,
+    group_id: &str,
+    member_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut present = Vec::new();
+    for chunk in member_ids.chunks(500) {
+        let found: Vec<String> = with_conn!(conn, c => group_members::table
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::member_id.eq_any(chunk))
+            .select(group_members::member_id)
+            .load(c))?;
+        present.extend(found);
+    }
+    Ok(present)
+}
+
+/// Every member of the group, in insertion-independent id order.
+pub fn member_rows(conn: &mut Conn, group_id: &str) -> Result<Vec<MemberRow>, StoreError> {
+    Ok(with_conn!(conn, c => group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .order(group_members::member_id)
+        .select(MemberRow::as_select())
+        .load(c))?)
+}
+
+/// The ids among `ids` of users of the tenant.
+pub fn existing_users(
+    conn: &mut Conn,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let part: Vec<String> = with_conn!(conn, c => users::table
+            .filter(users::tenant_id.eq(tenant_id))
+            .filter(users::id.eq_any(chunk))
+            .select(users::id)
+            .load(c))?;
+        found.extend(part);
+    }
+    Ok(found)
+}
+
+/// The ids among `ids` of groups of the tenant.
+pub fn existing_groups(
+    conn: &mut Conn,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let part: Vec<String> = with_conn!(conn, c => groups::table
+            .filter(groups::tenant_id.eq(tenant_id))
+            .filter(groups::id.eq_any(chunk))
+            .select(groups::id)
+            .load(c))?;
+        found.extend(part);
+    }
+    Ok(found)
+}
+
+/// The members of a group with their display names; with `app_id`, only the users
+/// assigned to that application (and every member group).
+pub fn member_details(
+    conn: &mut Conn,
+    group_id: &str,
+    app_id: Option<&str>,
+) -> Result<Vec<MemberDetail>, StoreError> {
+    let display_json = |backend_sqlite: bool| {
+        if backend_sqlite {
+            "COALESCE(json_extract(u.attributes, '$.displayName'), json_extract(u.attributes, '$.userName'))"
+        } else {
+            "COALESCE(u.attributes::jsonb ->> 'displayName', u.attributes::jsonb ->> 'userName')"
+        }
+    };
+    let group_display = |backend_sqlite: bool| {
+        if backend_sqlite {
+            "json_extract(g.attributes, '$.displayName')"
+        } else {
+            "g.attributes::jsonb ->> 'displayName'"
+        }
+    };
+    let scope = if app_id.is_some() {
+        " AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = $2))"
+    } else {
+        ""
+    };
+    macro_rules! run {
+        ($c:expr, $sqlite:expr) => {{
+            let sql = format!(
+                "SELECT gm.member_id, gm.member_type, \
+                 CASE WHEN gm.member_type = 'User' THEN {user_display} ELSE {group_display} END AS display \
+                 FROM group_members gm \
+                 LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id \
+                 LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id \
+                 WHERE gm.group_id = $1{scope} ORDER BY gm.member_id",
+                user_display = display_json($sqlite),
+                group_display = group_display($sqlite),
+            );
+            let sql = if $sqlite { sql.replace("$1", "?").replace("$2", "?") } else { sql };
+            let query = diesel::sql_query(sql).bind::<Text, _>(group_id);
+            match app_id {
+                Some(app) => query.bind::<Text, _>(app).load::<MemberDetail>($c)?,
+                None => query.load::<MemberDetail>($c)?,
+            }
+        }};
+    }
+    Ok(match conn {
+        Conn::Sqlite(c) => run!(&mut **c, true),
+        Conn::Postgres(c) => run!(&mut **c, false),
+    })
+}
+
+/// Groups containing `group_id`, directly or through other groups.
+pub fn ancestors(conn: &mut Conn, group_id: &str) -> Result<Vec<String>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    macro_rules! run {
+        ($c:expr, $param:literal) => {{
+            let sql = format!(
+                "WITH RECURSIVE anc(id) AS (\
+                   SELECT gm.group_id FROM group_members gm WHERE gm.member_id = {0} \
+                   UNION SELECT gm.group_id FROM group_members gm JOIN anc ON gm.member_id = anc.id) \
+                 SELECT id FROM anc",
+                $param
+            );
+            diesel::sql_query(sql).bind::<Text, _>(group_id).load::<Id>($c)?
+        }};
+    }
+    let rows = match conn {
+        Conn::Sqlite(c) => run!(&mut **c, "?"),
+        Conn::Postgres(c) => run!(&mut **c, "$1"),
+    };
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// The groups a user belongs to: directly, or indirectly through nested groups.
+pub fn groups_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<GroupOfUser>, StoreError> {
+    macro_rules! run {
+        ($c:expr, $param:literal, $display:literal) => {{
+            let sql = format!(
+                "WITH RECURSIVE anc(id, direct) AS (\
+                   SELECT gm.group_id, 1 FROM group_members gm WHERE gm.member_id = {0} \
+                   UNION SELECT gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) \
+                 SELECT anc.id AS group_id, {1} AS display, MAX(anc.direct) = 1 AS direct \
+                 FROM anc JOIN groups g ON g.id = anc.id GROUP BY anc.id, g.attributes ORDER BY anc.id",
+                $param, $display
+            );
+            diesel::sql_query(sql).bind::<Text, _>(user_id).load::<GroupOfUser>($c)?
+        }};
+    }
+    Ok(match conn {
+        Conn::Sqlite(c) => run!(&mut **c, "?", "json_extract(g.attributes, '$.displayName')"),
+        Conn::Postgres(c) => run!(&mut **c, "$1", "g.attributes::jsonb ->> 'displayName'"),
+    })
+}
+
+#[derive(QueryableByName)]
+struct GroupSearchRow {
+    #[diesel(embed)]
+    group: GroupRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    sort_key: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct GroupCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// A filtered, sorted page of a tenant's groups with where each row ends.
+pub fn search_groups(
+    conn: &mut Conn,
+    tenant_id: &str,
+    filter: Option<&Resolved>,
+    sort: Option<&UserSort>,
+    window: &UserWindow,
+) -> Result<Vec<(GroupRow, CursorPosition)>, SearchError> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT g.id, g.tenant_id, g.attributes, g.custom_data, g.created_at, g.last_modified, g.version, ");
+    match sort {
+        Some(sort) => {
+            b.push("CAST(");
+            push_sort_key(&mut b, ResourceTable::Groups, &sort.key)?;
+            b.push(" AS TEXT)");
+        }
+        None => {
+            b.push("CAST(NULL AS TEXT)");
+        }
+    }
+    b.push(" AS sort_key FROM groups g WHERE g.tenant_id = ");
+    b.text(tenant_id);
+    if let Some(filter) = filter {
+        b.push(" AND ");
+        push_group_condition(&mut b, tenant_id, filter)?;
+    }
+    let (limit, offset) = match window {
+        UserWindow::Offset { offset, limit } => (*limit, Some(*offset)),
+        UserWindow::After { position, limit } => {
+            if let Some(position) = position {
+                b.push(" AND ");
+                push_keyset(&mut b, ResourceTable::Groups, sort, position)?;
+            }
+            (*limit, None)
+        }
+    };
+    let direction = if sort.is_some_and(|s| s.descending) {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    b.push(" ORDER BY ");
+    if let Some(sort) = sort {
+        b.push("(");
+        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        b.push(&format!(") IS NULL {direction}, "));
+        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        b.push(&format!(" {direction}, "));
+    }
+    b.push(&format!("g.id {direction} LIMIT "));
+    b.param(SqlParam::BigInt(limit));
+    if let Some(offset) = offset {
+        b.push(" OFFSET ");
+        b.param(SqlParam::BigInt(offset));
+    }
+    let rows: Vec<GroupSearchRow> = load_dynamic(conn, &b)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let position = CursorPosition {
+                key: row.sort_key,
+                id: row.group.id.clone(),
+            };
+            (row.group, position)
+        })
+        .collect())
+}
+
+/// How many of a tenant's groups match `filter`.
+pub fn count_groups(
+    conn: &mut Conn,
+    tenant_id: &str,
+    filter: Option<&Resolved>,
+) -> Result<i64, SearchError> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT COUNT(*) AS count FROM groups g WHERE g.tenant_id = ");
+    b.text(tenant_id);
+    if let Some(filter) = filter {
+        b.push(" AND ");
+        push_group_condition(&mut b, tenant_id, filter)?;
+    }
+    let rows: Vec<GroupCount> = load_dynamic(conn, &b)?;
+    Ok(rows.first().map_or(0, |row| row.count))
+}
