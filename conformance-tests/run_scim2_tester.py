@@ -19,7 +19,7 @@ KNOWN = json.loads((pathlib.Path(__file__).parent / "known-checker-issues.json")
 
 
 def known_issue(result):
-    reason = result.reason or ""
+    reason = " ".join((result.reason or "").split())
     for issue in KNOWN:
         if result.title in issue["checks"] and issue["reason_contains"] in reason:
             return issue
@@ -33,7 +33,7 @@ def main():
     passed = failed = known = 0
     for result in results:
         resource = getattr(result, "resource_type", None) or "-"
-        reason = (result.reason or "").replace("\n", " ")[:300]
+        reason = (result.reason or "").replace("\n", " ")[:1200]
         if result.status == Status.SUCCESS:
             passed += 1
             print(f"PASS  {result.title} [{resource}] {reason}")
