@@ -33,6 +33,30 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Fill a tenant (created if missing) with synthetic users and groups.
+    Seed(SeedConfig),
+}
+
+/// Settings of `roster seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedConfig {
+    /// The tenant's name.
+    #[arg(long)]
+    pub tenant: String,
+    /// How many users to create.
+    #[arg(long)]
+    pub users: u64,
+    /// How many groups to create.
+    #[arg(long, default_value_t = 0)]
+    pub groups: u64,
+    /// Largest group size (members drawn from the seeded users).
+    #[arg(long, default_value_t = 100)]
+    pub max_group_size: u64,
+    /// Random seed, for repeatable data.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub store: StoreConfig,
 }
 
 #[derive(Debug, Subcommand)]

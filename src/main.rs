@@ -6,7 +6,7 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    Cli, Command, LogFormat, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
+    Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
 };
 use roster::domain::{DomainError, tenants};
 use roster::http::{AppState, HttpSettings, serve};
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }
+        Command::Seed(config) => run_seed(config),
         Command::Token(TokenCommand::Create { tenant, app, store }) => {
             open_store(&store).and_then(|store| {
                 let token = store
@@ -98,9 +99,9 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let state = AppState {
+    let state = AppState::new(
         store,
-        settings: HttpSettings {
+        HttpSettings {
             max_body_bytes: config.max_body_bytes,
             page_limits: PageLimits {
                 default_count: config.default_page_size,
@@ -108,10 +109,27 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             },
             public_url: config.public_url,
         },
-    };
+    );
     tracing::info!(listen = %config.listen, "roster is serving");
     let runtime = actix_web::rt::System::new();
     runtime
         .block_on(async move { serve(listener, state, workers)?.await })
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+fn run_seed(config: SeedConfig) -> Result<(), String> {
+    let store = open_store(&config.store)?;
+    let plan = roster::domain::seed::SeedPlan {
+        tenant: config.tenant,
+        users: config.users,
+        groups: config.groups,
+        max_group_size: config.max_group_size,
+        seed: config.seed,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(roster::domain::seed::seed(&store, plan))
+        .map_err(describe)?;
+    println!("{}", json!(report));
+    Ok(())
 }

@@ -1,7 +1,10 @@
 //! Credentials: generating and hashing client secrets, bearer tokens and user
 //! passwords. Nothing here touches the store.
 
+mod cache;
 mod secrets;
+
+pub use cache::TokenCache;
 
 pub use secrets::{generate_secret, hash_password, hash_token, verify_password, verify_token_hash};
 

@@ -186,6 +186,9 @@ where
         let current = get_group(store, principal, id.clone(), false).await?;
         check_version(if_match.as_deref(), current.version)?;
         let update = change(&current)?;
+        // Membership-only changes commute: they need not find an unchanged version.
+        let strict =
+            if_match.is_some() || update.attributes.is_some() || update.custom_data.is_some();
         let principal_for_write = principal.clone();
         let id_for_write = id.clone();
         let expected = current.version;
@@ -195,7 +198,7 @@ where
                     conn,
                     &principal_for_write,
                     &id_for_write,
-                    expected,
+                    strict.then_some(expected),
                     update,
                     action,
                     with_members,
@@ -220,13 +223,14 @@ fn write_group(
     conn: &mut Conn,
     principal: &Principal,
     id: &str,
-    expected_version: i64,
+    expected_version: Option<i64>,
     update: GroupUpdate,
     action: &str,
     with_members: bool,
 ) -> Result<Option<Group>, DomainError> {
     let current = repo::find_group(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    if current.version != expected_version {
+    // `None`: the change commutes with any other, whatever the version now.
+    if expected_version.is_some_and(|expected| current.version != expected) {
         return Ok(None);
     }
     let members_changed = apply_member_changes(conn, principal, id, &update.members)?;
@@ -255,7 +259,7 @@ fn write_group(
         last_modified: now(),
         version: current.version + 1,
     };
-    if !repo::update_group(conn, &principal.tenant_id, id, expected_version, &changes)
+    if !repo::update_group(conn, &principal.tenant_id, id, current.version, &changes)
         .map_err(|e| name_conflict(e, &name))?
     {
         return Ok(None);

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod assignments;
 mod error;
 pub mod groups;
+pub mod seed;
 pub mod signins;
 pub mod tenants;
 pub mod users;

@@ -4,7 +4,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::{DomainError, new_id, now};
-use crate::auth::{Principal, generate_secret, hash_token, verify_token_hash};
+use crate::auth::{Principal, TokenCache, generate_secret, hash_token, verify_token_hash};
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
 use crate::store::{Conn, Store, StoreError};
 
@@ -105,8 +105,17 @@ pub fn create_scim_token(
 }
 
 /// The caller a bearer token stands for, if the token is known and unexpired.
-pub async fn authenticate_bearer(store: &Store, token: String) -> Result<Principal, DomainError> {
+/// Verified tokens are remembered in `cache` for a short while.
+pub async fn authenticate_bearer(
+    store: &Store,
+    cache: &TokenCache,
+    token: String,
+) -> Result<Principal, DomainError> {
     let token_hash = hash_token(&token);
+    if let Some(principal) = cache.get(&token_hash) {
+        return Ok(principal);
+    }
+    let cache_key = token_hash.clone();
     let found = store
         .read(move |conn| repo::find_token_by_hash(conn, &token_hash))
         .await?;
@@ -115,11 +124,16 @@ pub async fn authenticate_bearer(store: &Store, token: String) -> Result<Princip
     if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
         return Err(invalid());
     }
-    Ok(Principal {
+    let principal = Principal {
         tenant_id: app.tenant_id,
         app_id: app.id,
         is_management: app.is_management,
-    })
+    };
+    let expires_in = token_row
+        .expires_at
+        .map(|expiry| (expiry - now()).to_std().unwrap_or_default());
+    cache.put(cache_key, principal.clone(), expires_in);
+    Ok(principal)
 }
 
 /// OAuth2 client-credentials grant: checks the client's secret and issues a

@@ -593,12 +593,13 @@ fn users_from_rows(
 ) -> Result<Vec<User>, DomainError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let (mut apps, mut socials) = assignments::extras_of(conn, principal, &ids)?;
+    let mut groups = crate::store::groups::groups_of_users(conn, &ids)?;
     rows.into_iter()
         .map(|row| {
             let mut user = user_from_row(row)?;
             user.apps = apps.remove(&user.id).unwrap_or_default();
             user.social_accounts = socials.remove(&user.id).unwrap_or_default();
-            user.groups = crate::store::groups::groups_of_user(conn, &user.id)?;
+            user.groups = groups.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
         .collect()

@@ -26,7 +26,7 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::new(500, None, "service state missing"))?;
             let token = token?;
-            let principal = authenticate_bearer(&state.store, token).await?;
+            let principal = authenticate_bearer(&state.store, &state.tokens, token).await?;
             Ok(Caller(principal))
         })
     }

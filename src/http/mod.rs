@@ -41,6 +41,20 @@ pub struct HttpSettings {
 pub struct AppState {
     pub store: Store,
     pub settings: HttpSettings,
+    /// Verified bearer tokens, shared by all workers.
+    pub tokens: std::sync::Arc<crate::auth::TokenCache>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: HttpSettings) -> Self {
+        // Revoked tokens stop working within 30 seconds on every instance.
+        let tokens = crate::auth::TokenCache::new(std::time::Duration::from_secs(30), 100_000);
+        AppState {
+            store,
+            settings,
+            tokens: std::sync::Arc::new(tokens),
+        }
+    }
 }
 
 /// Registers every route of the service.

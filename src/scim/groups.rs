@@ -130,6 +130,14 @@ pub fn patch_group(group: &Group, operations: &[PatchOperation]) -> Result<Group
             }
         }
     }
+    if document_operations.is_empty() {
+        // Membership only: no document to rewrite, so concurrent changes commute.
+        return Ok(GroupUpdate {
+            attributes: None,
+            custom_data: None,
+            members: member_changes,
+        });
+    }
     let mut patched = apply_patch(
         &patch_document(group),
         &document_operations,

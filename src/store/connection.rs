@@ -62,7 +62,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536;
+             PRAGMA cache_size = -16384;
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
@@ -115,9 +115,15 @@ impl Store {
         let result = match &self.pools {
             Pools::Sqlite { pool, writer } => {
                 let _guard = writer.lock().unwrap_or_else(|e| e.into_inner());
-                pool.get()?
-                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                let mut conn = pool.get()?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map(|_| ())
+                    .and_then(|()| {
+                        // Keep the planner's statistics current, so that selective
+                        // indexes (externalId, emails) win over ordered scans.
+                        conn.batch_execute("PRAGMA optimize = 0x10002;")
+                            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                    })
             }
             Pools::Postgres(pool) => pool
                 .get()?
@@ -185,6 +191,14 @@ impl Store {
                 conn.transaction(|c| f(&mut Conn::Postgres(c)))
             }
         }
+    }
+
+    /// Refreshes the query planner's statistics (after bulk loads).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            crate::with_conn!(conn, c => c.batch_execute("ANALYZE")).map_err(StoreError::from)
+        })
+        .await
     }
 
     /// True when a connection can be checked out and answers a trivial query.

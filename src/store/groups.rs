@@ -227,6 +227,20 @@ pub fn member_rows(conn: &mut Conn, group_id: &str) -> Result<Vec<MemberRow>, St
         .load(c))?)
 }
 
+/// The ids among `ids` that are a member of at least one group.
+pub fn members_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let part: Vec<String> = with_conn!(conn, c => group_members::table
+            .filter(group_members::member_id.eq_any(chunk))
+            .select(group_members::member_id)
+            .distinct()
+            .load(c))?;
+        found.extend(part);
+    }
+    Ok(found)
+}
+
 /// The ids among `ids` of users of the tenant.
 pub fn existing_users(
     conn: &mut Conn,
@@ -459,4 +473,45 @@ pub fn count_groups(
     }
     let rows: Vec<GroupCount> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))
+}
+
+#[derive(QueryableByName)]
+struct UserGroupRow {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(embed)]
+    group: GroupOfUser,
+}
+
+/// The groups of several users at once (one recursive query), by user id.
+pub fn groups_of_users(
+    conn: &mut Conn,
+    user_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<GroupOfUser>>, StoreError> {
+    let mut by_user: std::collections::HashMap<String, Vec<GroupOfUser>> =
+        std::collections::HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let mut b = SqlBuilder::new(conn.backend());
+        b.push("WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM group_members gm WHERE gm.member_id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.text(id);
+        }
+        b.push(") UNION SELECT anc.user_id, gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) ");
+        let display = match conn.backend() {
+            super::Backend::Sqlite => "json_extract(g.attributes, '$.displayName')",
+            super::Backend::Postgres => "g.attributes::jsonb ->> 'displayName'",
+        };
+        b.push(&format!(
+            "SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \
+             FROM anc JOIN groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.attributes ORDER BY anc.user_id, anc.id"
+        ));
+        let rows: Vec<UserGroupRow> = load_dynamic(conn, &b)?;
+        for row in rows {
+            by_user.entry(row.user_id).or_default().push(row.group);
+        }
+    }
+    Ok(by_user)
 }

@@ -179,10 +179,7 @@ impl TestServer {
         adjust(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState {
-            store: store.clone(),
-            settings,
-        };
+        let state = AppState::new(store.clone(), settings);
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {

@@ -1,0 +1,440 @@
+//! The load benchmark: starts `roster serve` (release build) on a seeded SQLite or
+//! PostgreSQL store, drives HTTP load from many concurrent connections for a fixed
+//! time per scenario, and prints requests per second, p50 / p99 latency and the
+//! server's peak memory.
+//!
+//! ```sh
+//! cargo bench --bench load -- --users 1000000 --seconds 10 --connections 32
+//! cargo bench --bench load -- --database-url postgres://postgres@127.0.0.1/roster_bench
+//! ```
+//!
+//! The seeded store is kept (under target/bench/) and reused by later runs with the
+//! same user count.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+struct Options {
+    users: u64,
+    seconds: u64,
+    connections: usize,
+    database_url: Option<String>,
+    only: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        users: 1_000_000,
+        seconds: 10,
+        connections: 32,
+        database_url: None,
+        only: None,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--users" => options.users = value.parse().expect("--users N"),
+            "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--connections" => options.connections = value.parse().expect("--connections N"),
+            "--database-url" => options.database_url = Some(value),
+            "--only" => options.only = Some(value),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    options
+}
+
+fn roster(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .env("ROSTER_LOG", "warn")
+        .output()
+        .expect("roster runs");
+    assert!(
+        output.status.success(),
+        "roster {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The peak resident memory of a process so far, in MiB (VmHWM).
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<f64>().ok())
+                })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(database_url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+        ])
+        .env("ROSTER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, base }
+}
+
+/// One request of a scenario: method, path, body.
+type RequestFn =
+    Arc<dyn Fn(&mut StdRng, u64) -> (reqwest::Method, String, Option<Value>) + Send + Sync>;
+
+struct Outcome {
+    name: String,
+    requests: u64,
+    errors: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn run_scenario(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    options: &Options,
+    make: RequestFn,
+) -> Outcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    for connection in 0..options.connections {
+        let client = client.clone();
+        let base = base.to_owned();
+        let token = token.to_owned();
+        let stop = stop.clone();
+        let counter = counter.clone();
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(connection as u64 * 7919);
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let sequence = counter.fetch_add(1, Ordering::Relaxed);
+                let (method, path, body) = make(&mut rng, sequence);
+                let mut request = client
+                    .request(method, format!("{base}{path}"))
+                    .bearer_auth(&token);
+                if let Some(body) = body {
+                    request = request
+                        .header("Content-Type", "application/scim+json")
+                        .body(body.to_string());
+                }
+                let sent = Instant::now();
+                match request.send().await {
+                    Ok(response) => {
+                        let ok = response.status().is_success();
+                        let _ = response.bytes().await;
+                        latencies.push(sent.elapsed().as_micros() as u32);
+                        if !ok {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(options.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64
+                / 1000.0
+        }
+    };
+    Outcome {
+        name: name.to_owned(),
+        requests: latencies.len() as u64,
+        errors,
+        rps: latencies.len() as f64 / elapsed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    }
+}
+
+async fn json_request(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut request = client.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{url}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A group with `size` of the sampled users' ids as members, added in chunks.
+async fn make_group(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    members: &[String],
+) -> String {
+    let created = json_request(
+        client,
+        reqwest::Method::POST,
+        &format!("{base}/scim/v2/Groups?excludedAttributes=members"),
+        token,
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for chunk in members.chunks(10_000) {
+        let value: Vec<Value> = chunk.iter().map(|m| json!({"value": m})).collect();
+        json_request(
+            client,
+            reqwest::Method::PATCH,
+            &format!("{base}/scim/v2/Groups/{id}?excludedAttributes=members"),
+            token,
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": value}]})),
+        )
+        .await;
+    }
+    id
+}
+
+fn main() {
+    let options = options();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
+    let bench_dir = format!("{target}/bench");
+    std::fs::create_dir_all(&bench_dir).unwrap();
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{bench_dir}/roster-{}.db", options.users));
+    let marker = format!(
+        "{bench_dir}/seeded-{}",
+        database_url.replace(['/', ':', '@'], "_")
+    );
+    if !std::path::Path::new(&marker).exists() {
+        eprintln!("seeding {} users into {database_url} …", options.users);
+        let started = Instant::now();
+        let report = roster(&[
+            "seed",
+            "--tenant",
+            "bench",
+            "--users",
+            &options.users.to_string(),
+            "--database-url",
+            &database_url,
+        ]);
+        eprintln!(
+            "seeded in {:.1} s: {report}",
+            started.elapsed().as_secs_f64()
+        );
+        std::fs::write(&marker, report).unwrap();
+    }
+    let token_json: Value = serde_json::from_str(&roster(&[
+        "token",
+        "create",
+        "--tenant",
+        "bench",
+        "--database-url",
+        &database_url,
+    ]))
+    .unwrap();
+    let token = token_json["scim_token"].as_str().unwrap().to_owned();
+    let server = start_server(&database_url);
+    let pid = server.child.id();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(options.connections).build().unwrap();
+        let base = server.base.clone();
+        // Sample users to address: pages spread over the whole tenant.
+        let mut samples: Vec<Value> = Vec::new();
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..10 {
+            let start = rng.random_range(1..=options.users.saturating_sub(200).max(1));
+            let page = json_request(&client, reqwest::Method::GET, &format!("{base}/scim/v2/Users?startIndex={start}&count=200"), &token, None).await;
+            samples.extend(page["Resources"].as_array().cloned().unwrap_or_default());
+        }
+        let samples = Arc::new(samples);
+        let ids: Vec<String> = samples.iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+        let big_members: Vec<String> = {
+            let mut members = Vec::new();
+            let mut cursor = String::new();
+            while members.len() < 100_000.min(options.users as usize) {
+                let page = json_request(&client, reqwest::Method::GET, &format!("{base}/scim/v2/Users?count=1000&attributes=id&cursor={cursor}"), &token, None).await;
+                members.extend(page["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+                match page["nextCursor"].as_str() {
+                    Some(next) => cursor = next.to_owned(),
+                    None => break,
+                }
+            }
+            members
+        };
+        let run_tag = format!("{}", std::process::id());
+        let big_group = make_group(&client, &base, &token, &format!("big-{run_tag}"), &big_members).await;
+        let small_group = make_group(&client, &base, &token, &format!("small-{run_tag}"), &big_members[..10]).await;
+        let outsiders: Arc<Vec<String>> = Arc::new(ids.clone());
+        eprintln!("groups ready: {} and 10 members; server peak so far {:.0} MiB", big_members.len(), peak_rss_mib(pid));
+
+        let get = reqwest::Method::GET;
+        let s = samples.clone();
+        let pick = move |rng: &mut StdRng| s[rng.random_range(0..s.len())].clone();
+        let filter = |f: String| format!("/scim/v2/Users?filter={}", urlencode(&f));
+        let mut scenarios: Vec<(&str, RequestFn)> = Vec::new();
+        scenarios.push(("/healthz", Arc::new({ let get = get.clone(); move |_, _| (get.clone(), "/healthz".into(), None) })));
+        { let p = pick.clone(); let get = get.clone(); scenarios.push(("GET user by id", Arc::new(move |rng, _| (get.clone(), format!("/scim/v2/Users/{}", p(rng)["id"].as_str().unwrap()), None)))); }
+        { let p = pick.clone(); let get = get.clone(); scenarios.push(("userName eq", Arc::new(move |rng, _| (get.clone(), filter(format!("userName eq \"{}\"", p(rng)["userName"].as_str().unwrap())), None)))); }
+        { let p = pick.clone(); let get = get.clone(); scenarios.push(("emails.value eq", Arc::new(move |rng, _| (get.clone(), filter(format!("emails.value eq \"{}\"", p(rng)["emails"][0]["value"].as_str().unwrap())), None)))); }
+        { let p = pick.clone(); let get = get.clone(); scenarios.push(("externalId eq", Arc::new(move |rng, _| (get.clone(), filter(format!("externalId eq \"{}\"", p(rng)["externalId"].as_str().unwrap())), None)))); }
+        { let p = pick.clone(); let get = get.clone(); scenarios.push(("co filter, count=10", Arc::new(move |rng, _| (get.clone(), format!("{}&count=10", filter(format!("userName co \"{}\"", &p(rng)["name"]["familyName"].as_str().unwrap().to_lowercase()))), None)))); }
+        { let get = get.clone(); scenarios.push(("list page 1, count=100", Arc::new(move |_, _| (get.clone(), "/scim/v2/Users?count=100".into(), None)))); }
+        { let tag = run_tag.clone(); scenarios.push(("POST user", Arc::new(move |_, n| (reqwest::Method::POST, "/scim/v2/Users".into(), Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("bench-{tag}-{n}@load.test"),
+            "name": {"givenName": "Load", "familyName": "Test"}, "emails": [{"value": format!("bench-{tag}-{n}@load.test"), "type": "work", "primary": true}]
+        })))))); }
+        { let p = pick.clone(); scenarios.push(("PATCH replace one attribute", Arc::new(move |rng, n| (reqwest::Method::PATCH, format!("/scim/v2/Users/{}", p(rng)["id"].as_str().unwrap()), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": format!("T{n}")}]
+        })))))); }
+        for (label, group) in [("PATCH add member, 10-member group", small_group.clone()), ("PATCH add member, 100k-member group", big_group.clone())] {
+            let o = outsiders.clone();
+            scenarios.push((label, Arc::new(move |rng, _| {
+                let member = &o[rng.random_range(0..o.len())];
+                let op = if rng.random_bool(0.5) { "add" } else { "remove" };
+                let body = if op == "add" {
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]})
+                } else {
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": format!("members[value eq \"{member}\"]")}]})
+                };
+                (reqwest::Method::PATCH, format!("/scim/v2/Groups/{group}?excludedAttributes=members"), Some(body))
+            })));
+        }
+
+        let mut outcomes = Vec::new();
+        for (name, make) in scenarios {
+            if options.only.as_deref().is_some_and(|only| !name.contains(only)) {
+                continue;
+            }
+            let outcome = run_scenario(&client, &base, &token, name, &options, make).await;
+            eprintln!("{:<38} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} errors)", outcome.name, outcome.rps, outcome.p50_ms, outcome.p99_ms, outcome.errors);
+            outcomes.push(outcome);
+        }
+
+        // The cursor walk: one client, every user once, pages of 1000.
+        let walk_started = Instant::now();
+        let rss_before = peak_rss_mib(pid);
+        let mut walked = 0u64;
+        let mut pages = 0u64;
+        let mut cursor = String::new();
+        loop {
+            let page = json_request(&client, reqwest::Method::GET, &format!("{base}/scim/v2/Users?count=1000&cursor={cursor}"), &token, None).await;
+            walked += page["Resources"].as_array().map_or(0, |r| r.len() as u64);
+            pages += 1;
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        let walk_seconds = walk_started.elapsed().as_secs_f64();
+        let peak = peak_rss_mib(pid);
+        println!();
+        println!("| scenario | requests/s | p50 ms | p99 ms | errors |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for o in &outcomes {
+            println!("| {} | {:.0} | {:.2} | {:.2} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.errors);
+        }
+        println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | |");
+        println!();
+        println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario", options.users, options.connections, options.seconds);
+        let _ = requests_total(&outcomes);
+    });
+}
+
+fn requests_total(outcomes: &[Outcome]) -> u64 {
+    outcomes.iter().map(|o| o.requests).sum()
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,78 @@
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use super::Principal;
+
+/// Recently verified bearer tokens, by hash, so a request costs no token query.
+/// Entries live at most `ttl`: a revoked or expired token stops working within it.
+pub struct TokenCache {
+    entries: RwLock<HashMap<String, (Principal, Instant)>>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        TokenCache {
+            entries: RwLock::new(HashMap::new()),
+            ttl,
+            capacity,
+        }
+    }
+
+    /// The principal of a token hash verified less than `ttl` ago.
+    pub fn get(&self, token_hash: &str) -> Option<Principal> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(token_hash)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(principal, _)| principal.clone())
+    }
+
+    /// Remembers a verified token until `ttl` from now, or its own expiry if sooner.
+    pub fn put(&self, token_hash: String, principal: Principal, expires_in: Option<Duration>) {
+        let lifetime = expires_in.map_or(self.ttl, |left| left.min(self.ttl));
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity {
+            let now = Instant::now();
+            entries.retain(|_, (_, until)| *until > now);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(token_hash, (principal, Instant::now() + lifetime));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            tenant_id: "t".into(),
+            app_id: "a".into(),
+            is_management: true,
+        }
+    }
+
+    #[test]
+    fn a_cached_token_is_found_until_it_expires() {
+        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        cache.put("h".into(), principal(), None);
+        assert_eq!(cache.get("h"), Some(principal()));
+        cache.put("short".into(), principal(), Some(Duration::ZERO));
+        assert_eq!(cache.get("short"), None);
+        assert_eq!(cache.get("unknown"), None);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let cache = TokenCache::new(Duration::from_secs(60), 2);
+        for i in 0..5 {
+            cache.put(format!("h{i}"), principal(), None);
+        }
+        assert!(cache.entries.read().unwrap().len() <= 2);
+    }
+}
