@@ -43,6 +43,7 @@ pub fn create_tenant(conn: &mut Conn, name: &str) -> Result<TenantCredentials, D
         id: new_id(),
         name: name.to_owned(),
         created_at,
+        user_count: 0,
     };
     repo::insert_tenant(conn, &tenant).map_err(|e| match e {
         StoreError::UniqueViolation(_) => {

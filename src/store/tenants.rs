@@ -13,6 +13,8 @@ pub struct TenantRow {
     pub id: String,
     pub name: String,
     pub created_at: NaiveDateTime,
+    /// Kept by the user repository as users come and go.
+    pub user_count: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::schema::{user_values, users};
+use super::schema::{tenants, user_values, users};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};
@@ -237,6 +237,9 @@ pub fn insert_user(
 ) -> Result<(), StoreError> {
     with_conn!(conn, c => {
         diesel::insert_into(users::table).values(row).execute(c)?;
+        diesel::update(tenants::table.filter(tenants::id.eq(&row.tenant_id)))
+            .set(tenants::user_count.eq(tenants::user_count + 1))
+            .execute(c)?;
         if !values.is_empty() {
             diesel::insert_into(user_values::table).values(values).execute(c)?;
         }
@@ -290,11 +293,29 @@ pub fn set_password_hash(
 }
 
 pub fn delete_user(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-    let deleted = with_conn!(conn, c => diesel::delete(
-        users::table.filter(users::tenant_id.eq(tenant_id)).filter(users::id.eq(id)),
-    )
-    .execute(c))?;
+    let deleted = with_conn!(conn, c => {
+        let deleted = diesel::delete(
+            users::table.filter(users::tenant_id.eq(tenant_id)).filter(users::id.eq(id)),
+        )
+        .execute(c)?;
+        if deleted > 0 {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+                .set(tenants::user_count.eq(tenants::user_count - 1))
+                .execute(c)?;
+        }
+        Ok::<_, diesel::result::Error>(deleted)
+    })?;
     Ok(deleted > 0)
+}
+
+/// A tenant's number of users, without counting rows.
+pub fn tenant_user_count(conn: &mut Conn, tenant_id: &str) -> Result<i64, StoreError> {
+    Ok(with_conn!(conn, c => tenants::table
+        .filter(tenants::id.eq(tenant_id))
+        .select(tenants::user_count)
+        .first(c)
+        .optional())?
+    .unwrap_or(0))
 }
 
 pub fn find_user(
@@ -468,6 +489,9 @@ pub fn count_matching_users(
     app_id: Option<&str>,
     filter: Option<&Resolved>,
 ) -> Result<i64, SearchError> {
+    if app_id.is_none() && filter.is_none() {
+        return Ok(tenant_user_count(conn, tenant_id)?);
+    }
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
     b.text(tenant_id);
