@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use super::error::{ScimError, ScimType};
 use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef, common_attribute};
 use super::validate::{
-    check_single_primary, core_schema, extension_schema, find_extension, normalize_value,
-    split_extension_path,
+    check_single_primary, core_schema, extension_object, extension_schema, find_extension,
+    normalize_value, split_extension_path,
 };
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::matcher::element_matches;
@@ -467,18 +467,9 @@ fn container_mut<'d>(
     doc: &'d mut Map<String, Value>,
     container: Option<&str>,
 ) -> &'d mut Map<String, Value> {
-    let Some(urn) = container else {
-        return doc;
-    };
-    let slot = doc
-        .entry(urn.to_owned())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    match slot {
-        Value::Object(map) => map,
-        _ => unreachable!("slot was just made an object"),
+    match container {
+        Some(urn) => extension_object(doc, urn),
+        None => doc,
     }
 }
 

@@ -283,7 +283,7 @@ fn put_attribute(
 }
 
 /// The object under `urn` in `attributes`, created empty if absent.
-fn extension_object<'m>(
+pub(crate) fn extension_object<'m>(
     attributes: &'m mut Map<String, Value>,
     urn: &str,
 ) -> &'m mut Map<String, Value> {
