@@ -4,7 +4,9 @@ FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs diesel.toml ./
+COPY .cargo .cargo
 COPY src src
+COPY benches benches
 COPY migrations migrations
 COPY schemas schemas
 RUN cargo build --release --locked --bin roster
