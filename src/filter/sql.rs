@@ -623,9 +623,7 @@ fn escape_like(text: &str) -> String {
 fn free_form_elements(b: &mut SqlBuilder, column: &str, path: &[String]) {
     match b.backend() {
         Backend::Sqlite => {
-            let json_path = std::iter::once("$".to_owned())
-                .chain(path.iter().map(|key| format!(".\"{key}\"")))
-                .collect::<String>();
+            let json_path = sqlite_json_path(path);
             b.push(&format!(
                 "EXISTS (SELECT 1 FROM json_each(CASE json_type({column}, "
             ));
@@ -637,13 +635,7 @@ fn free_form_elements(b: &mut SqlBuilder, column: &str, path: &[String]) {
             b.push(")) END) j WHERE");
         }
         Backend::Postgres => {
-            let array_path = format!(
-                "{{{}}}",
-                path.iter()
-                    .map(|key| format!("\"{key}\""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
+            let array_path = postgres_json_path(path);
             b.push(&format!(
                 "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(({column})::jsonb #> "
             ));
@@ -748,24 +740,29 @@ pub fn push_sort_key(
         }
         UserColumn::FreeForm { column, path } => match b.backend() {
             Backend::Sqlite => {
-                let json_path = std::iter::once("$".to_owned())
-                    .chain(path.iter().map(|key| format!(".\"{key}\"")))
-                    .collect::<String>();
+                let json_path = sqlite_json_path(&path);
                 b.push(&format!("json_extract({column}, "));
                 b.text(&json_path).push(")");
             }
             Backend::Postgres => {
-                let array_path = format!(
-                    "{{{}}}",
-                    path.iter()
-                        .map(|key| format!("\"{key}\""))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
+                let array_path = postgres_json_path(&path);
                 b.push(&format!("((({column})::jsonb #>> "));
                 b.text(&array_path).push("::text[]) COLLATE \"C\")");
             }
         },
     }
     Ok(())
+}
+
+/// `customData.a.b` as an SQLite JSON path: `$."a"."b"`.
+fn sqlite_json_path(path: &[String]) -> String {
+    std::iter::once("$".to_owned())
+        .chain(path.iter().map(|key| format!(".\"{key}\"")))
+        .collect()
+}
+
+/// `customData.a.b` as a PostgreSQL text-array path: `{"a","b"}`.
+fn postgres_json_path(path: &[String]) -> String {
+    let keys: Vec<String> = path.iter().map(|key| format!("\"{key}\"")).collect();
+    format!("{{{}}}", keys.join(","))
 }
