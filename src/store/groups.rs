@@ -227,20 +227,6 @@ pub fn member_rows(conn: &mut Conn, group_id: &str) -> Result<Vec<MemberRow>, St
         .load(c))?)
 }
 
-/// The ids among `ids` that are a member of at least one group.
-pub fn members_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        let part: Vec<String> = with_conn!(conn, c => group_members::table
-            .filter(group_members::member_id.eq_any(chunk))
-            .select(group_members::member_id)
-            .distinct()
-            .load(c))?;
-        found.extend(part);
-    }
-    Ok(found)
-}
-
 /// The ids among `ids` of users of the tenant.
 pub fn existing_users(
     conn: &mut Conn,
@@ -353,27 +339,6 @@ pub fn ancestors(conn: &mut Conn, group_id: &str) -> Result<Vec<String>, StoreEr
         Conn::Postgres(c) => run!(&mut **c, "$1"),
     };
     Ok(rows.into_iter().map(|row| row.id).collect())
-}
-
-/// The groups a user belongs to: directly, or indirectly through nested groups.
-pub fn groups_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<GroupOfUser>, StoreError> {
-    macro_rules! run {
-        ($c:expr, $param:literal, $display:literal) => {{
-            let sql = format!(
-                "WITH RECURSIVE anc(id, direct) AS (\
-                   SELECT gm.group_id, 1 FROM group_members gm WHERE gm.member_id = {0} \
-                   UNION SELECT gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) \
-                 SELECT anc.id AS group_id, {1} AS display, MAX(anc.direct) = 1 AS direct \
-                 FROM anc JOIN groups g ON g.id = anc.id GROUP BY anc.id, g.attributes ORDER BY anc.id",
-                $param, $display
-            );
-            diesel::sql_query(sql).bind::<Text, _>(user_id).load::<GroupOfUser>($c)?
-        }};
-    }
-    Ok(match conn {
-        Conn::Sqlite(c) => run!(&mut **c, "?", "json_extract(g.attributes, '$.displayName')"),
-        Conn::Postgres(c) => run!(&mut **c, "$1", "g.attributes::jsonb ->> 'displayName'"),
-    })
 }
 
 #[derive(QueryableByName)]

@@ -331,29 +331,6 @@ pub fn find_user(
         .optional())?)
 }
 
-/// One page of a tenant's users in creation order.
-pub fn list_users(
-    conn: &mut Conn,
-    tenant_id: &str,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<UserRow>, StoreError> {
-    Ok(with_conn!(conn, c => users::table
-        .filter(users::tenant_id.eq(tenant_id))
-        .order(users::id.asc())
-        .offset(offset)
-        .limit(limit)
-        .select(UserRow::as_select())
-        .load(c))?)
-}
-
-pub fn count_users(conn: &mut Conn, tenant_id: &str) -> Result<i64, StoreError> {
-    Ok(with_conn!(conn, c => users::table
-        .filter(users::tenant_id.eq(tenant_id))
-        .count()
-        .get_result(c))?)
-}
-
 /// A sort order for a user search.
 #[derive(Debug, Clone)]
 pub struct UserSort {
