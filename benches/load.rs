@@ -393,6 +393,15 @@ fn main() {
             outcomes.push(outcome);
         }
 
+        // A full GET of the 100,000-member group, members streamed.
+        let rss_before_group = peak_rss_mib(pid);
+        let group_started = Instant::now();
+        let full_group = json_request(&client, reqwest::Method::GET, &format!("{base}/scim/v2/Groups/{big_group}"), &token, None).await;
+        let group_seconds = group_started.elapsed().as_secs_f64();
+        let group_members = full_group["members"].as_array().map_or(0, Vec::len);
+        let rss_after_group = peak_rss_mib(pid);
+        drop(full_group);
+
         // The cursor walk: one client, every user once, pages of 1000.
         let walk_started = Instant::now();
         let rss_before = peak_rss_mib(pid);
@@ -416,6 +425,7 @@ fn main() {
         for o in &outcomes {
             println!("| {} | {:.0} | {:.2} | {:.2} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.errors);
         }
+        println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | |");
         println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | |");
         println!();
         println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario", options.users, options.connections, options.seconds);

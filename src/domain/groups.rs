@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
 use super::users::check_version;
@@ -15,7 +16,9 @@ use crate::auth::Principal;
 use crate::casefold::fold;
 use crate::filter::Resolved;
 use crate::store::assignments::find_assignment;
-use crate::store::groups::{self as repo, GroupChanges, GroupRow, MemberRow, NewGroupRow};
+use crate::store::groups::{
+    self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
+};
 use crate::store::{Conn, Store, StoreError};
 
 /// What kind of resource a member is.
@@ -48,6 +51,16 @@ pub struct Member {
     pub value: String,
     pub kind: MemberKind,
     pub display: Option<String>,
+}
+
+impl From<MemberDetail> for Member {
+    fn from(detail: MemberDetail) -> Member {
+        Member {
+            value: detail.member_id,
+            kind: MemberKind::parse(&detail.member_type),
+            display: detail.display,
+        }
+    }
 }
 
 /// A member as a client names it: an id and, optionally, its kind.
@@ -164,6 +177,71 @@ pub async fn get_group(
     store
         .read(move |conn| load_group(conn, &principal, &id, with_members))
         .await
+}
+
+/// How many members one page of a streamed group carries.
+const STREAMED_MEMBER_PAGE: i64 = 1000;
+
+/// A group read for streaming: its attributes now, its members page by page after,
+/// all from one snapshot of the store.
+pub struct GroupStream {
+    /// The group without its members.
+    pub group: Group,
+    /// The visible members in id order, one page per message; the reading stops
+    /// when this receiver is dropped.
+    pub member_pages: mpsc::Receiver<Result<Vec<Member>, DomainError>>,
+}
+
+/// Reads a group whose member list may be too big to hold in memory at once.
+pub async fn stream_group(
+    store: &Store,
+    principal: &Principal,
+    id: String,
+) -> Result<GroupStream, DomainError> {
+    let (head_sender, head) = oneshot::channel();
+    let (page_sender, member_pages) = mpsc::channel(2);
+    let principal = principal.clone();
+    store.spawn_snapshot_read(move |conn| {
+        let group = match load_group(conn, &principal, &id, false) {
+            Ok(group) => group,
+            Err(error) => {
+                let _ = head_sender.send(Err(error));
+                return Ok(());
+            }
+        };
+        let group_id = group.id.clone();
+        if head_sender.send(Ok(group)).is_err() {
+            return Ok(());
+        }
+        let scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        let mut after: Option<String> = None;
+        loop {
+            let window = MemberWindow {
+                after: after.as_deref(),
+                limit: Some(STREAMED_MEMBER_PAGE),
+            };
+            let rows = match repo::member_details(conn, &group_id, scope, window) {
+                Ok(rows) => rows,
+                Err(error) => {
+                    let _ = page_sender.blocking_send(Err(error.into()));
+                    return Ok(());
+                }
+            };
+            let last_page = (rows.len() as i64) < STREAMED_MEMBER_PAGE;
+            after = rows.last().map(|row| row.member_id.clone());
+            let page = rows.into_iter().map(Member::from).collect();
+            if page_sender.blocking_send(Ok(page)).is_err() || last_page {
+                return Ok(());
+            }
+        }
+    });
+    let group = head
+        .await
+        .map_err(|_| DomainError::Store(StoreError::Cancelled))??;
+    Ok(GroupStream {
+        group,
+        member_pages,
+    })
 }
 
 /// Read-modify-write of a group that loses no concurrent update: `change` turns the
@@ -397,13 +475,9 @@ fn group_from_row(
     let members = if with_members {
         let scope = (!principal.is_management).then_some(principal.app_id.as_str());
         Some(
-            repo::member_details(conn, &row.id, scope)?
+            repo::member_details(conn, &row.id, scope, MemberWindow::default())?
                 .into_iter()
-                .map(|m| Member {
-                    value: m.member_id,
-                    kind: MemberKind::parse(&m.member_type),
-                    display: m.display,
-                })
+                .map(Member::from)
                 .collect(),
         )
     } else {

@@ -1,7 +1,11 @@
 //! `/Groups` routes.
 
 use actix_web::http::StatusCode;
+use std::future::ready;
+
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 use super::AppState;
@@ -9,12 +13,16 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{scim_json, scim_resource};
+use super::response::{resource_response, scim_json, scim_resource};
 use crate::auth::Principal;
-use crate::domain::groups::{self as domain, Group, GroupUpdate, MemberChange};
+use crate::domain::DomainError;
+use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
 use crate::domain::users::UserWindow;
 use crate::scim::ScimError;
-use crate::scim::groups::{group_input_from_body, patch_group, render_group};
+use crate::scim::groups::{
+    group_input_from_body, members_envelope, patch_group, project_member, render_group,
+    render_member,
+};
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::GROUP_RESOURCE;
@@ -82,23 +90,56 @@ async fn create(
     single_group(&req, &state, StatusCode::CREATED, &group)
 }
 
+/// A group's members are streamed out page by page as they are read, so that a
+/// group of any size is never held in memory whole.
 async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
     Caller(principal): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let group = domain::get_group(
-        &state.store,
-        &principal,
-        id.into_inner(),
-        wants_members(&req)?,
-    )
-    .await?;
+    let projection = QueryParams::from_request(&req)?
+        .list_request()
+        .projection(&GROUP_RESOURCE);
+    if projection.excludes("members") {
+        let group = domain::get_group(&state.store, &principal, id.into_inner(), false).await?;
+        if let Some(response) = not_modified(&req, group.version) {
+            return Ok(response);
+        }
+        return single_group(&req, &state, StatusCode::OK, &group);
+    }
+    let GroupStream {
+        group,
+        member_pages,
+    } = domain::stream_group(&state.store, &principal, id.into_inner()).await?;
     if let Some(response) = not_modified(&req, group.version) {
         return Ok(response);
     }
-    single_group(&req, &state, StatusCode::OK, &group)
+    let base = base_url(&req, &state);
+    let head = render_group(&group, &base);
+    let meta = head["meta"].clone();
+    let (opening, closing) = members_envelope(&projection.apply(head));
+    let mut separator = "";
+    let pages = stream::unfold(member_pages, |mut pages| async move {
+        pages.recv().await.map(|page| (page, pages))
+    });
+    let members = pages.map(move |page| {
+        let mut chunk = String::new();
+        for member in page? {
+            if let Some(entry) = project_member(&projection, render_member(&member, &base)) {
+                chunk.push_str(separator);
+                chunk.push_str(&entry.to_string());
+                separator = ",";
+            }
+        }
+        Ok::<_, DomainError>(Bytes::from(chunk))
+    });
+    let body = stream::once(ready(Ok(Bytes::from(opening))))
+        .chain(members)
+        .chain(stream::once(ready(Ok(Bytes::from_static(
+            closing.as_bytes(),
+        )))));
+    Ok(resource_response(StatusCode::OK, &meta).streaming(body))
 }
 
 async fn replace(

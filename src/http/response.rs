@@ -1,5 +1,5 @@
-use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::Value;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -14,6 +14,11 @@ pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
 /// A SCIM resource response carrying the `ETag` (and, when created, the `Location`)
 /// of the resource's `meta`, which the body itself may have projected away.
 pub fn scim_resource(status: StatusCode, body: &Value, meta: &Value) -> HttpResponse {
+    resource_response(status, meta).body(body.to_string())
+}
+
+/// The status and headers of a resource response, before its body.
+pub fn resource_response(status: StatusCode, meta: &Value) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
     response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
     if let Some(version) = meta["version"].as_str() {
@@ -24,5 +29,5 @@ pub fn scim_resource(status: StatusCode, body: &Value, meta: &Value) -> HttpResp
     {
         response.insert_header((header::LOCATION, location));
     }
-    response.body(body.to_string())
+    response
 }

@@ -6,10 +6,11 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ScimError, ScimType};
 use super::patch::{PatchOpKind, PatchOperation, apply_patch};
+use super::projection::Projection;
 use super::schema::GROUP_RESOURCE;
 use super::validate::normalize_resource;
 use super::{BaseUrl, etag, format_time, urn};
-use crate::domain::groups::{Group, GroupUpdate, MemberChange, MemberKind, MemberRef};
+use crate::domain::groups::{Group, GroupUpdate, Member, MemberChange, MemberKind, MemberRef};
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::parse_patch_path;
 
@@ -232,6 +233,47 @@ fn filtered_member_ids(filter: &Filter) -> Option<Vec<String>> {
 }
 
 /// The JSON representation of a group.
+/// One entry of a group's `members`.
+pub fn render_member(member: &Member, base: &BaseUrl) -> Value {
+    let endpoint = if member.kind == MemberKind::Group {
+        "/Groups"
+    } else {
+        "/Users"
+    };
+    let mut entry = json!({
+        "value": member.value,
+        "type": member.kind.as_str(),
+        "$ref": base.resource(endpoint, &member.value),
+    });
+    if let Some(display) = &member.display {
+        entry["display"] = display.clone().into();
+    }
+    entry
+}
+
+/// One member entry as the projection shows it (`attributes=members.value` keeps
+/// only the value), or `None` when nothing of it is returned.
+pub fn project_member(projection: &Projection, entry: Value) -> Option<Value> {
+    if *projection == Projection::Default {
+        return Some(entry);
+    }
+    let projected = projection.apply(json!({ "members": [entry] }));
+    match projected.get("members")?.get(0)? {
+        Value::Object(fields) if fields.is_empty() => None,
+        kept => Some(kept.clone()),
+    }
+}
+
+/// A group rendered without members, split around the place its `members` array
+/// goes: the text before the first member and the text after the last. Lets a
+/// huge member list be written out page by page.
+pub fn members_envelope(group_without_members: &Value) -> (String, &'static str) {
+    let text = group_without_members.to_string();
+    let open = text.strip_suffix('}').unwrap_or(&text);
+    let separator = if open.ends_with('{') { "" } else { "," };
+    (format!("{open}{separator}\"members\":["), "]}")
+}
+
 pub fn render_group(group: &Group, base: &BaseUrl) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![Value::from(urn::CORE_GROUP)];
@@ -253,25 +295,7 @@ pub fn render_group(group: &Group, base: &BaseUrl) -> Value {
         }
     }
     if let Some(members) = &group.members {
-        let members: Vec<Value> = members
-            .iter()
-            .map(|member| {
-                let endpoint = if member.kind == MemberKind::Group {
-                    "/Groups"
-                } else {
-                    "/Users"
-                };
-                let mut entry = json!({
-                    "value": member.value,
-                    "type": member.kind.as_str(),
-                    "$ref": base.resource(endpoint, &member.value),
-                });
-                if let Some(display) = &member.display {
-                    entry["display"] = display.clone().into();
-                }
-                entry
-            })
-            .collect();
+        let members: Vec<Value> = members.iter().map(|m| render_member(m, base)).collect();
         out.insert("members".into(), Value::Array(members));
     }
     if !roster.is_empty() {

@@ -156,6 +156,32 @@ impl Store {
         run_blocking(move || store.write_blocking(f)).await
     }
 
+    /// Starts `f` on the blocking pool inside one read-only snapshot transaction and
+    /// returns without waiting for it: for reads that stream their result out over a
+    /// channel while they run, and must see one consistent state throughout.
+    pub fn spawn_snapshot_read<F>(&self, f: F)
+    where
+        F: FnOnce(&mut Conn) -> Result<(), StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let outcome = match &store.pools {
+                // A deferred transaction holds one WAL snapshot from its first read.
+                Pools::Sqlite { pool, .. } => checkout(pool)
+                    .and_then(|mut conn| conn.transaction(|c| f(&mut Conn::Sqlite(c)))),
+                Pools::Postgres(pool) => checkout(pool).and_then(|mut conn| {
+                    conn.build_transaction()
+                        .read_only()
+                        .repeatable_read()
+                        .run(|c| f(&mut Conn::Postgres(c)))
+                }),
+            };
+            if let Err(error) = outcome {
+                tracing::warn!(%error, "streamed read ended early");
+            }
+        });
+    }
+
     /// Blocking form of [`Store::read`], for the CLI and start-up.
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where

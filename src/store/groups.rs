@@ -263,12 +263,22 @@ pub fn existing_groups(
     Ok(found)
 }
 
-/// The members of a group with their display names; with `app_id`, only the users
-/// assigned to that application (and every member group).
+/// Which members of a group to read: all of them, or one keyset page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemberWindow<'a> {
+    /// Only members whose id sorts after this one.
+    pub after: Option<&'a str>,
+    /// At most this many members.
+    pub limit: Option<i64>,
+}
+
+/// The members of a group with their display names, in member-id order; with
+/// `app_id`, only the users assigned to that application (and every member group).
 pub fn member_details(
     conn: &mut Conn,
     group_id: &str,
     app_id: Option<&str>,
+    window: MemberWindow,
 ) -> Result<Vec<MemberDetail>, StoreError> {
     let display_json = |backend_sqlite: bool| {
         if backend_sqlite {
@@ -284,34 +294,60 @@ pub fn member_details(
             "g.attributes::jsonb ->> 'displayName'"
         }
     };
-    let scope = if app_id.is_some() {
-        " AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = $2))"
-    } else {
-        ""
+    // Parameters are numbered in the order they are bound: group, app, after.
+    let mut next_param = 2;
+    let mut param = || {
+        let n = next_param;
+        next_param += 1;
+        format!("${n}")
     };
+    let scope = match app_id {
+        Some(_) => format!(
+            " AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = {}))",
+            param()
+        ),
+        None => String::new(),
+    };
+    let after = match window.after {
+        Some(_) => format!(" AND gm.member_id > {}", param()),
+        None => String::new(),
+    };
+    let limit = window
+        .limit
+        .map(|n| format!(" LIMIT {}", n.max(0)))
+        .unwrap_or_default();
     macro_rules! run {
-        ($c:expr, $sqlite:expr) => {{
+        ($c:expr, $sqlite:expr, $db:ty) => {{
             let sql = format!(
                 "SELECT gm.member_id, gm.member_type, \
                  CASE WHEN gm.member_type = 'User' THEN {user_display} ELSE {group_display} END AS display \
                  FROM group_members gm \
                  LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id \
                  LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id \
-                 WHERE gm.group_id = $1{scope} ORDER BY gm.member_id",
+                 WHERE gm.group_id = $1{scope}{after} ORDER BY gm.member_id{limit}",
                 user_display = display_json($sqlite),
                 group_display = group_display($sqlite),
             );
-            let sql = if $sqlite { sql.replace("$1", "?").replace("$2", "?") } else { sql };
-            let query = diesel::sql_query(sql).bind::<Text, _>(group_id);
-            match app_id {
-                Some(app) => query.bind::<Text, _>(app).load::<MemberDetail>($c)?,
-                None => query.load::<MemberDetail>($c)?,
-            }
+            let sql = if $sqlite {
+                sql.replace("$1", "?").replace("$2", "?").replace("$3", "?")
+            } else {
+                sql
+            };
+            let query = diesel::sql_query(sql).into_boxed::<$db>().bind::<Text, _>(group_id);
+            let query = match app_id {
+                Some(app) => query.bind::<Text, _>(app),
+                None => query,
+            };
+            let query = match window.after {
+                Some(after) => query.bind::<Text, _>(after),
+                None => query,
+            };
+            query.load::<MemberDetail>($c)?
         }};
     }
     Ok(match conn {
-        Conn::Sqlite(c) => run!(&mut **c, true),
-        Conn::Postgres(c) => run!(&mut **c, false),
+        Conn::Sqlite(c) => run!(&mut **c, true, diesel::sqlite::Sqlite),
+        Conn::Postgres(c) => run!(&mut **c, false, diesel::pg::Pg),
     })
 }
 

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::queries::urlencode;
+use roster::domain::seed::{SeedPlan, seed};
+
 use crate::support::{Tenant, TestServer, UserBuilder, assert_scim_error, read, scim_body};
 
 on_both_backends!(
@@ -23,7 +25,70 @@ on_both_backends!(
     users_filter_by_group_membership_including_nested,
     an_app_token_sees_and_changes_only_members_in_its_scope,
     deleting_a_group_leaves_its_members,
+    a_big_group_streams_every_member_once_in_id_order,
+    a_streamed_group_honours_member_sub_attribute_projection,
+    a_streamed_group_answers_if_none_match_with_304,
+    an_app_token_streams_only_the_members_in_its_scope,
 );
+
+/// Members in one streamed page; the big-group tests cross several pages.
+const MEMBERS_PER_STREAMED_PAGE: usize = 1000;
+
+/// A tenant with `users` seeded users and a group holding all of them; returns the
+/// group's id and its member ids, sorted.
+async fn big_group(server: &TestServer, tenant: &Tenant, users: u64) -> (String, Vec<String>) {
+    seed(
+        &server.store,
+        SeedPlan {
+            tenant: tenant.name.clone(),
+            users,
+            groups: 0,
+            max_group_size: 0,
+            seed: 11,
+        },
+    )
+    .await
+    .expect("seeded");
+    let mut members = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = tenant
+            .get(&format!("/Users?attributes=id&count=1000&cursor={cursor}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        members.extend(
+            page["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Everyone",
+        "members": members.iter().map(|id| json!({"value": id})).collect::<Vec<_>>(),
+    });
+    let (status, created) = tenant
+        .post("/Groups?excludedAttributes=members", &body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    members.sort();
+    (created["id"].as_str().unwrap().to_owned(), members)
+}
+
+fn member_values_in_order(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect()
+}
 
 fn group(name: &str, members: &[&Value]) -> Value {
     json!({
@@ -505,4 +570,166 @@ async fn deleting_a_group_leaves_its_members(server: TestServer) {
             .0,
         StatusCode::OK
     );
+}
+
+async fn a_big_group_streams_every_member_once_in_id_order(server: TestServer) {
+    let tenant = server.tenant().await;
+    let users = (2 * MEMBERS_PER_STREAMED_PAGE + 17) as u64;
+    let (id, members) = big_group(&server, &tenant, users).await;
+    let response = tenant
+        .scim(Method::GET, &format!("/Groups/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let (status, group) = read(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(member_values_in_order(&group), members);
+    assert_eq!(group["displayName"], "Everyone");
+    assert_eq!(group["meta"]["version"], etag.as_str());
+    let first = &group["members"][0];
+    assert_eq!(first["type"], "User");
+    assert!(first["display"].is_string(), "{first}");
+    assert!(
+        first["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/scim/v2/Users/{}", members[0]))
+    );
+}
+
+async fn a_streamed_group_honours_member_sub_attribute_projection(server: TestServer) {
+    let tenant = server.tenant().await;
+    let (id, members) = big_group(&server, &tenant, 1_200).await;
+    let (status, group) = tenant
+        .get(&format!("/Groups/{id}?attributes=members.value"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    assert_eq!(member_values_in_order(&group), members);
+    assert!(
+        group.get("displayName").is_none(),
+        "{}",
+        group["displayName"]
+    );
+    assert!(
+        group["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.as_object().unwrap().len() == 1)
+    );
+    let (_, without_display) = tenant
+        .get(&format!("/Groups/{id}?excludedAttributes=members.display"))
+        .await;
+    assert_eq!(member_values_in_order(&without_display), members);
+    assert!(without_display["members"][0].get("display").is_none());
+    assert_eq!(without_display["displayName"], "Everyone");
+}
+
+async fn a_streamed_group_answers_if_none_match_with_304(server: TestServer) {
+    let tenant = server.tenant().await;
+    let member = tenant.create_user(&UserBuilder::new("solo").build()).await;
+    let created = create_group(&tenant, &group("Solo", &[&member])).await;
+    let path = format!("/Groups/{}", created["id"].as_str().unwrap());
+    let version = created["meta"]["version"].as_str().unwrap();
+    let response = tenant
+        .scim(Method::GET, &path)
+        .header("If-None-Match", version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    patch(&tenant, &path, json!([{"op": "remove", "path": "members"}])).await;
+    let (status, changed) = read(
+        tenant
+            .scim(Method::GET, &path)
+            .header("If-None-Match", version)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(changed["members"], json!([]));
+}
+
+async fn an_app_token_streams_only_the_members_in_its_scope(server: TestServer) {
+    let tenant = server.tenant().await;
+    let (id, _) = big_group(&server, &tenant, 1_100).await;
+    // The seeder assigns about half of its users to the application it creates.
+    let (_, apps) = read(
+        tenant
+            .client
+            .get(format!("{}/v1/apps", tenant.base))
+            .bearer_auth(tenant.token())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let seeded_app = apps["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|app| app["name"].as_str().unwrap_or("").starts_with("Seeded app"))
+        .cloned()
+        .expect("the seeded application");
+    let (_, token) = read(
+        tenant
+            .client
+            .post(format!("{}/v1/tokens", tenant.base))
+            .bearer_auth(tenant.token())
+            .body(json!({"app_id": seeded_app["id"]}).to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let token = token["scim_token"].as_str().unwrap().to_owned();
+    let mut in_scope = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (_, page) = read(
+            tenant
+                .client
+                .get(format!(
+                    "{}/scim/v2/Users?attributes=id&count=1000&cursor={cursor}",
+                    tenant.base
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        in_scope.extend(
+            page["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    in_scope.sort();
+    assert!(
+        in_scope.len() > 100 && in_scope.len() < 1_000,
+        "{}",
+        in_scope.len()
+    );
+    let (status, seen) = read(
+        tenant
+            .client
+            .get(format!("{}/scim/v2/Groups/{id}", tenant.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(member_values_in_order(&seen), in_scope);
 }

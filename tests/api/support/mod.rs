@@ -142,6 +142,7 @@ pub struct TestServer {
 /// A tenant's credentials plus a client bound to its SCIM token.
 #[derive(Clone)]
 pub struct Tenant {
+    pub name: String,
     pub credentials: TenantCredentials,
     pub base: String,
     pub client: reqwest::Client,
@@ -203,13 +204,15 @@ impl TestServer {
     pub async fn tenant(&self) -> Tenant {
         let store = self.store.clone();
         let name = unique_name("tenant");
+        let tenant_name = name.clone();
         let credentials = tokio::task::spawn_blocking(move || {
-            store.write_blocking(|conn| create_tenant(conn, &name))
+            store.write_blocking(|conn| create_tenant(conn, &tenant_name))
         })
         .await
         .expect("join")
         .expect("tenant created");
         Tenant {
+            name,
             credentials,
             base: self.base.clone(),
             client: self.client.clone(),
