@@ -27,6 +27,8 @@ pub struct SqlBuilder {
     backend: Backend,
     pub sql: String,
     pub params: Vec<SqlParam>,
+    /// Where in `sql` each parameter's placeholder stands.
+    placeholders: Vec<std::ops::Range<usize>>,
 }
 
 impl SqlBuilder {
@@ -35,6 +37,7 @@ impl SqlBuilder {
             backend,
             sql: String::new(),
             params: Vec::new(),
+            placeholders: Vec::new(),
         }
     }
 
@@ -50,6 +53,7 @@ impl SqlBuilder {
     /// Appends a placeholder bound to `param`.
     pub fn param(&mut self, param: SqlParam) -> &mut Self {
         self.params.push(param);
+        let start = self.sql.len();
         match self.backend {
             Backend::Sqlite => self.sql.push('?'),
             Backend::Postgres => {
@@ -57,7 +61,32 @@ impl SqlBuilder {
                 self.sql.push_str(&self.params.len().to_string());
             }
         }
+        self.placeholders.push(start..self.sql.len());
         self
+    }
+
+    /// The SQL between placeholders, each piece followed by the parameter bound
+    /// there (the last piece by none): for drivers that write placeholders themselves.
+    pub fn pieces(&self) -> impl Iterator<Item = (&str, Option<&SqlParam>)> {
+        let mut from = 0;
+        let mut params = self.params.iter().zip(&self.placeholders);
+        std::iter::from_fn(move || {
+            if from > self.sql.len() {
+                return None;
+            }
+            match params.next() {
+                Some((param, at)) => {
+                    let piece = &self.sql[from..at.start];
+                    from = at.end;
+                    Some((piece, Some(param)))
+                }
+                None => {
+                    let piece = &self.sql[from..];
+                    from = self.sql.len() + 1;
+                    Some((piece, None))
+                }
+            }
+        })
     }
 
     pub fn text(&mut self, text: &str) -> &mut Self {

@@ -45,14 +45,24 @@ pub fn assignments_of(
     Ok(with_conn!(conn, c => {
         let mut query = user_apps::table
             .inner_join(applications::table)
-            .filter(user_apps::user_id.eq_any(user_ids))
             .select((AssignmentRow::as_select(), applications::name))
-            .order((user_apps::user_id, user_apps::assigned_at, user_apps::app_id))
             .into_boxed();
+        // One id compares with `=`, which (unlike IN) lets the statement stay prepared.
+        query = match user_ids {
+            [one] => query.filter(user_apps::user_id.eq(one)),
+            many => query.filter(user_apps::user_id.eq_any(many)),
+        };
         if let Some(app_id) = only_app {
             query = query.filter(user_apps::app_id.eq(app_id));
         }
-        query.load(c)
+        query.load::<(AssignmentRow, String)>(c)
+    })
+    .map(|mut rows| {
+        // Sorted here: the few rows of a user need no SQL sorter.
+        rows.sort_by(|(a, _), (b, _)| {
+            (&a.user_id, a.assigned_at, &a.app_id).cmp(&(&b.user_id, b.assigned_at, &b.app_id))
+        });
+        rows
     })?)
 }
 
@@ -117,11 +127,20 @@ pub fn social_accounts_of(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(with_conn!(conn, c => social_accounts::table
-        .filter(social_accounts::user_id.eq_any(user_ids))
-        .order((social_accounts::user_id, social_accounts::linked_at))
-        .select(SocialAccountRow::as_select())
-        .load(c))?)
+    Ok(with_conn!(conn, c => {
+        let query = social_accounts::table
+            .select(SocialAccountRow::as_select())
+            .into_boxed();
+        match user_ids {
+            [one] => query.filter(social_accounts::user_id.eq(one)),
+            many => query.filter(social_accounts::user_id.eq_any(many)),
+        }
+        .load::<SocialAccountRow>(c)
+    })
+    .map(|mut rows| {
+        rows.sort_by(|a, b| (&a.user_id, a.linked_at).cmp(&(&b.user_id, b.linked_at)));
+        rows
+    })?)
 }
 
 pub fn find_social_account(

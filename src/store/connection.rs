@@ -90,6 +90,9 @@ impl Store {
             let pool = Pool::builder()
                 .max_size(pool_size)
                 .connection_timeout(Duration::from_secs(10))
+                // A file connection cannot drop the way a network one can: no
+                // validation query on every checkout.
+                .test_on_check_out(false)
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager)?;
             Store {

@@ -8,8 +8,9 @@ use diesel::sql_types::{Nullable, Text};
 
 use super::schema::{group_members, groups, users};
 use super::users::{
-    CursorPosition, SearchError, UserSort, UserWindow, load_dynamic, push_keyset, push_order_key,
+    CursorPosition, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
+use super::dynamic::load_dynamic;
 use super::{Conn, StoreError};
 use crate::filter::Resolved;
 use crate::filter::sql::{
@@ -484,6 +485,42 @@ struct UserGroupRow {
     group: GroupOfUser,
 }
 
+/// Which of these ids are members of some group.
+fn members_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = Text)]
+        member_id: String,
+    }
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT DISTINCT gm.member_id FROM group_members gm WHERE gm.member_id ");
+    match ids {
+        [one] => {
+            b.push("= ");
+            b.text(one);
+        }
+        many => {
+            push_json_id_list(&mut b, many);
+        }
+    }
+    let rows: Vec<Member> = load_dynamic(conn, &b)?;
+    Ok(rows.into_iter().map(|row| row.member_id).collect())
+}
+
+/// `IN (…)` over ids bound as one JSON array, so the text is the same for any count.
+fn push_json_id_list(b: &mut SqlBuilder, ids: &[String]) {
+    let (from, to) = match b.backend() {
+        super::Backend::Sqlite => ("IN (SELECT value FROM json_each(", "))"),
+        super::Backend::Postgres => (
+            "IN (SELECT jsonb_array_elements_text(CAST(",
+            " AS jsonb)) COLLATE \"C\")",
+        ),
+    };
+    b.push(from);
+    b.text(&serde_json::Value::from(ids.to_vec()).to_string());
+    b.push(to);
+}
+
 /// The groups of several users at once (one recursive query), by user id.
 pub fn groups_of_users(
     conn: &mut Conn,
@@ -492,19 +529,20 @@ pub fn groups_of_users(
     let mut by_user: std::collections::HashMap<String, Vec<GroupOfUser>> =
         std::collections::HashMap::new();
     for chunk in user_ids.chunks(500) {
-        let mut b = SqlBuilder::new(conn.backend());
-        b.push("WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM group_members gm WHERE gm.member_id IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.text(id);
+        // Most users belong to no group: find those that do with one index look-up
+        // before walking the nesting for them.
+        let chunk = members_among(conn, chunk)?;
+        if chunk.is_empty() {
+            continue;
         }
-        b.push(") UNION SELECT anc.user_id, gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) ");
+        let mut b = SqlBuilder::new(conn.backend());
         let display = match conn.backend() {
             super::Backend::Sqlite => "json_extract(g.attributes, '$.displayName')",
             super::Backend::Postgres => "g.attributes::jsonb ->> 'displayName'",
         };
+        b.push("WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM group_members gm WHERE gm.member_id ");
+        push_json_id_list(&mut b, &chunk);
+        b.push(" UNION SELECT anc.user_id, gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) ");
         b.push(&format!(
             "SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \
              FROM anc JOIN groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.attributes ORDER BY anc.user_id, anc.id"

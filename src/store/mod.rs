@@ -5,6 +5,7 @@
 //! it through [`Store::read`] and [`Store::write`], which run on the blocking pool.
 
 mod connection;
+mod dynamic;
 mod error;
 pub mod schema;
 

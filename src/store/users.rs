@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::schema::{tenants, user_values, users};
+use super::dynamic::load_dynamic;
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};
@@ -591,32 +592,6 @@ fn id_column(table: ResourceTable) -> &'static str {
         ResourceTable::Users => "u.id",
         ResourceTable::Groups => "g.id",
     }
-}
-
-/// Runs hand-built SQL with its bound parameters.
-pub(crate) fn load_dynamic<Row>(conn: &mut Conn, b: &SqlBuilder) -> Result<Vec<Row>, StoreError>
-where
-    Row: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
-{
-    macro_rules! run {
-        ($c:expr, $db:ty) => {{
-            let mut query = diesel::sql_query(b.sql.as_str()).into_boxed::<$db>();
-            for param in &b.params {
-                query = match param {
-                    SqlParam::Text(v) => query.bind::<diesel::sql_types::Text, _>(v.clone()),
-                    SqlParam::Bool(v) => query.bind::<diesel::sql_types::Bool, _>(*v),
-                    SqlParam::Float(v) => query.bind::<diesel::sql_types::Double, _>(*v),
-                    SqlParam::BigInt(v) => query.bind::<diesel::sql_types::BigInt, _>(*v),
-                    SqlParam::Timestamp(v) => query.bind::<diesel::sql_types::Timestamp, _>(*v),
-                };
-            }
-            query.load::<Row>($c)?
-        }};
-    }
-    Ok(match conn {
-        Conn::Sqlite(c) => run!(&mut **c, diesel::sqlite::Sqlite),
-        Conn::Postgres(c) => run!(&mut **c, diesel::pg::Pg),
-    })
 }
 
 /// The user of a tenant with this userName, compared case-insensitively.

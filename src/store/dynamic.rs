@@ -1,0 +1,124 @@
+//! Hand-built SQL (filters, keyset pages, recursive group queries) run with its
+//! bound parameters.
+//!
+//! Diesel prepares `sql_query` text afresh on every call, and parsing is the largest
+//! cost of a point read on SQLite. Here a statement goes into the connection's
+//! statement cache when its text (the query's shape: values are bound, never
+//! inlined) is among the first [`MAX_CACHED_SHAPES`] shapes the process has seen, so
+//! the common queries are parsed once per connection while clients that send
+//! endless new filter shapes cannot grow the caches without bound.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{LazyLock, Mutex};
+
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Double, Text, Timestamp, Untyped};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+
+use super::{Conn, StoreError};
+use crate::filter::sql::{SqlBuilder, SqlParam};
+
+/// How many distinct query shapes may be kept prepared on each connection.
+const MAX_CACHED_SHAPES: usize = 512;
+
+static ADMITTED_SHAPES: LazyLock<Mutex<HashSet<u64>>> =
+    LazyLock::new(|| Mutex::new(HashSet::new()));
+
+/// Whether statements of this text may stay prepared: shapes seen before always
+/// may, new ones while there is room.
+fn admit_shape(sql: &str) -> bool {
+    let mut hasher = DefaultHasher::new();
+    sql.hash(&mut hasher);
+    let shape = hasher.finish();
+    let mut admitted = ADMITTED_SHAPES.lock().unwrap_or_else(|e| e.into_inner());
+    if admitted.contains(&shape) {
+        return true;
+    }
+    if admitted.len() < MAX_CACHED_SHAPES {
+        admitted.insert(shape);
+        return true;
+    }
+    false
+}
+
+/// A [`SqlBuilder`]'s query for diesel: diesel writes the placeholders itself, in
+/// the builder's order, so the text (and so the cache key) is the builder's.
+struct DynamicQuery<'a> {
+    sql: &'a SqlBuilder,
+    cacheable: bool,
+}
+
+impl QueryId for DynamicQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for DynamicQuery<'_> {
+    type SqlType = Untyped;
+}
+
+impl<C> RunQueryDsl<C> for DynamicQuery<'_> {}
+
+macro_rules! dynamic_query_fragment {
+    ($db:ty) => {
+        impl QueryFragment<$db> for DynamicQuery<'_> {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
+                if !self.cacheable {
+                    out.unsafe_to_cache_prepared();
+                }
+                for (piece, param) in self.sql.pieces() {
+                    out.push_sql(piece);
+                    match param {
+                        None => {}
+                        Some(SqlParam::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                        Some(SqlParam::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
+                        Some(SqlParam::Float(v)) => out.push_bind_param::<Double, _>(v)?,
+                        Some(SqlParam::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                        Some(SqlParam::Timestamp(v)) => {
+                            out.push_bind_param::<Timestamp, _>(v)?
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+dynamic_query_fragment!(Sqlite);
+dynamic_query_fragment!(Pg);
+
+/// Runs hand-built SQL with its bound parameters.
+pub(crate) fn load_dynamic<Row>(conn: &mut Conn, sql: &SqlBuilder) -> Result<Vec<Row>, StoreError>
+where
+    Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+{
+    let query = DynamicQuery {
+        sql,
+        cacheable: admit_shape(&sql.sql),
+    };
+    Ok(match conn {
+        Conn::Sqlite(c) => query.load::<Row>(&mut **c)?,
+        Conn::Postgres(c) => query.load::<Row>(&mut **c)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_seen_before_stay_admitted_and_new_ones_stop_at_the_limit() {
+        let unique = |n: usize| format!("SELECT {n} /* shapes test {} */", std::process::id());
+        assert!(admit_shape(&unique(0)));
+        for n in 1..=MAX_CACHED_SHAPES {
+            admit_shape(&unique(n));
+        }
+        assert!(admit_shape(&unique(0)), "a shape admitted once stays admitted");
+        assert!(!admit_shape(&unique(MAX_CACHED_SHAPES + 1)));
+        assert!(ADMITTED_SHAPES.lock().unwrap().len() <= MAX_CACHED_SHAPES);
+    }
+}
