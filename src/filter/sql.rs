@@ -606,10 +606,11 @@ fn compare_expression(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &T
                     b.param(SqlParam::BigInt(-length)).push(") = ");
                     b.text(text);
                 }
+                // LIKE, so that the trigram index can answer it.
                 Backend::Postgres => {
-                    b.push(&format!("right({column}, CAST("));
-                    b.param(SqlParam::BigInt(length)).push(" AS INTEGER)) = ");
-                    b.text(text);
+                    b.push(&format!("{column} LIKE "));
+                    b.text(&format!("%{}", escape_like(text)))
+                        .push(" ESCAPE '\\'");
                 }
             }
         }

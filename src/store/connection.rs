@@ -1,4 +1,3 @@
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -7,6 +6,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
+use super::sqlite_writer::SqliteWriter;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -37,9 +37,9 @@ impl Conn<'_> {
 enum Pools {
     Sqlite {
         pool: Pool<ConnectionManager<SqliteConnection>>,
-        // SQLite has one writer at a time; queueing writers here avoids its
-        // sleep-based busy handler and lock-upgrade deadlocks.
-        writer: Arc<Mutex<()>>,
+        // SQLite has one writer at a time: all writes queue for one thread, which
+        // also spares them SQLite's sleep-based busy handler.
+        writer: SqliteWriter,
     },
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
@@ -53,19 +53,29 @@ pub struct Store {
 #[derive(Debug)]
 struct SqlitePragmas;
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
+impl SqlitePragmas {
+    fn apply(conn: &mut SqliteConnection, cache_kib: u32) -> Result<(), diesel::result::Error> {
+        conn.batch_execute(&format!(
             // busy_timeout first: switching a new file to WAL takes a lock that
             // other connections opening at the same moment must wait for.
             "PRAGMA busy_timeout = 10000;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -8192;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+             PRAGMA cache_size = -{cache_kib};
+             PRAGMA temp_store = MEMORY;"
+        ))
+    }
+}
+
+/// Page cache of each reading connection, KiB.
+const READER_CACHE_KIB: u32 = 8 * 1024;
+/// Page cache of the writer, KiB: inserts touch index pages all over the file.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        SqlitePragmas::apply(conn, READER_CACHE_KIB).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -81,11 +91,18 @@ impl Store {
                 .max_size(pool_size)
                 .connection_timeout(Duration::from_secs(10))
                 .build(manager)?;
+            pool.get()?
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
             Store {
                 pools: Pools::Postgres(pool),
             }
         } else {
             let path = sqlite_path(database_url);
+            let mut writer = SqliteConnection::establish(&path)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            SqlitePragmas::apply(&mut writer, WRITER_CACHE_KIB)?;
+            migrate_sqlite(&mut writer)?;
             let manager = ConnectionManager::<SqliteConnection>::new(path);
             let pool = Pool::builder()
                 .max_size(pool_size)
@@ -98,11 +115,10 @@ impl Store {
             Store {
                 pools: Pools::Sqlite {
                     pool,
-                    writer: Arc::new(Mutex::new(())),
+                    writer: SqliteWriter::start(writer)?,
                 },
             }
         };
-        store.migrate()?;
         Ok(store)
     }
 
@@ -111,29 +127,6 @@ impl Store {
             Pools::Sqlite { .. } => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         }
-    }
-
-    /// Runs the embedded migrations of this backend that have not run yet.
-    pub fn migrate(&self) -> Result<(), StoreError> {
-        let result = match &self.pools {
-            Pools::Sqlite { pool, writer } => {
-                let _guard = writer.lock().unwrap_or_else(|e| e.into_inner());
-                let mut conn = pool.get()?;
-                conn.run_pending_migrations(SQLITE_MIGRATIONS)
-                    .map(|_| ())
-                    .and_then(|()| {
-                        // Keep the planner's statistics current, so that selective
-                        // indexes (externalId, emails) win over ordered scans.
-                        conn.batch_execute("PRAGMA optimize = 0x10002;")
-                            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-                    })
-            }
-            Pools::Postgres(pool) => pool
-                .get()?
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|_| ()),
-        };
-        result.map_err(|e| StoreError::Migration(e.to_string()))
     }
 
     /// Runs `f` with a connection on the blocking pool, outside any transaction.
@@ -147,16 +140,29 @@ impl Store {
         run_blocking(move || store.read_blocking(f)).await
     }
 
-    /// Runs `f` in one write transaction on the blocking pool: all of it commits, or
-    /// nothing does.
+    /// Runs `f` in one write transaction: all of it commits, or nothing does. On
+    /// SQLite it joins the writer's queue and may share its commit with other writes.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        let store = self.clone();
-        run_blocking(move || store.write_blocking(f)).await
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                writer.submit(f, move |result| {
+                    let _ = sender.send(result);
+                });
+                receiver
+                    .await
+                    .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
+            }
+            Pools::Postgres(_) => {
+                let store = self.clone();
+                run_blocking(move || store.write_blocking(f)).await
+            }
+        }
     }
 
     /// Starts `f` on the blocking pool inside one read-only snapshot transaction and
@@ -210,9 +216,10 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error>,
     {
         match &self.pools {
-            Pools::Sqlite { pool, writer } => {
+            // Beside the writer thread (the CLI, set-up): SQLite's busy timeout
+            // queues it behind the writer's transaction.
+            Pools::Sqlite { pool, .. } => {
                 let mut conn = checkout(pool)?;
-                let _guard = writer.lock().unwrap_or_else(|e| e.into_inner());
                 conn.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
             }
             Pools::Postgres(pool) => {
@@ -239,6 +246,15 @@ impl Store {
         .await
         .is_ok()
     }
+}
+
+/// Runs the pending SQLite migrations, then refreshes the planner's statistics so
+/// that selective indexes (externalId, emails) win over ordered scans.
+fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    conn.batch_execute("PRAGMA optimize = 0x10002;")
+        .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 fn checkout<C>(

@@ -77,9 +77,7 @@ macro_rules! dynamic_query_fragment {
                         Some(SqlParam::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                         Some(SqlParam::Float(v)) => out.push_bind_param::<Double, _>(v)?,
                         Some(SqlParam::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
-                        Some(SqlParam::Timestamp(v)) => {
-                            out.push_bind_param::<Timestamp, _>(v)?
-                        }
+                        Some(SqlParam::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                     }
                 }
                 Ok(())
@@ -117,7 +115,10 @@ mod tests {
         for n in 1..=MAX_CACHED_SHAPES {
             admit_shape(&unique(n));
         }
-        assert!(admit_shape(&unique(0)), "a shape admitted once stays admitted");
+        assert!(
+            admit_shape(&unique(0)),
+            "a shape admitted once stays admitted"
+        );
         assert!(!admit_shape(&unique(MAX_CACHED_SHAPES + 1)));
         assert!(ADMITTED_SHAPES.lock().unwrap().len() <= MAX_CACHED_SHAPES);
     }

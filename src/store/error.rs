@@ -14,6 +14,8 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the transaction could not be committed: {0}")]
+    Commit(String),
     #[error("the database task was cancelled")]
     Cancelled,
 }

@@ -6,11 +6,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
+use super::dynamic::load_dynamic;
 use super::schema::{group_members, groups, users};
 use super::users::{
     CursorPosition, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
-use super::dynamic::load_dynamic;
 use super::{Conn, StoreError};
 use crate::filter::Resolved;
 use crate::filter::sql::{
@@ -493,28 +493,29 @@ fn members_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreEr
         member_id: String,
     }
     let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT DISTINCT gm.member_id FROM group_members gm WHERE gm.member_id ");
     match ids {
         [one] => {
-            b.push("= ");
+            b.push("SELECT gm.member_id FROM group_members gm WHERE gm.member_id = ");
             b.text(one);
+            b.push(" LIMIT 1");
         }
         many => {
-            push_json_id_list(&mut b, many);
+            b.push("SELECT j.value AS member_id FROM ");
+            push_id_table(&mut b, many);
+            b.push(" WHERE EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = j.value)");
         }
     }
     let rows: Vec<Member> = load_dynamic(conn, &b)?;
     Ok(rows.into_iter().map(|row| row.member_id).collect())
 }
 
-/// `IN (…)` over ids bound as one JSON array, so the text is the same for any count.
-fn push_json_id_list(b: &mut SqlBuilder, ids: &[String]) {
+/// A table `j(value)` of ids bound as one JSON array: the query text is the same
+/// for any number of ids (so it stays prepared), and the planner walks the ids
+/// rather than the table they are looked up in.
+fn push_id_table(b: &mut SqlBuilder, ids: &[String]) {
     let (from, to) = match b.backend() {
-        super::Backend::Sqlite => ("IN (SELECT value FROM json_each(", "))"),
-        super::Backend::Postgres => (
-            "IN (SELECT jsonb_array_elements_text(CAST(",
-            " AS jsonb)) COLLATE \"C\")",
-        ),
+        super::Backend::Sqlite => ("json_each(", ") AS j"),
+        super::Backend::Postgres => ("jsonb_array_elements_text(CAST(", " AS jsonb)) AS j(value)"),
     };
     b.push(from);
     b.text(&serde_json::Value::from(ids.to_vec()).to_string());
@@ -536,16 +537,21 @@ pub fn groups_of_users(
             continue;
         }
         let mut b = SqlBuilder::new(conn.backend());
-        let display = match conn.backend() {
-            super::Backend::Sqlite => "json_extract(g.attributes, '$.displayName')",
-            super::Backend::Postgres => "g.attributes::jsonb ->> 'displayName'",
+        // SQLite's CROSS JOIN keeps the written order: from the few ids to the big
+        // membership table, never the other way round.
+        let (display, outer_first) = match conn.backend() {
+            super::Backend::Sqlite => ("json_extract(g.attributes, '$.displayName')", "CROSS JOIN"),
+            super::Backend::Postgres => ("g.attributes::jsonb ->> 'displayName'", "JOIN"),
         };
-        b.push("WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM group_members gm WHERE gm.member_id ");
-        push_json_id_list(&mut b, &chunk);
-        b.push(" UNION SELECT anc.user_id, gm.group_id, 0 FROM group_members gm JOIN anc ON gm.member_id = anc.id) ");
+        b.push(
+            "WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM ",
+        );
+        push_id_table(&mut b, &chunk);
         b.push(&format!(
-            "SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \
-             FROM anc JOIN groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.attributes ORDER BY anc.user_id, anc.id"
+            " {outer_first} group_members gm ON gm.member_id = j.value \
+             UNION SELECT anc.user_id, gm.group_id, 0 FROM anc {outer_first} group_members gm ON gm.member_id = anc.id) \
+             SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \
+             FROM anc {outer_first} groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.id ORDER BY anc.user_id, anc.id"
         ));
         let rows: Vec<UserGroupRow> = load_dynamic(conn, &b)?;
         for row in rows {

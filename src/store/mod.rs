@@ -8,6 +8,7 @@ mod connection;
 mod dynamic;
 mod error;
 pub mod schema;
+mod sqlite_writer;
 
 pub mod assignments;
 pub mod audit;

@@ -9,8 +9,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::schema::{tenants, user_values, users};
 use super::dynamic::load_dynamic;
+use super::schema::{tenants, user_values, users};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};

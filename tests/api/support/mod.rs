@@ -81,6 +81,7 @@ impl TestDatabase {
                 let schema = unique_name("t");
                 let mut conn = PgConnection::establish(&base_url)
                     .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base_url}: {e}"));
+                ensure_trigram_extension(&mut conn);
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                     .expect("create schema");
                 let separator = if base_url.contains('?') { '&' } else { '?' };
@@ -111,6 +112,18 @@ impl Drop for TestDatabase {
         {
             let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
+    }
+}
+
+/// Creates pg_trgm once, before any test's migrations do: concurrent
+/// `CREATE EXTENSION IF NOT EXISTS` in several schemas' migrations would race.
+fn ensure_trigram_extension(conn: &mut PgConnection) {
+    static CREATED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*created {
+        conn.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+            .expect("pg_trgm extension");
+        *created = true;
     }
 }
 

@@ -1,0 +1,118 @@
+//! SQLite's single writer, with group commit.
+//!
+//! SQLite lets one transaction write at a time, and most of a small write's cost is
+//! its commit (the WAL frames of every page it touched). So every write of a SQLite
+//! store goes to one thread that owns a connection of its own, takes the writes
+//! waiting in its queue and commits them together: each write runs under its own
+//! savepoint, so a failing write rolls back alone, and none is answered before the
+//! commit that makes it durable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+use super::{Conn, StoreError};
+
+/// Most writes committed by one transaction.
+const MAX_WRITES_PER_COMMIT: usize = 64;
+
+/// A write: runs on the writer's connection and hands back what to do once the
+/// commit's outcome is known.
+type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> Delivery + Send>;
+type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// The queue of the writer thread; dropping the last handle stops the thread.
+#[derive(Clone)]
+pub(super) struct SqliteWriter {
+    jobs: mpsc::Sender<WriteJob>,
+}
+
+impl SqliteWriter {
+    /// Starts the writer thread on `conn`.
+    pub(super) fn start(conn: SqliteConnection) -> Result<SqliteWriter, StoreError> {
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("roster-sqlite-writer".into())
+            .spawn(move || run_writer(conn, queue))
+            .map_err(|e| StoreError::Connection(format!("cannot start the writer: {e}")))?;
+        Ok(SqliteWriter { jobs })
+    }
+
+    /// Queues `f`; `done` receives its result once its transaction has committed
+    /// (or the commit's error), and is dropped uncalled if the writer has stopped.
+    pub(super) fn submit<T, E, F>(&self, f: F, done: impl FnOnce(Result<T, E>) + Send + 'static)
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let job: WriteJob = Box::new(move |conn: &mut SqliteConnection| {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |commit_error: Option<&str>| {
+                done(match commit_error {
+                    Some(error) => Err(StoreError::Commit(error.to_owned()).into()),
+                    None => result,
+                })
+            })
+        });
+        // If the writer is gone the job is dropped unrun, and the caller's wait for
+        // `done` ends in an error.
+        let _ = self.jobs.send(job);
+    }
+}
+
+/// Runs one write under its own savepoint: its changes stay only if it succeeds.
+fn run_in_savepoint<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<StoreError> + From<diesel::result::Error>,
+{
+    let mut result = None;
+    let savepoint = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut Conn::Sqlite(c))));
+        let failed = !matches!(outcome, Ok(Ok(_)));
+        result = Some(outcome);
+        if failed {
+            Err(diesel::result::Error::RollbackTransaction)
+        } else {
+            Ok(())
+        }
+    });
+    match (result, savepoint) {
+        (Some(Ok(Ok(value))), Ok(())) => Ok(value),
+        (Some(Ok(Err(error))), _) => Err(error),
+        (Some(Err(_panic)), _) => {
+            tracing::error!("a write panicked; it was rolled back");
+            Err(StoreError::Cancelled.into())
+        }
+        (_, Err(error)) => Err(error.into()),
+        (None, Ok(())) => Err(StoreError::Cancelled.into()),
+    }
+}
+
+fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_WRITES_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut deliveries = Vec::with_capacity(batch.len());
+        let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
+            deliveries.extend(batch.drain(..).map(|job| job(c)));
+            Ok(())
+        });
+        let commit_error = committed.err().map(|e| e.to_string());
+        if commit_error.is_some() {
+            // Leave no half-open transaction behind for the next batch.
+            let _ = conn.batch_execute("ROLLBACK");
+        }
+        for deliver in deliveries {
+            deliver(commit_error.as_deref());
+        }
+    }
+}
