@@ -68,6 +68,19 @@ impl SqlitePragmas {
     }
 }
 
+/// Session settings of each PostgreSQL connection: no JIT compilation, which is
+/// worth it for analytics but costs seconds on the recursive group queries, whose
+/// row estimates are huge.
+#[derive(Debug)]
+struct PostgresSettings;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET jit = off")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 /// Page cache of each reading connection, KiB.
 const READER_CACHE_KIB: u32 = 8 * 1024;
 /// Page cache of the writer, KiB: inserts touch index pages all over the file.
@@ -90,6 +103,7 @@ impl Store {
             let pool = Pool::builder()
                 .max_size(pool_size)
                 .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(PostgresSettings))
                 .build(manager)?;
             pool.get()?
                 .run_pending_migrations(POSTGRES_MIGRATIONS)

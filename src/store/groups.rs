@@ -502,11 +502,25 @@ fn members_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreEr
         many => {
             b.push("SELECT j.value AS member_id FROM ");
             push_id_table(&mut b, many);
-            b.push(" WHERE EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = j.value)");
+            b.push(" WHERE EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = j.value LIMIT 1)");
         }
     }
     let rows: Vec<Member> = load_dynamic(conn, &b)?;
     Ok(rows.into_iter().map(|row| row.member_id).collect())
+}
+
+/// A join to the membership rows of `id`, always looked up in the member index:
+/// SQLite's CROSS JOIN keeps the written order, and on PostgreSQL a LATERAL subquery
+/// fenced with OFFSET 0 is not turned into a hash join over the whole table (its
+/// planner cannot see how few ids there are).
+fn memberships_of(backend: super::Backend, id: &str) -> String {
+    match backend {
+        super::Backend::Sqlite => format!("CROSS JOIN group_members gm ON gm.member_id = {id}"),
+        super::Backend::Postgres => format!(
+            "CROSS JOIN LATERAL (SELECT gm.member_id, gm.group_id FROM group_members gm \
+             WHERE gm.member_id = {id} OFFSET 0) gm"
+        ),
+    }
 }
 
 /// A table `j(value)` of ids bound as one JSON array: the query text is the same
@@ -548,10 +562,11 @@ pub fn groups_of_users(
         );
         push_id_table(&mut b, &chunk);
         b.push(&format!(
-            " {outer_first} group_members gm ON gm.member_id = j.value \
-             UNION SELECT anc.user_id, gm.group_id, 0 FROM anc {outer_first} group_members gm ON gm.member_id = anc.id) \
+            " {} UNION SELECT anc.user_id, gm.group_id, 0 FROM anc {}) \
              SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \
-             FROM anc {outer_first} groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.id ORDER BY anc.user_id, anc.id"
+             FROM anc {outer_first} groups g ON g.id = anc.id GROUP BY anc.user_id, anc.id, g.id ORDER BY anc.user_id, anc.id",
+            memberships_of(b.backend(), "j.value"),
+            memberships_of(b.backend(), "anc.id"),
         ));
         let rows: Vec<UserGroupRow> = load_dynamic(conn, &b)?;
         for row in rows {
