@@ -435,8 +435,12 @@ fn main() {
         for o in &outcomes {
             println!("| {} | {:.0} | {:.2} | {:.2} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.errors);
         }
-        println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | |");
-        println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | |");
+        if wanted("full GET of the 100k-member group") {
+            println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | |");
+        }
+        if wanted("cursor walk") {
+            println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | |");
+        }
         println!();
         println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario", options.users, options.connections, options.seconds);
         let _ = requests_total(&outcomes);

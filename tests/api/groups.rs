@@ -49,25 +49,7 @@ async fn big_group(server: &TestServer, tenant: &Tenant, users: u64) -> (String,
     )
     .await
     .expect("seeded");
-    let mut members = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (status, page) = tenant
-            .get(&format!("/Users?attributes=id&count=1000&cursor={cursor}"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        members.extend(
-            page["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_owned()),
-        );
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
+    let mut members = visible_user_ids(tenant, tenant.token()).await;
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": "Everyone",
@@ -79,6 +61,56 @@ async fn big_group(server: &TestServer, tenant: &Tenant, users: u64) -> (String,
     assert_eq!(status, StatusCode::CREATED, "{created}");
     members.sort();
     (created["id"].as_str().unwrap().to_owned(), members)
+}
+
+/// The ids of every user `token` may see, walked with cursors.
+async fn visible_user_ids(tenant: &Tenant, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = read(
+            tenant
+                .client
+                .get(format!(
+                    "{}/scim/v2/Users?attributes=id&count=1000&cursor={cursor}",
+                    tenant.base
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        ids.extend(
+            page["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return ids,
+        }
+    }
+}
+
+/// A new SCIM token of application `app_id`, issued by the management token.
+async fn app_token(tenant: &Tenant, app_id: &Value) -> String {
+    let (status, token) = read(
+        tenant
+            .client
+            .post(format!("{}/v1/tokens", tenant.base))
+            .bearer_auth(tenant.token())
+            .body(json!({ "app_id": app_id }).to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    token["scim_token"].as_str().unwrap().to_owned()
 }
 
 fn member_values_in_order(group: &Value) -> Vec<String> {
@@ -490,18 +522,7 @@ async fn an_app_token_sees_and_changes_only_members_in_its_scope(server: TestSer
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, token) = read(
-        tenant
-            .client
-            .post(format!("{}/v1/tokens", tenant.base))
-            .bearer_auth(tenant.token())
-            .body(json!({"app_id": app["id"]}).to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let token = token["scim_token"].as_str().unwrap().to_owned();
+    let token = app_token(&tenant, &app["id"]).await;
     let hidden = tenant
         .create_user(&UserBuilder::new("hidden").build())
         .await;
@@ -674,46 +695,8 @@ async fn an_app_token_streams_only_the_members_in_its_scope(server: TestServer) 
         .find(|app| app["name"].as_str().unwrap_or("").starts_with("Seeded app"))
         .cloned()
         .expect("the seeded application");
-    let (_, token) = read(
-        tenant
-            .client
-            .post(format!("{}/v1/tokens", tenant.base))
-            .bearer_auth(tenant.token())
-            .body(json!({"app_id": seeded_app["id"]}).to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let token = token["scim_token"].as_str().unwrap().to_owned();
-    let mut in_scope = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (_, page) = read(
-            tenant
-                .client
-                .get(format!(
-                    "{}/scim/v2/Users?attributes=id&count=1000&cursor={cursor}",
-                    tenant.base
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        in_scope.extend(
-            page["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_owned()),
-        );
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
+    let token = app_token(&tenant, &seeded_app["id"]).await;
+    let mut in_scope = visible_user_ids(&tenant, &token).await;
     in_scope.sort();
     assert!(
         in_scope.len() > 100 && in_scope.len() < 1_000,
