@@ -281,75 +281,40 @@ pub fn member_details(
     app_id: Option<&str>,
     window: MemberWindow,
 ) -> Result<Vec<MemberDetail>, StoreError> {
-    let display_json = |backend_sqlite: bool| {
-        if backend_sqlite {
-            "COALESCE(json_extract(u.attributes, '$.displayName'), json_extract(u.attributes, '$.userName'))"
-        } else {
-            "COALESCE(u.attributes::jsonb ->> 'displayName', u.attributes::jsonb ->> 'userName')"
-        }
-    };
-    let group_display = |backend_sqlite: bool| {
-        if backend_sqlite {
-            "json_extract(g.attributes, '$.displayName')"
-        } else {
-            "g.attributes::jsonb ->> 'displayName'"
-        }
-    };
-    // Parameters are numbered in the order they are bound: group, app, after.
-    let mut next_param = 2;
-    let mut param = || {
-        let n = next_param;
-        next_param += 1;
-        format!("${n}")
-    };
-    let scope = match app_id {
-        Some(_) => format!(
-            " AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = {}))",
-            param()
+    let (user_display, group_display) = match conn.backend() {
+        super::Backend::Sqlite => (
+            "COALESCE(json_extract(u.attributes, '$.displayName'), json_extract(u.attributes, '$.userName'))",
+            "json_extract(g.attributes, '$.displayName')",
         ),
-        None => String::new(),
+        super::Backend::Postgres => (
+            "COALESCE(u.attributes::jsonb ->> 'displayName', u.attributes::jsonb ->> 'userName')",
+            "g.attributes::jsonb ->> 'displayName'",
+        ),
     };
-    let after = match window.after {
-        Some(_) => format!(" AND gm.member_id > {}", param()),
-        None => String::new(),
-    };
-    let limit = window
-        .limit
-        .map(|n| format!(" LIMIT {}", n.max(0)))
-        .unwrap_or_default();
-    macro_rules! run {
-        ($c:expr, $sqlite:expr, $db:ty) => {{
-            let sql = format!(
-                "SELECT gm.member_id, gm.member_type, \
-                 CASE WHEN gm.member_type = 'User' THEN {user_display} ELSE {group_display} END AS display \
-                 FROM group_members gm \
-                 LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id \
-                 LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id \
-                 WHERE gm.group_id = $1{scope}{after} ORDER BY gm.member_id{limit}",
-                user_display = display_json($sqlite),
-                group_display = group_display($sqlite),
-            );
-            let sql = if $sqlite {
-                sql.replace("$1", "?").replace("$2", "?").replace("$3", "?")
-            } else {
-                sql
-            };
-            let query = diesel::sql_query(sql).into_boxed::<$db>().bind::<Text, _>(group_id);
-            let query = match app_id {
-                Some(app) => query.bind::<Text, _>(app),
-                None => query,
-            };
-            let query = match window.after {
-                Some(after) => query.bind::<Text, _>(after),
-                None => query,
-            };
-            query.load::<MemberDetail>($c)?
-        }};
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push(&format!(
+        "SELECT gm.member_id, gm.member_type, \
+         CASE WHEN gm.member_type = 'User' THEN {user_display} ELSE {group_display} END AS display \
+         FROM group_members gm \
+         LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id \
+         LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id \
+         WHERE gm.group_id = "
+    ));
+    b.text(group_id);
+    if let Some(app_id) = app_id {
+        b.push(" AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = ");
+        b.text(app_id);
+        b.push("))");
     }
-    Ok(match conn {
-        Conn::Sqlite(c) => run!(&mut **c, true, diesel::sqlite::Sqlite),
-        Conn::Postgres(c) => run!(&mut **c, false, diesel::pg::Pg),
-    })
+    if let Some(after) = window.after {
+        b.push(" AND gm.member_id > ");
+        b.text(after);
+    }
+    b.push(" ORDER BY gm.member_id");
+    if let Some(limit) = window.limit {
+        b.push(&format!(" LIMIT {}", limit.max(0)));
+    }
+    load_dynamic(conn, &b)
 }
 
 /// Groups containing `group_id`, directly or through other groups.
