@@ -10,6 +10,7 @@ use super::assignments::{
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
+use crate::filter::sql::is_user_index_lookup;
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::store::users::{
     self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, UserSearch, value_rows,
@@ -169,7 +170,7 @@ pub async fn get_user(
 ) -> Result<User, DomainError> {
     let principal = principal.clone();
     store
-        .read(move |conn| {
+        .read_indexed(move |conn| {
             let row = visible_user(conn, &principal, &id)?;
             one_user(conn, &principal, row)
         })
@@ -376,67 +377,68 @@ pub async fn search_users(
     query: UserQuery,
 ) -> Result<UserPage, DomainError> {
     let principal = principal.clone();
-    store
-        .read(move |conn| {
-            let tenant_id = principal.tenant_id.clone();
-            let app_scope = (!principal.is_management).then_some(principal.app_id.as_str());
-            let total =
-                repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
-            let (window, wanted) = match &query.window {
-                UserWindow::Offset { limit, .. } if *limit <= 0 => {
-                    return Ok(UserPage {
-                        users: Vec::new(),
-                        total,
-                        next: None,
-                    });
-                }
-                UserWindow::After { limit, .. } if *limit <= 0 => {
-                    return Ok(UserPage {
-                        users: Vec::new(),
-                        total,
-                        next: None,
-                    });
-                }
-                UserWindow::Offset { offset, limit } => (
-                    UserWindow::Offset {
-                        offset: *offset,
-                        limit: *limit,
-                    },
-                    *limit,
-                ),
-                // One extra row tells whether another page follows.
-                UserWindow::After { position, limit } => (
-                    UserWindow::After {
-                        position: position.clone(),
-                        limit: limit + 1,
-                    },
-                    *limit,
-                ),
-            };
-            let search = UserSearch {
-                tenant_id: &tenant_id,
-                app_id: app_scope,
-                filter: query.filter.as_ref(),
-                sort: query.sort.as_ref(),
-                window,
-            };
-            let mut rows = repo::search_users(conn, &search)?;
-            let more = rows.len() as i64 > wanted;
-            rows.truncate(usize::try_from(wanted).unwrap_or(0));
-            let next = match (&query.window, more) {
-                (UserWindow::After { .. }, true) => {
-                    rows.last().map(|(_, position)| position.clone())
-                }
-                _ => None,
-            };
-            let users = users_from_rows(
-                conn,
-                &principal,
-                rows.into_iter().map(|(row, _)| row).collect(),
-            )?;
-            Ok(UserPage { users, total, next })
-        })
-        .await
+    let index_lookup = query.filter.as_ref().is_some_and(is_user_index_lookup);
+    let search = move |conn: &mut Conn| {
+        let tenant_id = principal.tenant_id.clone();
+        let app_scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        let total = repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
+        let (window, wanted) = match &query.window {
+            UserWindow::Offset { limit, .. } if *limit <= 0 => {
+                return Ok(UserPage {
+                    users: Vec::new(),
+                    total,
+                    next: None,
+                });
+            }
+            UserWindow::After { limit, .. } if *limit <= 0 => {
+                return Ok(UserPage {
+                    users: Vec::new(),
+                    total,
+                    next: None,
+                });
+            }
+            UserWindow::Offset { offset, limit } => (
+                UserWindow::Offset {
+                    offset: *offset,
+                    limit: *limit,
+                },
+                *limit,
+            ),
+            // One extra row tells whether another page follows.
+            UserWindow::After { position, limit } => (
+                UserWindow::After {
+                    position: position.clone(),
+                    limit: limit + 1,
+                },
+                *limit,
+            ),
+        };
+        let search = UserSearch {
+            tenant_id: &tenant_id,
+            app_id: app_scope,
+            filter: query.filter.as_ref(),
+            sort: query.sort.as_ref(),
+            window,
+        };
+        let mut rows = repo::search_users(conn, &search)?;
+        let more = rows.len() as i64 > wanted;
+        rows.truncate(usize::try_from(wanted).unwrap_or(0));
+        let next = match (&query.window, more) {
+            (UserWindow::After { .. }, true) => rows.last().map(|(_, position)| position.clone()),
+            _ => None,
+        };
+        let users = users_from_rows(
+            conn,
+            &principal,
+            rows.into_iter().map(|(row, _)| row).collect(),
+        )?;
+        Ok(UserPage { users, total, next })
+    };
+    if index_lookup {
+        store.read_indexed(search).await
+    } else {
+        store.read(search).await
+    }
 }
 
 /// Checks an `If-Match` version against the stored one.

@@ -286,6 +286,46 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
 }
 
 /// The `user_values` column of a sub-attribute.
+/// True when every user `filter` can match is found by an equality look-up in one of
+/// the users' indexes (id, userName, externalId, a multi-valued attribute's value),
+/// so that a search with it reads a handful of rows however large the tenant is.
+pub fn is_user_index_lookup(filter: &Resolved) -> bool {
+    let indexed_equality = |target: &Target| match user_column(target, Backend::Sqlite) {
+        Ok(UserColumn::Plain(column)) => {
+            matches!(column.as_str(), "u.id" | "u.external_id" | "u.user_name_ci")
+        }
+        Ok(UserColumn::MultiValued { column, .. }) => column == Some("v.value_ci"),
+        _ => false,
+    };
+    match filter {
+        Resolved::And(left, right) => is_user_index_lookup(left) || is_user_index_lookup(right),
+        Resolved::Compare {
+            target,
+            op: CompareOp::Eq,
+            ..
+        } => indexed_equality(target),
+        Resolved::ValuePath { target, filter } => match filter.as_ref() {
+            Resolved::Compare {
+                target: element,
+                op: CompareOp::Eq,
+                ..
+            } => {
+                element.location
+                    == (Location::Element {
+                        sub_attribute: "value",
+                    })
+                    && matches!(
+                        user_column(target, Backend::Sqlite),
+                        Ok(UserColumn::MultiValued { attribute, .. })
+                            if value_column(attribute, "value") == Some("v.value_ci")
+                    )
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn value_column(attribute: &str, sub: &str) -> Option<&'static str> {
     let exact = MULTI_VALUED_ATTRIBUTES
         .iter()

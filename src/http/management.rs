@@ -241,11 +241,10 @@ async fn sign_in(
         return Err(ScimError::invalid_value("name the user to sign in"));
     };
     let signed_in = record_sign_in(&state.store, &principal, subject).await?;
-    let user = render_user(&signed_in.user, &base_url(&req, &state));
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "user": user, "claims": signed_in.claims }),
-    ))
+    let mut body = serde_json::Map::new();
+    body.insert("user".into(), render_user(signed_in.user, &base_url(&req, &state)));
+    body.insert("claims".into(), signed_in.claims);
+    Ok(json_response(StatusCode::OK, &Value::Object(body)))
 }
 
 async fn audit_events(

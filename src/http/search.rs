@@ -80,7 +80,7 @@ async fn search(
         total += page.total;
         resources.extend(
             page.users
-                .iter()
+                .into_iter()
                 .map(|u| users_projection.apply(render_user(u, &base))),
         );
     }

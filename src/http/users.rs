@@ -47,7 +47,7 @@ async fn create(
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
     let user = domain::create_user(&state.store, &principal, input).await?;
-    single_user(&req, &state, StatusCode::CREATED, &user)
+    single_user(&req, &state, StatusCode::CREATED, user)
 }
 
 async fn get(
@@ -60,7 +60,7 @@ async fn get(
     if let Some(response) = not_modified(&req, user.version) {
         return Ok(response);
     }
-    single_user(&req, &state, StatusCode::OK, &user)
+    single_user(&req, &state, StatusCode::OK, user)
 }
 
 async fn replace(
@@ -79,7 +79,7 @@ async fn replace(
         if_match(&req),
     )
     .await?;
-    single_user(&req, &state, StatusCode::OK, &user)
+    single_user(&req, &state, StatusCode::OK, user)
 }
 
 async fn patch(
@@ -99,7 +99,7 @@ async fn patch(
         |current| patch_user(current, &operations),
     )
     .await?;
-    single_user(&req, &state, StatusCode::OK, &user)
+    single_user(&req, &state, StatusCode::OK, user)
 }
 
 async fn delete(
@@ -117,7 +117,7 @@ fn single_user(
     req: &HttpRequest,
     state: &AppState,
     status: StatusCode,
-    user: &User,
+    user: User,
 ) -> Result<HttpResponse, ScimError> {
     let projection = QueryParams::from_request(req)?
         .list_request()
@@ -164,7 +164,7 @@ pub async fn respond_with_users(
     let projection = request.projection(&USER_RESOURCE);
     let resources = page
         .users
-        .iter()
+        .into_iter()
         .map(|u| projection.apply(render_user(u, &base)))
         .collect();
     let body = if request.uses_cursor() {

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::error::{ScimError, ScimType};
@@ -246,13 +246,10 @@ impl ListRequest {
 
 /// A ListResponse message.
 pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
-    json!({
-        "schemas": [urn::LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })
+    let mut response = list_head(total, resources.len());
+    response.insert("startIndex".into(), start_index.into());
+    response.insert("Resources".into(), Value::Array(resources));
+    Value::Object(response)
 }
 
 /// A ListResponse message of a cursor-paged query (RFC 9865).
@@ -261,16 +258,22 @@ pub fn cursor_list_response(
     total: i64,
     next_cursor: Option<String>,
 ) -> Value {
-    let mut response = json!({
-        "schemas": [urn::LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
+    let mut response = list_head(total, resources.len());
+    response.insert("Resources".into(), Value::Array(resources));
     if let Some(next) = next_cursor {
-        response["nextCursor"] = next.into();
+        response.insert("nextCursor".into(), next.into());
     }
-    response
+    Value::Object(response)
+}
+
+/// The members every ListResponse starts with. Built by hand, not with `json!`, which
+/// would deep-copy the resources it is given.
+fn list_head(total: i64, items: usize) -> Map<String, Value> {
+    let mut head = Map::new();
+    head.insert("schemas".into(), json!([urn::LIST_RESPONSE]));
+    head.insert("totalResults".into(), total.into());
+    head.insert("itemsPerPage".into(), items.into());
+    head
 }
 
 #[cfg(test)]

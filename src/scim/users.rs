@@ -160,7 +160,7 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
 }
 
 /// The full JSON representation of a user.
-pub fn render_user(user: &User, base: &BaseUrl) -> Value {
+pub fn render_user(user: User, base: &BaseUrl) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![Value::from(urn::CORE_USER)];
     if user.attributes.contains_key(urn::ENTERPRISE_USER) {
@@ -168,32 +168,40 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
     }
     schemas.push(urn::ROSTER_USER.into());
     out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), Value::from(user.id.clone()));
-    for (key, value) in &user.attributes {
-        out.insert(key.clone(), value.clone());
-    }
+    let meta = json!({
+        "resourceType": "User",
+        "created": format_time(user.created),
+        "lastModified": format_time(user.last_modified),
+        "location": base.resource(USER_RESOURCE.endpoint, &user.id),
+        "version": etag(user.version),
+    });
+    out.insert("id".into(), Value::from(user.id));
+    out.extend(user.attributes);
     if !user.groups.is_empty() {
         let groups = user
             .groups
-            .iter()
+            .into_iter()
             .map(|group| {
-                let mut entry = json!({
-                    "value": group.group_id,
-                    "$ref": base.resource("/Groups", &group.group_id),
-                    "type": if group.direct { "direct" } else { "indirect" },
-                });
-                if let Some(display) = &group.display {
-                    entry["display"] = display.clone().into();
+                let mut entry = Map::new();
+                let reference = base.resource("/Groups", &group.group_id);
+                entry.insert("value".into(), group.group_id.into());
+                entry.insert("$ref".into(), reference.into());
+                entry.insert(
+                    "type".into(),
+                    if group.direct { "direct" } else { "indirect" }.into(),
+                );
+                if let Some(display) = group.display {
+                    entry.insert("display".into(), display.into());
                 }
-                entry
+                Value::Object(entry)
             })
             .collect();
         out.insert("groups".into(), Value::Array(groups));
     }
     let mut roster = Map::new();
     roster.insert("status".into(), user.status.as_str().into());
-    if let Some(custom_data) = &user.custom_data {
-        roster.insert("customData".into(), custom_data.clone());
+    if let Some(custom_data) = user.custom_data {
+        roster.insert("customData".into(), custom_data);
     }
     if let Some(birthday) = user.birthday {
         roster.insert(
@@ -207,13 +215,13 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
     if !user.social_accounts.is_empty() {
         let accounts = user
             .social_accounts
-            .iter()
+            .into_iter()
             .map(|account| {
                 let mut entry = Map::new();
-                entry.insert("provider".into(), account.provider.clone().into());
-                entry.insert("subject".into(), account.subject.clone().into());
-                if let Some(email) = &account.email {
-                    entry.insert("email".into(), email.clone().into());
+                entry.insert("provider".into(), account.provider.into());
+                entry.insert("subject".into(), account.subject.into());
+                if let Some(email) = account.email {
+                    entry.insert("email".into(), email.into());
                 }
                 entry.insert("linkedAt".into(), format_time(account.linked_at).into());
                 Value::Object(entry)
@@ -227,7 +235,7 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
             .iter()
             .map(|app| {
                 let mut entry = app_entry(app);
-                entry.insert("display".into(), app.app_name.clone().into());
+                entry.insert("display".into(), app.app_name.as_str().into());
                 entry.insert("assignedAt".into(), format_time(app.assigned_at).into());
                 if let Some(last) = app.last_sign_in {
                     entry.insert("lastSignIn".into(), format_time(last).into());
@@ -238,16 +246,7 @@ pub fn render_user(user: &User, base: &BaseUrl) -> Value {
         roster.insert("apps".into(), Value::Array(apps));
     }
     out.insert(urn::ROSTER_USER.into(), Value::Object(roster));
-    out.insert(
-        "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": format_time(user.created),
-            "lastModified": format_time(user.last_modified),
-            "location": base.resource(USER_RESOURCE.endpoint, &user.id),
-            "version": etag(user.version),
-        }),
-    );
+    out.insert("meta".into(), meta);
     Value::Object(out)
 }
 
