@@ -13,13 +13,8 @@ use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
 use roster::store::Store;
 
-/// mimalloc: requests allocate and free many small JSON values across threads, where
-/// glibc's malloc spent a fifth of a request in its arenas' locks and consolidation,
-/// and kept an arena's worth of memory per blocking thread.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
@@ -138,4 +133,17 @@ fn run_seed(config: SeedConfig) -> Result<(), String> {
         .map_err(describe)?;
     println!("{}", json!(report));
     Ok(())
+}
+
+/// Caps glibc's malloc arenas at two: by default every thread that allocates may
+/// get an arena of its own (up to eight per core), and the blocking threads of the
+/// database calls each keep theirs, which multiplies the server's resident memory.
+/// (mimalloc was tried: about 10% more point reads per second, but 70 MiB more at
+/// peak during concurrent scans.)
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

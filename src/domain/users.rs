@@ -381,16 +381,10 @@ pub async fn search_users(
     let search = move |conn: &mut Conn| {
         let tenant_id = principal.tenant_id.clone();
         let app_scope = (!principal.is_management).then_some(principal.app_id.as_str());
-        let total = repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
         let (window, wanted) = match &query.window {
-            UserWindow::Offset { limit, .. } if *limit <= 0 => {
-                return Ok(UserPage {
-                    users: Vec::new(),
-                    total,
-                    next: None,
-                });
-            }
-            UserWindow::After { limit, .. } if *limit <= 0 => {
+            UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
+                let total =
+                    repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
                 return Ok(UserPage {
                     users: Vec::new(),
                     total,
@@ -422,6 +416,17 @@ pub async fn search_users(
         };
         let mut rows = repo::search_users(conn, &search)?;
         let more = rows.len() as i64 > wanted;
+        // A first page that holds every match is its own count: a look-up by userName
+        // or email needs no second pass over its matches.
+        let every_match = match &query.window {
+            UserWindow::Offset { offset, limit } => *offset == 0 && (rows.len() as i64) < *limit,
+            UserWindow::After { position, .. } => position.is_none() && !more,
+        };
+        let total = if every_match {
+            rows.len() as i64
+        } else {
+            repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?
+        };
         rows.truncate(usize::try_from(wanted).unwrap_or(0));
         let next = match (&query.window, more) {
             (UserWindow::After { .. }, true) => rows.last().map(|(_, position)| position.clone()),

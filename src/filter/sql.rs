@@ -836,3 +836,45 @@ fn postgres_json_path(path: &[String]) -> String {
     let keys: Vec<String> = path.iter().map(|key| format!("\"{key}\"")).collect();
     format!("{{{}}}", keys.join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{parse_filter, resolve};
+    use crate::scim::schema::USER_RESOURCE;
+
+    fn index_lookup(filter: &str) -> bool {
+        let parsed = parse_filter(filter).expect("filter parses");
+        is_user_index_lookup(&resolve(&parsed, &USER_RESOURCE).expect("filter resolves"))
+    }
+
+    #[test]
+    fn equality_on_an_indexed_attribute_is_an_index_lookup() {
+        assert!(index_lookup(r#"userName eq "a@b.test""#));
+        assert!(index_lookup(r#"externalId eq "e-1""#));
+        assert!(index_lookup(r#"id eq "x""#));
+        assert!(index_lookup(r#"emails.value eq "a@b.test""#));
+        assert!(index_lookup(r#"emails[value eq "a@b.test"]"#));
+        assert!(index_lookup(r#"phoneNumbers.value eq "+1 555""#));
+    }
+
+    #[test]
+    fn an_and_is_an_index_lookup_when_either_side_is() {
+        assert!(index_lookup(r#"userName eq "a" and title co "x""#));
+        assert!(index_lookup(r#"title co "x" and emails.value eq "a""#));
+        assert!(!index_lookup(r#"title co "x" and displayName sw "y""#));
+    }
+
+    #[test]
+    fn other_filters_are_not_index_lookups() {
+        assert!(!index_lookup(r#"userName co "a""#));
+        assert!(!index_lookup(r#"userName sw "a""#));
+        assert!(!index_lookup(r#"title eq "x""#));
+        assert!(!index_lookup(r#"userName eq "a" or userName eq "b""#));
+        assert!(!index_lookup(r#"not (userName eq "a")"#));
+        assert!(!index_lookup(r#"emails.type eq "work""#));
+        assert!(!index_lookup(r#"emails[type eq "work"]"#));
+        assert!(!index_lookup(r#"x509Certificates.value eq "MIIB""#));
+        assert!(!index_lookup("userName pr"));
+    }
+}

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{resource_response, scim_json, scim_resource};
+use super::response::{resource_response, scim_json, scim_resource, write_json};
 use crate::auth::Principal;
 use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
@@ -124,11 +124,11 @@ async fn get(
         pages.recv().await.map(|page| (page, pages))
     });
     let members = pages.map(move |page| {
-        let mut chunk = String::new();
+        let mut chunk = Vec::new();
         for member in page? {
             if let Some(entry) = project_member(&projection, render_member(&member, &base)) {
-                chunk.push_str(separator);
-                chunk.push_str(&entry.to_string());
+                chunk.extend_from_slice(separator.as_bytes());
+                write_json(&mut chunk, &entry);
                 separator = ",";
             }
         }

@@ -242,7 +242,10 @@ async fn sign_in(
     };
     let signed_in = record_sign_in(&state.store, &principal, subject).await?;
     let mut body = serde_json::Map::new();
-    body.insert("user".into(), render_user(signed_in.user, &base_url(&req, &state)));
+    body.insert(
+        "user".into(),
+        render_user(signed_in.user, &base_url(&req, &state)),
+    );
     body.insert("claims".into(), signed_in.claims);
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
 }

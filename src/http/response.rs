@@ -8,13 +8,27 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(body.to_string())
+        .body(json_bytes(body))
 }
 
 /// A SCIM resource response carrying the `ETag` (and, when created, the `Location`)
 /// of the resource's `meta`, which the body itself may have projected away.
 pub fn scim_resource(status: StatusCode, body: &Value, meta: &Value) -> HttpResponse {
-    resource_response(status, meta).body(body.to_string())
+    resource_response(status, meta).body(json_bytes(body))
+}
+
+/// `value` as JSON text, written straight into bytes (not through `Display`, whose
+/// formatter adds a call per token).
+pub fn json_bytes(value: &Value) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(1024);
+    write_json(&mut bytes, value);
+    bytes
+}
+
+/// Appends `value` as JSON text to `bytes`.
+pub fn write_json(bytes: &mut Vec<u8>, value: &Value) {
+    // Cannot fail: a Value's keys are strings, and writing to memory does not error.
+    let _ = serde_json::to_writer(bytes, value);
 }
 
 /// The status and headers of a resource response, before its body.

@@ -24,6 +24,7 @@ on_both_backends!(
     sort_by_orders_case_insensitively_with_missing_values_last,
     sort_by_a_multi_valued_attribute_uses_the_primary_value,
     index_paging_through_a_filter_counts_only_matches,
+    total_results_counts_every_match_whatever_the_window,
     cursor_paging_walks_every_user_exactly_once,
     cursor_paging_with_sort_walks_every_user_exactly_once,
     a_foreign_or_forged_cursor_is_invalid_cursor,
@@ -452,6 +453,50 @@ async fn index_paging_through_a_filter_counts_only_matches(server: TestServer) {
         .map(|u| u["userName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["p2", "p4"]);
+}
+
+async fn total_results_counts_every_match_whatever_the_window(server: TestServer) {
+    let tenant = server.tenant().await;
+    let bodies = (0..8)
+        .map(|i| {
+            UserBuilder::new(&format!("t{i}"))
+                .with("title", json!(if i < 5 { "match" } else { "other" }))
+                .build()
+        })
+        .collect();
+    users(&tenant, bodies).await;
+    let filter = urlencode(r#"title eq "match""#);
+    // A page holding every match, one exactly full, a partial one, a later one, and
+    // the first and a later cursor page.
+    for (window, items) in [
+        ("count=10", 5),
+        ("count=5", 5),
+        ("count=2", 2),
+        ("startIndex=5&count=10", 1),
+        ("startIndex=9&count=10", 0),
+        ("count=10&cursor=", 5),
+        ("count=2&cursor=", 2),
+    ] {
+        let (status, page) = tenant
+            .get(&format!("/Users?filter={filter}&{window}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{window}: {page}");
+        assert_eq!(page["totalResults"], 5, "{window}");
+        assert_eq!(
+            page["Resources"].as_array().unwrap().len(),
+            items,
+            "{window}"
+        );
+    }
+    let (_, first) = tenant
+        .get(&format!("/Users?filter={filter}&count=2&cursor="))
+        .await;
+    let next = first["nextCursor"].as_str().unwrap();
+    let (_, second) = tenant
+        .get(&format!("/Users?filter={filter}&count=10&cursor={next}"))
+        .await;
+    assert_eq!(second["totalResults"], 5);
+    assert_eq!(second["Resources"].as_array().unwrap().len(), 3);
 }
 
 async fn walk_with_cursor(tenant: &Tenant, query: &str) -> Vec<String> {
