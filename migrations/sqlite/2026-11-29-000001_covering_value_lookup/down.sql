@@ -1,0 +1,2 @@
+DROP INDEX user_values_lookup;
+CREATE INDEX user_values_lookup ON user_values (tenant_id, attribute, value_ci);
