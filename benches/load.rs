@@ -8,6 +8,8 @@
 //! cargo bench --bench load -- --database-url postgres://postgres@127.0.0.1/roster_bench
 //! ```
 //!
+//! `--only NAME[,NAME…]` runs only the scenarios whose names contain one of the parts.
+//!
 //! The seeded store is kept (under target/bench/) and reused by later runs with the
 //! same user count.
 
@@ -26,6 +28,16 @@ struct Options {
     connections: usize,
     database_url: Option<String>,
     only: Option<String>,
+}
+
+impl Options {
+    /// True when `--only` names a part of `scenario` (or is absent); `--only a,b`
+    /// runs the scenarios matching either, in the usual order.
+    fn wants(&self, scenario: &str) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|only| only.split(',').any(|part| scenario.contains(part)))
+    }
 }
 
 fn options() -> Options {
@@ -385,7 +397,7 @@ fn main() {
 
         let mut outcomes = Vec::new();
         for (name, make) in scenarios {
-            if options.only.as_deref().is_some_and(|only| !name.contains(only)) {
+            if !options.wants(name) {
                 continue;
             }
             let outcome = run_scenario(&client, &base, &token, name, &options, make).await;
@@ -393,7 +405,7 @@ fn main() {
             outcomes.push(outcome);
         }
 
-        let wanted = |name: &str| options.only.as_deref().is_none_or(|only| name.contains(only));
+        let wanted = |name: &str| options.wants(name);
         // A full GET of the 100,000-member group, members streamed.
         let rss_before_group = peak_rss_mib(pid);
         let group_started = Instant::now();

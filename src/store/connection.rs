@@ -345,3 +345,61 @@ fn sqlite_path(url: &str) -> String {
         .unwrap_or(url)
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_store(dir: &tempfile::TempDir, pool_size: u32) -> Store {
+        Store::connect(
+            &format!("sqlite://{}/roster.db", dir.path().display()),
+            pool_size,
+        )
+        .expect("store opens")
+    }
+
+    fn select_one(conn: &mut Conn) -> Result<i32, StoreError> {
+        crate::with_conn!(conn, c => c.batch_execute("SELECT 1"))?;
+        Ok(1)
+    }
+
+    #[tokio::test]
+    async fn an_indexed_read_runs_when_a_connection_is_idle() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = sqlite_store(&dir, 2);
+        assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
+    }
+
+    #[tokio::test]
+    async fn an_indexed_read_waits_for_a_connection_when_none_is_idle() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = sqlite_store(&dir, 1);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (held, holding) = tokio::sync::oneshot::channel();
+        let holder = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .read(move |_conn| {
+                        let _ = held.send(());
+                        let _ = released.recv();
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+            }
+        });
+        holding.await.expect("the only connection is held");
+        let indexed = tokio::spawn({
+            let store = store.clone();
+            async move { store.read_indexed(select_one).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !indexed.is_finished(),
+            "no connection was idle: the read must wait on the blocking pool"
+        );
+        release.send(()).expect("holder waits");
+        assert_eq!(indexed.await.expect("joins").expect("read"), 1);
+        holder.await.expect("joins").expect("holder read");
+    }
+}
