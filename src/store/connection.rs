@@ -1,3 +1,4 @@
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -181,7 +182,10 @@ impl Store {
         if let Pools::Sqlite { pool, .. } = &self.pools
             && let Some(mut conn) = pool.try_get()
         {
-            return read_sqlite_snapshot(&mut conn, f);
+            // A panic stays this request's error, as it would on a blocking thread; the
+            // pool drops the connection, whose transaction never ended.
+            return catch_unwind(AssertUnwindSafe(|| read_sqlite_snapshot(&mut conn, f)))
+                .unwrap_or_else(|_| Err(StoreError::Cancelled.into()));
         }
         self.read(f).await
     }
@@ -367,6 +371,16 @@ mod tests {
     async fn an_indexed_read_runs_when_a_connection_is_idle() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = sqlite_store(&dir, 2);
+        assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_indexed_read_is_an_error_and_the_store_keeps_serving() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = sqlite_store(&dir, 1);
+        let outcome: Result<i32, StoreError> =
+            store.read_indexed(|_conn| panic!("a bug in a read")).await;
+        assert!(matches!(outcome, Err(StoreError::Cancelled)), "{outcome:?}");
         assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
     }
 
