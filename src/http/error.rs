@@ -3,7 +3,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
-use super::response::SCIM_CONTENT_TYPE;
+use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use crate::scim::{ScimError, urn};
 
 impl ResponseError for ScimError {
@@ -25,7 +25,7 @@ impl ResponseError for ScimError {
         if self.status == 401 {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster\""));
         }
-        response.body(body.to_string())
+        response.body(json_bytes(&body))
     }
 }
 

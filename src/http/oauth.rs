@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use super::response::SCIM_CONTENT_TYPE;
+use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use crate::domain::DomainError;
 use crate::domain::tenants::issue_access_token;
 use crate::scim::urn;
@@ -60,7 +60,7 @@ impl ResponseError for OAuthError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"roster\""));
         }
-        response.body(body.to_string())
+        response.body(json_bytes(&body))
     }
 }
 

@@ -156,7 +156,8 @@ impl Store {
         }
     }
 
-    /// Runs `f` with a connection on the blocking pool, outside any transaction.
+    /// Runs `f` with a connection on the blocking pool: on SQLite inside one read
+    /// transaction (one snapshot), on PostgreSQL statement by statement.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
@@ -226,8 +227,9 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let outcome = match &store.pools {
                 // A deferred transaction holds one WAL snapshot from its first read.
-                Pools::Sqlite { pool, .. } => checkout(pool)
-                    .and_then(|mut conn| conn.transaction(|c| f(&mut Conn::Sqlite(c)))),
+                Pools::Sqlite { pool, .. } => {
+                    checkout(pool).and_then(|mut conn| read_sqlite_snapshot(&mut conn, f))
+                }
                 Pools::Postgres(pool) => checkout(pool).and_then(|mut conn| {
                     conn.build_transaction()
                         .read_only()
