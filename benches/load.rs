@@ -139,6 +139,22 @@ fn start_server(database_url: &str) -> Server {
     Server { child, base }
 }
 
+/// CPU time a process has used so far (user + system), in microseconds.
+fn cpu_micros(pid: u32) -> f64 {
+    let ticks_per_second = 100.0; // USER_HZ, the same on every Linux architecture Roster runs on
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / ticks_per_second * 1e6)
+        })
+        .unwrap_or(0.0)
+}
+
 /// One request of a scenario: method, path, body.
 type RequestFn =
     Arc<dyn Fn(&mut StdRng, u64) -> (reqwest::Method, String, Option<Value>) + Send + Sync>;
@@ -150,6 +166,8 @@ struct Outcome {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Server CPU time per request, in microseconds.
+    server_cpu_us: f64,
 }
 
 async fn run_scenario(
@@ -228,6 +246,7 @@ async fn run_scenario(
         rps: latencies.len() as f64 / elapsed,
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
+        server_cpu_us: 0.0,
     }
 }
 
@@ -363,22 +382,25 @@ fn main() {
         eprintln!("groups ready: {} and 10 members; server peak so far {:.0} MiB", big_members.len(), peak_rss_mib(pid));
 
         let get = reqwest::Method::GET;
-        let s = samples.clone();
-        let pick = move |rng: &mut StdRng| s[rng.random_range(0..s.len())].clone();
+        // Every request path is built before the clock starts: the load generator shares
+        // the machine with the server, and its own work would count against the server.
         let filter = |f: String| format!("/scim/v2/Users?filter={}", urlencode(&f));
+        let paths = |path_of: &dyn Fn(&Value) -> String| -> Arc<Vec<String>> { Arc::new(samples.iter().map(path_of).collect()) };
+        let any_of = |paths: Arc<Vec<String>>, method: reqwest::Method| -> RequestFn { Arc::new(move |rng, _| (method.clone(), paths[rng.random_range(0..paths.len())].clone(), None)) };
+        let user_paths = paths(&|u| format!("/scim/v2/Users/{}", u["id"].as_str().unwrap()));
         let mut scenarios: Vec<(&str, RequestFn)> = Vec::new();
-        scenarios.push(("/healthz", Arc::new({ let get = get.clone(); move |_, _| (get.clone(), "/healthz".into(), None) })));
-        { let p = pick.clone(); let get = get.clone(); scenarios.push(("GET user by id", Arc::new(move |rng, _| (get.clone(), format!("/scim/v2/Users/{}", p(rng)["id"].as_str().unwrap()), None)))); }
-        { let p = pick.clone(); let get = get.clone(); scenarios.push(("userName eq", Arc::new(move |rng, _| (get.clone(), filter(format!("userName eq \"{}\"", p(rng)["userName"].as_str().unwrap())), None)))); }
-        { let p = pick.clone(); let get = get.clone(); scenarios.push(("emails.value eq", Arc::new(move |rng, _| (get.clone(), filter(format!("emails.value eq \"{}\"", p(rng)["emails"][0]["value"].as_str().unwrap())), None)))); }
-        { let p = pick.clone(); let get = get.clone(); scenarios.push(("externalId eq", Arc::new(move |rng, _| (get.clone(), filter(format!("externalId eq \"{}\"", p(rng)["externalId"].as_str().unwrap())), None)))); }
-        { let p = pick.clone(); let get = get.clone(); scenarios.push(("co filter, count=10", Arc::new(move |rng, _| (get.clone(), format!("{}&count=10", filter(format!("userName co \"{}\"", &p(rng)["name"]["familyName"].as_str().unwrap().to_lowercase()))), None)))); }
+        scenarios.push(("/healthz", any_of(Arc::new(vec!["/healthz".into()]), get.clone())));
+        scenarios.push(("GET user by id", any_of(user_paths.clone(), get.clone())));
+        scenarios.push(("userName eq", any_of(paths(&|u| filter(format!("userName eq \"{}\"", u["userName"].as_str().unwrap()))), get.clone())));
+        scenarios.push(("emails.value eq", any_of(paths(&|u| filter(format!("emails.value eq \"{}\"", u["emails"][0]["value"].as_str().unwrap()))), get.clone())));
+        scenarios.push(("externalId eq", any_of(paths(&|u| filter(format!("externalId eq \"{}\"", u["externalId"].as_str().unwrap()))), get.clone())));
+        scenarios.push(("co filter, count=10", any_of(paths(&|u| format!("{}&count=10", filter(format!("userName co \"{}\"", u["name"]["familyName"].as_str().unwrap().to_lowercase())))), get.clone())));
         { let get = get.clone(); scenarios.push(("list page 1, count=100", Arc::new(move |_, _| (get.clone(), "/scim/v2/Users?count=100".into(), None)))); }
         { let tag = run_tag.clone(); scenarios.push(("POST user", Arc::new(move |_, n| (reqwest::Method::POST, "/scim/v2/Users".into(), Some(json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("bench-{tag}-{n}@load.test"),
             "name": {"givenName": "Load", "familyName": "Test"}, "emails": [{"value": format!("bench-{tag}-{n}@load.test"), "type": "work", "primary": true}]
         })))))); }
-        { let p = pick.clone(); scenarios.push(("PATCH replace one attribute", Arc::new(move |rng, n| (reqwest::Method::PATCH, format!("/scim/v2/Users/{}", p(rng)["id"].as_str().unwrap()), Some(json!({
+        { let p = user_paths.clone(); scenarios.push(("PATCH replace one attribute", Arc::new(move |rng, n| (reqwest::Method::PATCH, p[rng.random_range(0..p.len())].clone(), Some(json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": format!("T{n}")}]
         })))))); }
         for (label, group) in [("PATCH add member, 10-member group", small_group.clone()), ("PATCH add member, 100k-member group", big_group.clone())] {
@@ -400,8 +422,10 @@ fn main() {
             if !options.wants(name) {
                 continue;
             }
-            let outcome = run_scenario(&client, &base, &token, name, &options, make).await;
-            eprintln!("{:<38} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} errors)", outcome.name, outcome.rps, outcome.p50_ms, outcome.p99_ms, outcome.errors);
+            let cpu_before = cpu_micros(pid);
+            let mut outcome = run_scenario(&client, &base, &token, name, &options, make).await;
+            outcome.server_cpu_us = (cpu_micros(pid) - cpu_before) / outcome.requests.max(1) as f64;
+            eprintln!("{:<38} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  server {:>7.1} µs CPU/req  ({} errors)", outcome.name, outcome.rps, outcome.p50_ms, outcome.p99_ms, outcome.server_cpu_us, outcome.errors);
             outcomes.push(outcome);
         }
 
@@ -442,16 +466,16 @@ fn main() {
         }
         let peak = peak_rss_mib(pid);
         println!();
-        println!("| scenario | requests/s | p50 ms | p99 ms | errors |");
-        println!("| --- | ---: | ---: | ---: | ---: |");
+        println!("| scenario | requests/s | p50 ms | p99 ms | server CPU µs/request | errors |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
         for o in &outcomes {
-            println!("| {} | {:.0} | {:.2} | {:.2} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.errors);
+            println!("| {} | {:.0} | {:.2} | {:.2} | {:.0} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.server_cpu_us, o.errors);
         }
         if wanted("full GET of the 100k-member group") {
-            println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | |");
+            println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | | |");
         }
         if wanted("cursor walk") {
-            println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | |");
+            println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | | |");
         }
         println!();
         println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario", options.users, options.connections, options.seconds);
