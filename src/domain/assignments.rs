@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use super::DomainError;
 use crate::auth::Principal;
-use crate::store::Conn;
 use crate::store::assignments::{self as repo, AssignmentRow};
 use crate::store::tenants::find_application;
+use crate::store::users::StoredExtras;
+use crate::store::{Conn, StoreError};
 
 /// The largest `customAppData` object, as bytes of compact JSON (500 KB).
 pub const MAX_CUSTOM_APP_DATA_BYTES: usize = 512_000;
@@ -90,26 +91,90 @@ pub fn extras_of(
 }
 
 fn assignment_from_row(row: AssignmentRow, app_name: String) -> Result<AppAssignment, DomainError> {
-    let parse = |text: &Option<String>| -> Result<Option<Value>, DomainError> {
-        text.as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|_| {
-                DomainError::Store(crate::store::StoreError::Corrupt(format!(
-                    "app data of user {}",
-                    row.user_id
-                )))
-            })
-    };
     Ok(AppAssignment {
-        custom_app_data: parse(&row.custom_app_data)?,
-        consents: parse(&row.consents)?,
+        custom_app_data: stored_app_data(row.custom_app_data.as_deref(), &row.user_id)?,
+        consents: stored_app_data(row.consents.as_deref(), &row.user_id)?,
         app_id: row.app_id,
         app_name,
         external_account_id: row.external_account_id,
         assigned_at: row.assigned_at,
         last_sign_in: row.last_sign_in,
     })
+}
+
+fn stored_app_data(text: Option<&str>, user_id: &str) -> Result<Option<Value>, DomainError> {
+    text.map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| corrupt(user_id, "app data"))
+}
+
+fn corrupt(user_id: &str, what: &str) -> DomainError {
+    DomainError::Store(StoreError::Corrupt(format!("{what} of user {user_id}")))
+}
+
+/// An assignment as [`StoredExtras::apps`] holds it.
+type StoredAssignment = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+/// A social account as [`StoredExtras::socials`] holds it.
+type StoredSocialAccount = (String, String, Option<String>, String);
+
+/// A user's assignments and social accounts from the [`StoredExtras`] read beside
+/// the user's row.
+pub fn extras_from_stored(
+    user_id: &str,
+    extras: &StoredExtras,
+) -> Result<(Vec<AppAssignment>, Vec<SocialAccount>), DomainError> {
+    let time = |text: &str| stored_time(text).ok_or_else(|| corrupt(user_id, "a timestamp"));
+    let apps: Vec<StoredAssignment> =
+        serde_json::from_str(&extras.apps).map_err(|_| corrupt(user_id, "assignments"))?;
+    let mut apps = apps
+        .into_iter()
+        .map(
+            |(app_id, app_name, external_account_id, data, consents, assigned_at, last_sign_in)| {
+                Ok(AppAssignment {
+                    custom_app_data: stored_app_data(data.as_deref(), user_id)?,
+                    consents: stored_app_data(consents.as_deref(), user_id)?,
+                    app_id,
+                    app_name,
+                    external_account_id,
+                    assigned_at: time(&assigned_at)?,
+                    last_sign_in: last_sign_in.as_deref().map(time).transpose()?,
+                })
+            },
+        )
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    apps.sort_by(|a, b| (a.assigned_at, &a.app_id).cmp(&(b.assigned_at, &b.app_id)));
+    let socials: Vec<StoredSocialAccount> =
+        serde_json::from_str(&extras.socials).map_err(|_| corrupt(user_id, "social accounts"))?;
+    let mut socials = socials
+        .into_iter()
+        .map(|(provider, subject, email, linked_at)| {
+            Ok(SocialAccount {
+                provider,
+                subject,
+                email,
+                linked_at: time(&linked_at)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    socials.sort_by_key(|social| social.linked_at);
+    Ok((apps, socials))
+}
+
+/// A timestamp as a JSON aggregate renders it: SQLite keeps diesel's text
+/// (`2026-11-29 03:21:35.601`), PostgreSQL writes ISO 8601 (`2026-11-29T03:21:35.601`).
+fn stored_time(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()
 }
 
 /// Assigns the user to the application (no change when already assigned).
@@ -230,4 +295,68 @@ pub fn serialize_limited(value: Option<&Value>, name: &str) -> Result<Option<Str
         )));
     }
     Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(apps: &str, socials: &str) -> StoredExtras {
+        StoredExtras {
+            apps: apps.into(),
+            socials: socials.into(),
+            grouped: false,
+        }
+    }
+
+    #[test]
+    fn stored_times_read_in_both_backends_formats() {
+        let sqlite = stored_time("2026-11-29 03:21:35.601").unwrap();
+        let postgres = stored_time("2026-11-29T03:21:35.601").unwrap();
+        assert_eq!(sqlite, postgres);
+        assert_eq!(sqlite.and_utc().timestamp_subsec_millis(), 601);
+        assert!(stored_time("2026-11-29 03:21:35").is_some());
+        assert!(stored_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn stored_extras_come_back_oldest_first_with_their_app_data() {
+        let apps = r#"[["b","B",null,null,null,"2026-01-02 00:00:00",null],
+            ["a","A","ext-1","{\"tier\":2}","{\"news\":true}","2026-01-01 00:00:00","2026-01-03T10:00:00"]]"#;
+        let socials = r#"[["github","2",null,"2026-02-02 00:00:00"],["google","1","g@x.test","2026-02-01 00:00:00"]]"#;
+        let (apps, socials) = extras_from_stored("u", &stored(apps, socials)).unwrap();
+        assert_eq!(
+            apps.iter().map(|a| a.app_id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            apps[0].custom_app_data,
+            Some(serde_json::json!({"tier": 2}))
+        );
+        assert_eq!(apps[0].consents, Some(serde_json::json!({"news": true})));
+        assert_eq!(apps[0].external_account_id.as_deref(), Some("ext-1"));
+        assert!(apps[0].last_sign_in.is_some());
+        assert_eq!(apps[1].last_sign_in, None);
+        assert_eq!(socials[0].provider, "google");
+        assert_eq!(socials[0].email.as_deref(), Some("g@x.test"));
+    }
+
+    #[test]
+    fn broken_stored_extras_are_a_store_error_not_a_panic() {
+        for (apps, socials) in [
+            ("not json", "[]"),
+            ("[]", "[[1, 2]]"),
+            (
+                r#"[["a","A",null,"{broken",null,"2026-01-01 00:00:00",null]]"#,
+                "[]",
+            ),
+            (r#"[["a","A",null,null,null,"never",null]]"#, "[]"),
+        ] {
+            let outcome = extras_from_stored("u", &stored(apps, socials));
+            assert!(
+                matches!(outcome, Err(DomainError::Store(StoreError::Corrupt(_)))),
+                "{apps} / {socials}: {outcome:?}"
+            );
+        }
+    }
 }

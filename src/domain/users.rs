@@ -13,7 +13,8 @@ use crate::filter::Resolved;
 use crate::filter::sql::is_user_index_lookup;
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::store::users::{
-    self as repo, NewUserRow, UserChanges, UserLookupColumns, UserRow, UserSearch, value_rows,
+    self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
+    value_rows,
 };
 pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
@@ -159,8 +160,11 @@ pub(crate) fn load_user(
     principal: &Principal,
     id: &str,
 ) -> Result<User, DomainError> {
-    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    one_user(conn, principal, row)
+    let (row, extras) =
+        repo::find_user_with_extras(conn, &principal.tenant_id, id, app_scope(principal))?
+            .ok_or_else(|| not_found(id))?;
+    let mut users = users_with_extras(conn, vec![(row, extras)])?;
+    users.pop().ok_or_else(|| not_found(id))
 }
 
 pub async fn get_user(
@@ -171,8 +175,13 @@ pub async fn get_user(
     let principal = principal.clone();
     store
         .read_indexed(move |conn| {
-            let row = visible_user(conn, &principal, &id)?;
-            one_user(conn, &principal, row)
+            let user = load_user(conn, &principal, &id)?;
+            // An application sees only the users assigned to it, and of their
+            // assignments only its own: none means the user is not its to see.
+            if !principal.is_management && user.apps.is_empty() {
+                return Err(not_found(&id));
+            }
+            Ok(user)
         })
         .await
 }
@@ -380,7 +389,7 @@ pub async fn search_users(
     let index_lookup = query.filter.as_ref().is_some_and(is_user_index_lookup);
     let search = move |conn: &mut Conn| {
         let tenant_id = principal.tenant_id.clone();
-        let app_scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        let app_scope = app_scope(&principal);
         let (window, wanted) = match &query.window {
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
                 let total =
@@ -413,6 +422,7 @@ pub async fn search_users(
             filter: query.filter.as_ref(),
             sort: query.sort.as_ref(),
             window,
+            with_extras: index_lookup,
         };
         let mut rows = repo::search_users(conn, &search)?;
         let more = rows.len() as i64 > wanted;
@@ -429,14 +439,15 @@ pub async fn search_users(
         };
         rows.truncate(usize::try_from(wanted).unwrap_or(0));
         let next = match (&query.window, more) {
-            (UserWindow::After { .. }, true) => rows.last().map(|(_, position)| position.clone()),
+            (UserWindow::After { .. }, true) => rows.last().map(|hit| hit.position.clone()),
             _ => None,
         };
-        let users = users_from_rows(
-            conn,
-            &principal,
-            rows.into_iter().map(|(row, _)| row).collect(),
-        )?;
+        let (rows, extras): (Vec<UserRow>, Vec<Option<StoredExtras>>) =
+            rows.into_iter().map(|hit| (hit.user, hit.extras)).unzip();
+        let users = match extras.into_iter().collect::<Option<Vec<_>>>() {
+            Some(extras) => users_with_extras(conn, rows.into_iter().zip(extras).collect())?,
+            None => users_from_rows(conn, &principal, rows)?,
+        };
         Ok(UserPage { users, total, next })
     };
     if index_lookup {
@@ -590,6 +601,38 @@ fn one_user(conn: &mut Conn, principal: &Principal, row: UserRow) -> Result<User
     users
         .pop()
         .ok_or_else(|| DomainError::NotFound("User not found".into()))
+}
+
+/// The one application whose assignments (and users) the caller may see, if it is
+/// not the Management Application.
+fn app_scope(principal: &Principal) -> Option<&str> {
+    (!principal.is_management).then_some(principal.app_id.as_str())
+}
+
+/// Users read with their [`StoredExtras`]; only the nesting of those in some group
+/// takes another query.
+fn users_with_extras(
+    conn: &mut Conn,
+    rows: Vec<(UserRow, StoredExtras)>,
+) -> Result<Vec<User>, DomainError> {
+    let grouped: Vec<String> = rows
+        .iter()
+        .filter(|(_, extras)| extras.grouped)
+        .map(|(row, _)| row.id.clone())
+        .collect();
+    let mut groups = if grouped.is_empty() {
+        Default::default()
+    } else {
+        crate::store::groups::groups_of_members(conn, &grouped)?
+    };
+    rows.into_iter()
+        .map(|(row, extras)| {
+            let mut user = user_from_row(row)?;
+            (user.apps, user.social_accounts) = assignments::extras_from_stored(&user.id, &extras)?;
+            user.groups = groups.remove(&user.id).unwrap_or_default();
+            Ok(user)
+        })
+        .collect()
 }
 
 /// Users with their assignments and social accounts, loaded for the whole batch.

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
@@ -313,15 +313,43 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let mut outcome = None;
-    // Nothing to undo in a read: the transaction commits whatever `f` returned.
-    conn.transaction::<(), diesel::result::Error, _>(|c| {
-        outcome = Some(f(&mut Conn::Sqlite(c)));
-        Ok(())
-    })
-    .map_err(StoreError::from)?;
-    outcome.unwrap_or_else(|| Err(StoreError::Cancelled.into()))
+    // BEGIN and COMMIT stay prepared on the connection (diesel's `transaction` parses
+    // them anew each time, a tenth of a point read). Nothing to undo in a read: the
+    // transaction ends with COMMIT whatever `f` did, a panic included, so that the
+    // connection never goes back to the pool inside a transaction.
+    PreparedStatement("BEGIN DEFERRED")
+        .execute(conn)
+        .map_err(StoreError::from)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut Conn::Sqlite(conn))));
+    let ended = PreparedStatement("COMMIT").execute(conn);
+    match outcome {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(result) => {
+            ended.map_err(StoreError::from)?;
+            result
+        }
+    }
 }
+
+/// A fixed SQL statement that stays in the connection's statement cache.
+struct PreparedStatement(&'static str);
+
+impl diesel::query_builder::QueryId for PreparedStatement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for PreparedStatement {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for PreparedStatement {}
 
 fn checkout<C>(
     pool: &Pool<ConnectionManager<C>>,

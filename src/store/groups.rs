@@ -506,15 +506,24 @@ pub fn groups_of_users(
     conn: &mut Conn,
     user_ids: &[String],
 ) -> Result<std::collections::HashMap<String, Vec<GroupOfUser>>, StoreError> {
+    // Most users belong to no group: find those that do with one index look-up
+    // before walking the nesting for them.
+    let mut members = Vec::new();
+    for chunk in user_ids.chunks(500) {
+        members.extend(members_among(conn, chunk)?);
+    }
+    groups_of_members(conn, &members)
+}
+
+/// The groups of these users, each a member of at least one group, as
+/// [`groups_of_users`] gives them.
+pub fn groups_of_members(
+    conn: &mut Conn,
+    member_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<GroupOfUser>>, StoreError> {
     let mut by_user: std::collections::HashMap<String, Vec<GroupOfUser>> =
         std::collections::HashMap::new();
-    for chunk in user_ids.chunks(500) {
-        // Most users belong to no group: find those that do with one index look-up
-        // before walking the nesting for them.
-        let chunk = members_among(conn, chunk)?;
-        if chunk.is_empty() {
-            continue;
-        }
+    for chunk in member_ids.chunks(500) {
         let mut b = SqlBuilder::new(conn.backend());
         // SQLite's CROSS JOIN keeps the written order: from the few ids to the big
         // membership table, never the other way round.
@@ -525,7 +534,7 @@ pub fn groups_of_users(
         b.push(
             "WITH RECURSIVE anc(user_id, id, direct) AS (SELECT gm.member_id, gm.group_id, 1 FROM ",
         );
-        push_id_table(&mut b, &chunk);
+        push_id_table(&mut b, chunk);
         b.push(&format!(
             " {} UNION SELECT anc.user_id, gm.group_id, 0 FROM anc {}) \
              SELECT anc.user_id, anc.id AS group_id, {display} AS display, MAX(anc.direct) = 1 AS direct \

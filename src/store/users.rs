@@ -367,6 +367,19 @@ pub struct UserSearch<'a> {
     pub filter: Option<&'a Resolved>,
     pub sort: Option<&'a UserSort>,
     pub window: UserWindow,
+    /// Read each user's [`StoredExtras`] in the same statement: worth it for the few
+    /// rows of a look-up, while a page of many users loads them in batches.
+    pub with_extras: bool,
+}
+
+/// One user found by a search.
+#[derive(Debug)]
+pub struct SearchHit {
+    pub user: UserRow,
+    /// Where the user sits in the search's order, for the next cursor.
+    pub position: CursorPosition,
+    /// Present when the search asked for them.
+    pub extras: Option<StoredExtras>,
 }
 
 /// Why a search could not run.
@@ -386,6 +399,101 @@ struct SearchRow {
     sort_key: Option<String>,
 }
 
+impl SearchRow {
+    fn into_hit(self, extras: Option<StoredExtras>) -> SearchHit {
+        let position = CursorPosition {
+            key: self.sort_key,
+            id: self.user.id.clone(),
+        };
+        SearchHit {
+            user: self.user,
+            position,
+            extras,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct SearchRowWithExtras {
+    #[diesel(embed)]
+    found: SearchRow,
+    #[diesel(embed)]
+    extras: StoredExtras,
+}
+
+/// What is stored beside a user row, read in the same statement as the row: the
+/// application assignments the caller may see and the linked social accounts, as
+/// JSON arrays of arrays in no particular order (see [`push_extras_columns`]),
+/// and whether any group holds the user.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StoredExtras {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub apps: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub socials: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub grouped: bool,
+}
+
+#[derive(QueryableByName)]
+struct UserWithExtrasRow {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(embed)]
+    extras: StoredExtras,
+}
+
+/// The [`StoredExtras`] columns of the user `u` (unsorted: ordering inside an
+/// aggregate costs SQLite a temporary b-tree per row): `apps` holds
+/// `[app_id, app_name, external_account_id, custom_app_data, consents, assigned_at,
+/// last_sign_in]` per assignment (only `only_app`'s when given), `socials`
+/// `[provider, subject, email, linked_at]` per social account.
+fn push_extras_columns(b: &mut SqlBuilder, only_app: Option<&str>) {
+    let (aggregate, array, as_text, empty) = match b.backend() {
+        super::Backend::Sqlite => ("json_group_array", "json_array", "", ""),
+        super::Backend::Postgres => ("json_agg", "json_build_array", "::text", "'[]'"),
+    };
+    // PostgreSQL's json_agg over no rows is NULL, SQLite's json_group_array '[]'.
+    let (open, close) = if empty.is_empty() {
+        ("(".to_owned(), ")".to_owned())
+    } else {
+        ("COALESCE((".to_owned(), format!("), {empty})"))
+    };
+    b.push(&format!(
+        ", {open}SELECT {aggregate}({array}(ua.app_id, a.name, ua.external_account_id, \
+         ua.custom_app_data, ua.consents, ua.assigned_at, ua.last_sign_in)){as_text} \
+         FROM user_apps ua JOIN applications a ON a.id = ua.app_id WHERE ua.user_id = u.id"
+    ));
+    if let Some(app_id) = only_app {
+        b.push(" AND ua.app_id = ");
+        b.text(app_id);
+    }
+    b.push(&format!(
+        "{close} AS apps, {open}SELECT {aggregate}({array}(s.provider, s.subject, s.email, \
+         s.linked_at)){as_text} FROM social_accounts s \
+         WHERE s.user_id = u.id{close} AS socials, \
+         EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = u.id) AS grouped"
+    ));
+}
+
+/// One user with its [`StoredExtras`], in one statement.
+pub fn find_user_with_extras(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    only_app: Option<&str>,
+) -> Result<Option<(UserRow, StoredExtras)>, StoreError> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT ").push(USER_COLUMNS);
+    push_extras_columns(&mut b, only_app);
+    b.push(" FROM users u WHERE u.tenant_id = ");
+    b.text(tenant_id);
+    b.push(" AND u.id = ");
+    b.text(id);
+    let rows: Vec<UserWithExtrasRow> = load_dynamic(conn, &b)?;
+    Ok(rows.into_iter().next().map(|row| (row.user, row.extras)))
+}
+
 #[derive(QueryableByName)]
 struct CountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -395,14 +503,15 @@ struct CountRow {
 const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_data, u.birthday, \
      u.last_sign_in, u.created_at, u.last_modified, u.version";
 
-/// Runs a search; returns the rows with the position each one ends at.
-pub fn search_users(
-    conn: &mut Conn,
-    search: &UserSearch,
-) -> Result<Vec<(UserRow, CursorPosition)>, SearchError> {
+/// Runs a search; returns the users with the position each one ends at.
+pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
     let backend = conn.backend();
     let mut b = SqlBuilder::new(backend);
-    b.push("SELECT ").push(USER_COLUMNS).push(", ");
+    b.push("SELECT ").push(USER_COLUMNS);
+    if search.with_extras {
+        push_extras_columns(&mut b, search.app_id);
+    }
+    b.push(", ");
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
@@ -447,17 +556,16 @@ pub fn search_users(
         b.push(" OFFSET ");
         b.param(SqlParam::BigInt(offset));
     }
-    let rows: Vec<SearchRow> = load_dynamic(conn, &b)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let position = CursorPosition {
-                key: row.sort_key,
-                id: row.user.id.clone(),
-            };
-            (row.user, position)
-        })
-        .collect())
+    if search.with_extras {
+        let rows: Vec<SearchRowWithExtras> = load_dynamic(conn, &b)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.found.into_hit(Some(row.extras)))
+            .collect())
+    } else {
+        let rows: Vec<SearchRow> = load_dynamic(conn, &b)?;
+        Ok(rows.into_iter().map(|row| row.into_hit(None)).collect())
+    }
 }
 
 /// How many of a tenant's users match `filter`.

@@ -25,6 +25,7 @@ on_both_backends!(
     unknown_users_sign_up_only_where_the_app_allows,
     unassigned_users_are_assigned_only_where_the_app_allows,
     social_sign_in_links_the_account_and_finds_the_user_again,
+    a_look_up_and_a_list_page_show_a_user_alike,
     sign_in_claims_carry_the_identity,
     sign_ins_cannot_reach_another_tenants_users,
 );
@@ -597,6 +598,85 @@ async fn social_sign_in_links_the_account_and_finds_the_user_again(server: TestS
             .len(),
         1
     );
+}
+
+/// A point read (by id, or a filter an index answers) reads a user's assignments,
+/// social accounts and groups with its row; a list page loads them in batches.
+/// Both must render the same resource.
+async fn a_look_up_and_a_list_page_show_a_user_alike(server: TestServer) {
+    let tenant = server.tenant().await;
+    let (_, social_token) = app(&tenant, "Social", true).await;
+    let (other, _) = app(&tenant, "Other", false).await;
+    let social = json!({"social": {"provider": "google", "subject": "alike-1", "email": "alike@gmail.test",
+        "email_verified": true, "given_name": "Al", "family_name": "Ike"}});
+    let (status, signed_in) = v1(
+        &tenant,
+        &social_token,
+        Method::POST,
+        "/signins",
+        Some(social),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let id = signed_in["user"]["id"].as_str().unwrap().to_owned();
+    let user_name = signed_in["user"]["userName"].as_str().unwrap().to_owned();
+    let (status, patched) = scim_as(
+        &tenant,
+        tenant.token(),
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(patch_ops(
+            json!([{"op": "add", "path": format!("{ROSTER}:apps"), "value": [
+                {"value": other["id"], "customAppData": {"tier": 2}, "consents": {"news": true}}
+            ]}]),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let (status, group) = tenant
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Alike", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+
+    let (_, by_id) = tenant.get(&format!("/Users/{id}")).await;
+    let filtered = |filter: String| {
+        let tenant = &tenant;
+        async move {
+            let (status, page) = tenant
+                .get(&format!(
+                    "/Users?filter={}",
+                    crate::queries::urlencode(&filter)
+                ))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert_eq!(page["totalResults"], 1, "{filter}: {page}");
+            page["Resources"][0].clone()
+        }
+    };
+    let by_user_name = filtered(format!("userName eq \"{user_name}\"")).await;
+    let from_a_scan = filtered(format!("userName sw \"{user_name}\"")).await;
+    let extension = &by_id[ROSTER];
+    assert_eq!(
+        extension["apps"].as_array().map(Vec::len),
+        Some(2),
+        "{by_id}"
+    );
+    assert_eq!(
+        extension["apps"][1]["customAppData"],
+        json!({"tier": 2}),
+        "{by_id}"
+    );
+    assert_eq!(
+        extension["socialAccounts"][0]["subject"], "alike-1",
+        "{by_id}"
+    );
+    assert_eq!(by_id["groups"][0]["value"], group["id"], "{by_id}");
+    assert_eq!(by_user_name, by_id);
+    assert_eq!(from_a_scan, by_id);
 }
 
 async fn sign_in_claims_carry_the_identity(server: TestServer) {
