@@ -449,19 +449,19 @@ struct UserWithExtrasRow {
 /// last_sign_in]` per assignment (only `only_app`'s when given), `socials`
 /// `[provider, subject, email, linked_at]` per social account.
 fn push_extras_columns(b: &mut SqlBuilder, only_app: Option<&str>) {
-    let (aggregate, array, as_text, empty) = match b.backend() {
-        super::Backend::Sqlite => ("json_group_array", "json_array", "", ""),
-        super::Backend::Postgres => ("json_agg", "json_build_array", "::text", "'[]'"),
-    };
     // PostgreSQL's json_agg over no rows is NULL, SQLite's json_group_array '[]'.
-    let (open, close) = if empty.is_empty() {
-        ("(".to_owned(), ")".to_owned())
-    } else {
-        ("COALESCE((".to_owned(), format!("), {empty})"))
+    let (aggregate, array, open, close) = match b.backend() {
+        super::Backend::Sqlite => ("json_group_array", "json_array", "(", ")"),
+        super::Backend::Postgres => (
+            "json_agg",
+            "json_build_array",
+            "COALESCE((",
+            ")::text, '[]')",
+        ),
     };
     b.push(&format!(
         ", {open}SELECT {aggregate}({array}(ua.app_id, a.name, ua.external_account_id, \
-         ua.custom_app_data, ua.consents, ua.assigned_at, ua.last_sign_in)){as_text} \
+         ua.custom_app_data, ua.consents, ua.assigned_at, ua.last_sign_in)) \
          FROM user_apps ua JOIN applications a ON a.id = ua.app_id WHERE ua.user_id = u.id"
     ));
     if let Some(app_id) = only_app {
@@ -470,7 +470,7 @@ fn push_extras_columns(b: &mut SqlBuilder, only_app: Option<&str>) {
     }
     b.push(&format!(
         "{close} AS apps, {open}SELECT {aggregate}({array}(s.provider, s.subject, s.email, \
-         s.linked_at)){as_text} FROM social_accounts s \
+         s.linked_at)) FROM social_accounts s \
          WHERE s.user_id = u.id{close} AS socials, \
          EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = u.id) AS grouped"
     ));
