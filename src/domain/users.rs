@@ -323,8 +323,7 @@ fn write_user(
         id,
         json!({"userName": doc["userName"]}),
     )?;
-    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    one_user(conn, principal, row).map(Some)
+    load_user(conn, principal, id).map(Some)
 }
 
 pub async fn delete_user(
