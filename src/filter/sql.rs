@@ -285,7 +285,6 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
     }
 }
 
-/// The `user_values` column of a sub-attribute.
 /// True when every user `filter` can match is found by an equality look-up in one of
 /// the users' indexes (id, userName, externalId, a multi-valued attribute's value),
 /// so that a search with it reads a handful of rows however large the tenant is.
@@ -326,6 +325,7 @@ pub fn is_user_index_lookup(filter: &Resolved) -> bool {
     }
 }
 
+/// The `user_values` column of a sub-attribute.
 fn value_column(attribute: &str, sub: &str) -> Option<&'static str> {
     let exact = MULTI_VALUED_ATTRIBUTES
         .iter()

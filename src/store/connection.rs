@@ -183,8 +183,8 @@ impl Store {
         if let Pools::Sqlite { pool, .. } = &self.pools
             && let Some(mut conn) = pool.try_get()
         {
-            // A panic stays this request's error, as it would on a blocking thread; the
-            // pool drops the connection, whose transaction never ended.
+            // A panic stays this request's error, as it would on a blocking thread (the
+            // snapshot has already ended its transaction, so the connection is reusable).
             return catch_unwind(AssertUnwindSafe(|| read_sqlite_snapshot(&mut conn, f)))
                 .unwrap_or_else(|_| Err(StoreError::Cancelled.into()));
         }

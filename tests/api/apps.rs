@@ -572,11 +572,16 @@ async fn unassigned_users_are_assigned_only_where_the_app_allows(server: TestSer
     assert_eq!(signed_in["user"][ROSTER]["apps"][0]["display"], "Open");
 }
 
+/// A sign-in body for a verified Google account.
+fn google_sign_in(subject: &str, email: &str) -> Value {
+    json!({"social": {"provider": "google", "subject": subject, "email": email,
+        "email_verified": true, "given_name": "Gee", "family_name": "Mail"}})
+}
+
 async fn social_sign_in_links_the_account_and_finds_the_user_again(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, open) = app(&tenant, "Social", true).await;
-    let social = json!({"social": {"provider": "google", "subject": "1234567890", "email": "g@gmail.test",
-        "email_verified": true, "given_name": "Gee", "family_name": "Mail"}});
+    let social = google_sign_in("1234567890", "g@gmail.test");
     let (status, first) = v1(
         &tenant,
         &open,
@@ -607,8 +612,7 @@ async fn a_look_up_and_a_list_page_show_a_user_alike(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, social_token) = app(&tenant, "Social", true).await;
     let (other, _) = app(&tenant, "Other", false).await;
-    let social = json!({"social": {"provider": "google", "subject": "alike-1", "email": "alike@gmail.test",
-        "email_verified": true, "given_name": "Al", "family_name": "Ike"}});
+    let social = google_sign_in("alike-1", "alike@gmail.test");
     let (status, signed_in) = v1(
         &tenant,
         &social_token,
