@@ -5,6 +5,7 @@
 
 pub mod apps;
 pub mod assignments;
+pub mod attributes;
 mod error;
 pub mod groups;
 pub mod seed;

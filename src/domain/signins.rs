@@ -209,7 +209,8 @@ fn new_user_input(subject: &SignInSubject) -> Result<UserInput, DomainError> {
 /// The user's identity as the standard claims of an OpenID Connect ID token
 /// (OpenID Connect Core 1.0 §5.1).
 pub fn oidc_claims(user: &User, email_verified: bool) -> Value {
-    let attributes = &user.attributes;
+    // A stored document always parses; claims from one that did not would be empty.
+    let attributes = user.attributes.to_map().unwrap_or_default();
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
     let primary_of = |name: &str| -> Option<String> {
         let values = attributes.get(name)?.as_array()?;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
+use super::attributes::AttributeDocument;
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
@@ -47,7 +48,7 @@ const STORED_PENDING: &str = "pending";
 pub struct User {
     pub id: String,
     /// Core and enterprise attributes, validated and in canonical form.
-    pub attributes: Map<String, Value>,
+    pub attributes: AttributeDocument,
     pub status: UserStatus,
     pub custom_data: Option<Value>,
     pub birthday: Option<NaiveDate>,
@@ -550,19 +551,13 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
             row.id
         )))
     };
-    let attributes = match serde_json::from_str::<Value>(&row.attributes) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(corrupt("attributes")),
-    };
     let custom_data = match &row.custom_data {
         Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("customData"))?),
         None => None,
     };
-    let active = attributes
-        .get("active")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    let status = if !active {
+    let attributes =
+        AttributeDocument::from_text(row.attributes).map_err(|_| corrupt("attributes"))?;
+    let status = if !attributes.is_active() {
         UserStatus::Disabled
     } else if row.status == STORED_PENDING {
         UserStatus::Pending

@@ -244,7 +244,7 @@ async fn sign_in(
     let mut body = serde_json::Map::new();
     body.insert(
         "user".into(),
-        render_user(signed_in.user, &base_url(&req, &state)),
+        render_user(&signed_in.user, &base_url(&req, &state))?,
     );
     body.insert("claims".into(), signed_in.claims);
     Ok(json_response(StatusCode::OK, &Value::Object(body)))

@@ -78,11 +78,9 @@ async fn search(
         };
         let page = search_users(&state.store, &principal, query).await?;
         total += page.total;
-        resources.extend(
-            page.users
-                .into_iter()
-                .map(|u| users_projection.apply(render_user(u, &base))),
-        );
+        for user in &page.users {
+            resources.push(users_projection.apply(render_user(user, &base)?));
+        }
     }
     if let Some(query) = group_query {
         let projection = request.projection(&GROUP_RESOURCE);

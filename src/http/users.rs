@@ -1,6 +1,6 @@
 //! `/Users` routes.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
@@ -8,14 +8,16 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{scim_json, scim_resource};
+use super::response::{SCIM_CONTENT_TYPE, resource_headers};
 use crate::auth::Principal;
 use crate::domain::users::{self as domain, User, UserWindow};
 use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::USER_RESOURCE;
-use crate::scim::users::{patch_user, render_user, user_input_from_body};
+use crate::scim::users::{
+    UserRepresentation, patch_user, user_body, user_input_from_body, user_json,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -122,9 +124,15 @@ fn single_user(
     let projection = QueryParams::from_request(req)?
         .list_request()
         .projection(&USER_RESOURCE);
-    let full = render_user(user, &base_url(req, state));
-    let meta = full["meta"].clone();
-    Ok(scim_resource(status, &projection.apply(full), &meta))
+    let base = base_url(req, state);
+    let body = user_json(&user_body(&user, &base, &projection)?)?;
+    let representation = UserRepresentation::new(&user, &base);
+    Ok(resource_headers(
+        status,
+        Some(&representation.etag()),
+        Some(&representation.location()),
+    )
+    .body(body))
 }
 
 async fn list(
@@ -164,17 +172,19 @@ pub async fn respond_with_users(
     let projection = request.projection(&USER_RESOURCE);
     let resources = page
         .users
-        .into_iter()
-        .map(|u| projection.apply(render_user(u, &base)))
-        .collect();
+        .iter()
+        .map(|user| user_body(user, &base, &projection))
+        .collect::<Result<Vec<_>, _>>()?;
     let body = if request.uses_cursor() {
         let next = page
             .next
             .as_ref()
             .map(|position| request.encode_cursor(position));
-        cursor_list_response(resources, page.total, next)
+        user_json(&cursor_list_response(resources, page.total, next))?
     } else {
-        list_response(resources, page.total, start_index)
+        user_json(&list_response(resources, page.total, start_index))?
     };
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body))
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::error::ScimError;
-use super::list::{PageLimits, list_response};
+use super::list::{ListResponse, PageLimits, list_response};
 use super::schema::registry;
 use super::{BaseUrl, urn};
 
@@ -30,7 +30,7 @@ fn resource_type_document(document: &Value, base: &BaseUrl) -> Value {
     document
 }
 
-pub fn resource_types(base: &BaseUrl) -> Value {
+pub fn resource_types(base: &BaseUrl) -> ListResponse<Value> {
     let documents: Vec<Value> = registry()
         .resource_types()
         .iter()
@@ -64,7 +64,7 @@ fn schema_document(document: &Value, base: &BaseUrl) -> Value {
     document
 }
 
-pub fn schemas(base: &BaseUrl) -> Value {
+pub fn schemas(base: &BaseUrl) -> ListResponse<Value> {
     let documents: Vec<Value> = registry()
         .documents()
         .iter()

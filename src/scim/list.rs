@@ -2,7 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::error::{ScimError, ScimType};
@@ -244,36 +245,56 @@ impl ListRequest {
     }
 }
 
-/// A ListResponse message.
-pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
-    let mut response = list_head(total, resources.len());
-    response.insert("startIndex".into(), start_index.into());
-    response.insert("Resources".into(), Value::Array(resources));
-    Value::Object(response)
+/// A ListResponse message (RFC 7644 §3.4.2).
+pub fn list_response<T: Serialize>(
+    resources: Vec<T>,
+    total: i64,
+    start_index: i64,
+) -> ListResponse<T> {
+    ListResponse::new(resources, total, Some(start_index), None)
 }
 
 /// A ListResponse message of a cursor-paged query (RFC 9865).
-pub fn cursor_list_response(
-    resources: Vec<Value>,
+pub fn cursor_list_response<T: Serialize>(
+    resources: Vec<T>,
     total: i64,
     next_cursor: Option<String>,
-) -> Value {
-    let mut response = list_head(total, resources.len());
-    response.insert("Resources".into(), Value::Array(resources));
-    if let Some(next) = next_cursor {
-        response.insert("nextCursor".into(), next.into());
-    }
-    Value::Object(response)
+) -> ListResponse<T> {
+    ListResponse::new(resources, total, None, next_cursor)
 }
 
-/// The members every ListResponse starts with. Built by hand, not with `json!`, which
-/// would deep-copy the resources it is given.
-fn list_head(total: i64, items: usize) -> Map<String, Value> {
-    let mut head = Map::new();
-    head.insert("schemas".into(), json!([urn::LIST_RESPONSE]));
-    head.insert("totalResults".into(), total.into());
-    head.insert("itemsPerPage".into(), items.into());
-    head
+/// A ListResponse message, written by serde: the resources are serialized in
+/// place, never copied into one JSON value first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    schemas: [&'static str; 1],
+    total_results: i64,
+    items_per_page: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_index: Option<i64>,
+    #[serde(rename = "Resources")]
+    resources: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+impl<T> ListResponse<T> {
+    fn new(
+        resources: Vec<T>,
+        total: i64,
+        start_index: Option<i64>,
+        next_cursor: Option<String>,
+    ) -> Self {
+        ListResponse {
+            schemas: [urn::LIST_RESPONSE],
+            total_results: total,
+            items_per_page: resources.len(),
+            start_index,
+            resources,
+            next_cursor,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,11 @@ impl Projection {
         }
     }
 
+    /// True when the projection returns everything returned by default.
+    pub fn is_default(&self) -> bool {
+        matches!(self, Projection::Default)
+    }
+
     /// True when `attribute` (a top-level key) may be left out of the result, so a
     /// caller can skip the work of producing it.
     pub fn excludes(&self, attribute: &str) -> bool {

@@ -1,10 +1,13 @@
 //! The SCIM User resource: request bodies into domain input, domain users into JSON.
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{Error as _, SerializeMap, Serializer};
+use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::patch::{PatchOperation, apply_patch};
+use super::projection::Projection;
 use super::schema::USER_RESOURCE;
 use super::validate::normalize_resource;
 use super::{BaseUrl, etag, format_time, urn};
@@ -125,7 +128,7 @@ fn app_entry(app: &AppAssignment) -> Map<String, Value> {
 /// Applies PATCH operations to a user (RFC 7644 §3.5.2) and returns the input that
 /// replaces it: the patched document validated like any PUT body.
 pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInput, ScimError> {
-    let mut document = user.attributes.clone();
+    let mut document = user.attributes.to_map().map_err(corrupt_user)?;
     let mut roster = Map::new();
     if let Some(custom_data) = &user.custom_data {
         roster.insert("customData".into(), custom_data.clone());
@@ -159,100 +162,218 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
     Ok(input)
 }
 
-/// The full JSON representation of a user.
-pub fn render_user(user: User, base: &BaseUrl) -> Value {
-    let mut out = Map::new();
-    let mut schemas = vec![Value::from(urn::CORE_USER)];
-    if user.attributes.contains_key(urn::ENTERPRISE_USER) {
-        schemas.push(urn::ENTERPRISE_USER.into());
+/// The full JSON representation of a user, written by serde straight from the
+/// domain user: the stored attribute text is copied, not rebuilt value by value.
+pub struct UserRepresentation<'a> {
+    user: &'a User,
+    base: &'a BaseUrl,
+}
+
+impl<'a> UserRepresentation<'a> {
+    pub fn new(user: &'a User, base: &'a BaseUrl) -> Self {
+        UserRepresentation { user, base }
     }
-    schemas.push(urn::ROSTER_USER.into());
-    out.insert("schemas".into(), Value::Array(schemas));
-    let meta = json!({
-        "resourceType": "User",
-        "created": format_time(user.created),
-        "lastModified": format_time(user.last_modified),
-        "location": base.resource(USER_RESOURCE.endpoint, &user.id),
-        "version": etag(user.version),
-    });
-    out.insert("id".into(), Value::from(user.id));
-    out.extend(user.attributes);
-    if !user.groups.is_empty() {
-        let groups = user
-            .groups
-            .into_iter()
-            .map(|group| {
-                let mut entry = Map::new();
-                let reference = base.resource("/Groups", &group.group_id);
-                entry.insert("value".into(), group.group_id.into());
-                entry.insert("$ref".into(), reference.into());
-                entry.insert(
-                    "type".into(),
-                    if group.direct { "direct" } else { "indirect" }.into(),
-                );
-                if let Some(display) = group.display {
-                    entry.insert("display".into(), display.into());
-                }
-                Value::Object(entry)
-            })
-            .collect();
-        out.insert("groups".into(), Value::Array(groups));
+
+    /// The `meta.version` of the representation, for the `ETag` header.
+    pub fn etag(&self) -> String {
+        etag(self.user.version)
     }
-    let mut roster = Map::new();
-    roster.insert("status".into(), user.status.as_str().into());
-    if let Some(custom_data) = user.custom_data {
-        roster.insert("customData".into(), custom_data);
+
+    /// The `meta.location` of the representation.
+    pub fn location(&self) -> String {
+        self.base.resource(USER_RESOURCE.endpoint, &self.user.id)
     }
-    if let Some(birthday) = user.birthday {
-        roster.insert(
-            "birthday".into(),
-            birthday.format("%Y-%m-%d").to_string().into(),
-        );
+}
+
+impl Serialize for UserRepresentation<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let user = self.user;
+        let members = user.attributes.members().map_err(|e| {
+            S::Error::custom(format!(
+                "stored attributes of user {} are corrupt: {e}",
+                user.id
+            ))
+        })?;
+        let mut out = serializer.serialize_map(None)?;
+        let schemas: &[&str] = if user.attributes.has_enterprise() {
+            &[urn::CORE_USER, urn::ENTERPRISE_USER, urn::ROSTER_USER]
+        } else {
+            &[urn::CORE_USER, urn::ROSTER_USER]
+        };
+        out.serialize_entry("schemas", schemas)?;
+        out.serialize_entry("id", &user.id)?;
+        for (key, value) in &members {
+            out.serialize_entry(key, value)?;
+        }
+        if !user.groups.is_empty() {
+            let groups: Vec<GroupEntry> = user
+                .groups
+                .iter()
+                .map(|group| GroupEntry {
+                    value: &group.group_id,
+                    reference: self.base.resource("/Groups", &group.group_id),
+                    kind: if group.direct { "direct" } else { "indirect" },
+                    display: group.display.as_deref(),
+                })
+                .collect();
+            out.serialize_entry("groups", &groups)?;
+        }
+        out.serialize_entry(urn::ROSTER_USER, &RosterFields(user))?;
+        out.serialize_entry(
+            "meta",
+            &Meta {
+                resource_type: "User",
+                created: format_time(user.created),
+                last_modified: format_time(user.last_modified),
+                location: self.location(),
+                version: self.etag(),
+            },
+        )?;
+        out.end()
     }
-    if let Some(last_sign_in) = user.last_sign_in {
-        roster.insert("lastSignIn".into(), format_time(last_sign_in).into());
+}
+
+#[derive(Serialize)]
+struct GroupEntry<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref")]
+    reference: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: String,
+    version: String,
+}
+
+/// The Roster extension of a user: the fields Roster owns.
+struct RosterFields<'a>(&'a User);
+
+impl Serialize for RosterFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let user = self.0;
+        let mut out = serializer.serialize_map(None)?;
+        out.serialize_entry("status", user.status.as_str())?;
+        if let Some(custom_data) = &user.custom_data {
+            out.serialize_entry("customData", custom_data)?;
+        }
+        if let Some(birthday) = user.birthday {
+            out.serialize_entry("birthday", &birthday.format("%Y-%m-%d").to_string())?;
+        }
+        if let Some(last_sign_in) = user.last_sign_in {
+            out.serialize_entry("lastSignIn", &format_time(last_sign_in))?;
+        }
+        if !user.social_accounts.is_empty() {
+            let accounts: Vec<SocialEntry> = user
+                .social_accounts
+                .iter()
+                .map(|account| SocialEntry {
+                    provider: &account.provider,
+                    subject: &account.subject,
+                    email: account.email.as_deref(),
+                    linked_at: format_time(account.linked_at),
+                })
+                .collect();
+            out.serialize_entry("socialAccounts", &accounts)?;
+        }
+        if !user.apps.is_empty() {
+            let apps: Vec<AppEntry> = user
+                .apps
+                .iter()
+                .map(|app| AppEntry {
+                    value: &app.app_id,
+                    external_account_id: app.external_account_id.as_deref(),
+                    custom_app_data: app.custom_app_data.as_ref(),
+                    consents: app.consents.as_ref(),
+                    display: &app.app_name,
+                    assigned_at: format_time(app.assigned_at),
+                    last_sign_in: app.last_sign_in.map(format_time),
+                })
+                .collect();
+            out.serialize_entry("apps", &apps)?;
+        }
+        out.end()
     }
-    if !user.social_accounts.is_empty() {
-        let accounts = user
-            .social_accounts
-            .into_iter()
-            .map(|account| {
-                let mut entry = Map::new();
-                entry.insert("provider".into(), account.provider.into());
-                entry.insert("subject".into(), account.subject.into());
-                if let Some(email) = account.email {
-                    entry.insert("email".into(), email.into());
-                }
-                entry.insert("linkedAt".into(), format_time(account.linked_at).into());
-                Value::Object(entry)
-            })
-            .collect();
-        roster.insert("socialAccounts".into(), Value::Array(accounts));
-    }
-    if !user.apps.is_empty() {
-        let apps = user
-            .apps
-            .iter()
-            .map(|app| {
-                let mut entry = app_entry(app);
-                entry.insert("display".into(), app.app_name.as_str().into());
-                entry.insert("assignedAt".into(), format_time(app.assigned_at).into());
-                if let Some(last) = app.last_sign_in {
-                    entry.insert("lastSignIn".into(), format_time(last).into());
-                }
-                Value::Object(entry)
-            })
-            .collect();
-        roster.insert("apps".into(), Value::Array(apps));
-    }
-    out.insert(urn::ROSTER_USER.into(), Value::Object(roster));
-    out.insert("meta".into(), meta);
-    Value::Object(out)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SocialEntry<'a> {
+    provider: &'a str,
+    subject: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    linked_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppEntry<'a> {
+    value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_app_data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consents: Option<&'a Value>,
+    display: &'a str,
+    assigned_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_sign_in: Option<String>,
+}
+
+/// The full representation of a user as a JSON value, for projection and for
+/// documents that embed it.
+pub fn render_user(user: &User, base: &BaseUrl) -> Result<Value, ScimError> {
+    serde_json::to_value(UserRepresentation::new(user, base)).map_err(corrupt_user)
+}
+
+/// A user as a response shows it: whole, written straight from the stored text, or
+/// projected by `attributes` / `excludedAttributes`.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum UserBody<'a> {
+    Full(UserRepresentation<'a>),
+    Projected(Value),
+}
+
+/// The body of `user` under `projection`.
+pub fn user_body<'a>(
+    user: &'a User,
+    base: &'a BaseUrl,
+    projection: &Projection,
+) -> Result<UserBody<'a>, ScimError> {
+    Ok(if projection.is_default() {
+        UserBody::Full(UserRepresentation::new(user, base))
+    } else {
+        UserBody::Projected(projection.apply(render_user(user, base)?))
+    })
+}
+
+/// `body` as JSON text; a stored user that cannot be written is a server error.
+pub fn user_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ScimError> {
+    let mut bytes = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut bytes, body).map_err(corrupt_user)?;
+    Ok(bytes)
+}
+
+fn corrupt_user(err: serde_json::Error) -> ScimError {
+    tracing::error!(error = %err, "a stored user cannot be rendered");
+    ScimError::new(500, None, "the service could not complete the request")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn password_is_taken_out_of_the_attributes() {
@@ -287,5 +408,109 @@ mod tests {
             input.roster.unwrap().birthday,
             NaiveDate::from_ymd_opt(1990, 1, 31)
         );
+    }
+
+    fn at(text: &str) -> chrono::NaiveDateTime {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    /// A user with every part the representation shows.
+    fn full_user() -> User {
+        use crate::domain::assignments::SocialAccount;
+        use crate::domain::attributes::AttributeDocument;
+        use crate::domain::users::UserStatus;
+        use crate::store::groups::GroupOfUser;
+        let attributes = json!({
+            "userName": "ann@example.com",
+            "name": {"givenName": "Ann"},
+            urn::ENTERPRISE_USER: {"department": "Legal"},
+        });
+        User {
+            id: "u1".into(),
+            attributes: AttributeDocument::from_map(attributes.as_object().cloned().unwrap()),
+            status: UserStatus::Active,
+            custom_data: Some(json!({"plan": "gold"})),
+            birthday: NaiveDate::from_ymd_opt(1990, 1, 31),
+            last_sign_in: Some(at("2026-01-02 03:04:05")),
+            created: at("2026-01-01 00:00:00"),
+            last_modified: at("2026-01-02 00:00:00"),
+            version: 3,
+            apps: vec![AppAssignment {
+                app_id: "a1".into(),
+                app_name: "Payroll".into(),
+                external_account_id: Some("x-1".into()),
+                custom_app_data: None,
+                consents: None,
+                assigned_at: at("2026-01-01 00:00:00"),
+                last_sign_in: None,
+            }],
+            social_accounts: vec![SocialAccount {
+                provider: "google".into(),
+                subject: "g-1".into(),
+                email: None,
+                linked_at: at("2026-01-01 00:00:00"),
+            }],
+            groups: vec![GroupOfUser {
+                group_id: "g1".into(),
+                display: Some("Staff".into()),
+                direct: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn representation_shows_attributes_groups_roster_fields_and_meta() {
+        let base = BaseUrl("https://h/scim/v2".into());
+        let rendered = render_user(&full_user(), &base).unwrap();
+        assert_eq!(
+            rendered,
+            json!({
+                "schemas": [urn::CORE_USER, urn::ENTERPRISE_USER, urn::ROSTER_USER],
+                "id": "u1",
+                "userName": "ann@example.com",
+                "name": {"givenName": "Ann"},
+                urn::ENTERPRISE_USER: {"department": "Legal"},
+                "groups": [{"value": "g1", "$ref": "https://h/scim/v2/Groups/g1", "type": "indirect", "display": "Staff"}],
+                urn::ROSTER_USER: {
+                    "status": "active",
+                    "customData": {"plan": "gold"},
+                    "birthday": "1990-01-31",
+                    "lastSignIn": "2026-01-02T03:04:05.000Z",
+                    "socialAccounts": [{"provider": "google", "subject": "g-1", "linkedAt": "2026-01-01T00:00:00.000Z"}],
+                    "apps": [{"value": "a1", "externalAccountId": "x-1", "display": "Payroll", "assignedAt": "2026-01-01T00:00:00.000Z"}],
+                },
+                "meta": {
+                    "resourceType": "User",
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "lastModified": "2026-01-02T00:00:00.000Z",
+                    "location": "https://h/scim/v2/Users/u1",
+                    "version": "W/\"3\"",
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn written_bytes_and_rendered_value_are_the_same_document() {
+        let base = BaseUrl("https://h/scim/v2".into());
+        let user = full_user();
+        let bytes = user_json(&user_body(&user, &base, &Projection::Default).unwrap()).unwrap();
+        let written: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(written, render_user(&user, &base).unwrap());
+    }
+
+    #[test]
+    fn a_user_without_enterprise_attributes_does_not_name_the_extension() {
+        let mut user = full_user();
+        user.attributes = crate::domain::attributes::AttributeDocument::from_map(
+            json!({"userName": "bo"}).as_object().cloned().unwrap(),
+        );
+        user.groups.clear();
+        let rendered = render_user(&user, &BaseUrl("https://h".into())).unwrap();
+        assert_eq!(
+            rendered["schemas"],
+            json!([urn::CORE_USER, urn::ROSTER_USER])
+        );
+        assert!(rendered.get("groups").is_none());
     }
 }

@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::{LazyLock, Mutex};
 
 use diesel::pg::Pg;
@@ -44,27 +45,42 @@ fn admit_shape(sql: &str) -> bool {
     false
 }
 
+/// What diesel's statement cache knows a hand-built query by.
+pub(crate) trait StatementShape: 'static {
+    /// True when every query of this type has the same text on a given backend, so
+    /// the type alone can key the cache; false keys it by the text.
+    const FIXED_TEXT: bool;
+}
+
+/// Queries whose text varies: cached by their text.
+struct VariableShape;
+
+impl StatementShape for VariableShape {
+    const FIXED_TEXT: bool = false;
+}
+
 /// A [`SqlBuilder`]'s query for diesel: diesel writes the placeholders itself, in
 /// the builder's order, so the text (and so the cache key) is the builder's.
-struct DynamicQuery<'a> {
+struct DynamicQuery<'a, Shape> {
     sql: &'a SqlBuilder,
     cacheable: bool,
+    shape: PhantomData<Shape>,
 }
 
-impl QueryId for DynamicQuery<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<Shape: StatementShape> QueryId for DynamicQuery<'_, Shape> {
+    type QueryId = Shape;
+    const HAS_STATIC_QUERY_ID: bool = Shape::FIXED_TEXT;
 }
 
-impl Query for DynamicQuery<'_> {
+impl<Shape> Query for DynamicQuery<'_, Shape> {
     type SqlType = Untyped;
 }
 
-impl<C> RunQueryDsl<C> for DynamicQuery<'_> {}
+impl<C, Shape> RunQueryDsl<C> for DynamicQuery<'_, Shape> {}
 
 macro_rules! dynamic_query_fragment {
     ($db:ty) => {
-        impl QueryFragment<$db> for DynamicQuery<'_> {
+        impl<Shape> QueryFragment<$db> for DynamicQuery<'_, Shape> {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
                 if !self.cacheable {
                     out.unsafe_to_cache_prepared();
@@ -94,9 +110,36 @@ pub(crate) fn load_dynamic<Row>(conn: &mut Conn, sql: &SqlBuilder) -> Result<Vec
 where
     Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
-    let query = DynamicQuery {
+    let cacheable = admit_shape(&sql.sql);
+    load_query::<VariableShape, Row>(conn, sql, cacheable)
+}
+
+/// Runs hand-built SQL whose text is always the same for `Shape` on a backend: its
+/// prepared statement is found by type, without writing and hashing the text, which
+/// is a measurable part of a point read.
+pub(crate) fn load_fixed<Shape: StatementShape, Row>(
+    conn: &mut Conn,
+    sql: &SqlBuilder,
+) -> Result<Vec<Row>, StoreError>
+where
+    Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+{
+    debug_assert!(Shape::FIXED_TEXT);
+    load_query::<Shape, Row>(conn, sql, true)
+}
+
+fn load_query<Shape: StatementShape, Row>(
+    conn: &mut Conn,
+    sql: &SqlBuilder,
+    cacheable: bool,
+) -> Result<Vec<Row>, StoreError>
+where
+    Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+{
+    let query = DynamicQuery::<Shape> {
         sql,
-        cacheable: admit_shape(&sql.sql),
+        cacheable,
+        shape: PhantomData,
     };
     Ok(match conn {
         Conn::Sqlite(c) => query.load::<Row>(&mut **c)?,

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::dynamic::load_dynamic;
+use super::dynamic::{StatementShape, load_dynamic, load_fixed};
 use super::schema::{tenants, user_values, users};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
@@ -490,8 +490,26 @@ pub fn find_user_with_extras(
     b.text(tenant_id);
     b.push(" AND u.id = ");
     b.text(id);
-    let rows: Vec<UserWithExtrasRow> = load_dynamic(conn, &b)?;
+    let rows: Vec<UserWithExtrasRow> = match only_app {
+        None => load_fixed::<UserWithAllApps, _>(conn, &b)?,
+        Some(_) => load_fixed::<UserWithOneApp, _>(conn, &b)?,
+    };
     Ok(rows.into_iter().next().map(|row| (row.user, row.extras)))
+}
+
+/// [`find_user_with_extras`] for the Management Application: the text depends only
+/// on the backend.
+struct UserWithAllApps;
+
+impl StatementShape for UserWithAllApps {
+    const FIXED_TEXT: bool = true;
+}
+
+/// [`find_user_with_extras`] for one application.
+struct UserWithOneApp;
+
+impl StatementShape for UserWithOneApp {
+    const FIXED_TEXT: bool = true;
 }
 
 #[derive(QueryableByName)]
