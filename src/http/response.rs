@@ -7,9 +7,14 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 /// A SCIM JSON response.
 pub fn scim_json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
+    scim_bytes(status, json_bytes(body))
+}
+
+/// A SCIM response of JSON text already written.
+pub fn scim_bytes(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(json_bytes(body))
+        .body(body)
 }
 
 /// A SCIM resource response carrying the `ETag` (and, when created, the `Location`)

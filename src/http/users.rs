@@ -1,6 +1,6 @@
 //! `/Users` routes.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
@@ -8,7 +8,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{SCIM_CONTENT_TYPE, resource_headers};
+use super::response::{resource_headers, scim_bytes};
 use crate::auth::Principal;
 use crate::domain::users::{self as domain, User, UserWindow};
 use crate::scim::ScimError;
@@ -184,7 +184,5 @@ pub async fn respond_with_users(
     } else {
         user_json(&list_response(resources, page.total, start_index))?
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(body))
+    Ok(scim_bytes(StatusCode::OK, body))
 }
