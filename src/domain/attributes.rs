@@ -6,13 +6,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::scim::urn::ENTERPRISE_USER;
 
-/// A JSON object held as text, with the two facts Roster reads from it on every load.
+/// A JSON object held as text, with the two facts Roster reads from it on every load,
+/// taken in the same pass that proves the text one object.
 #[derive(Clone)]
 pub struct AttributeDocument {
     /// Proven one JSON object by the scan that read the flags.
@@ -24,11 +25,18 @@ pub struct AttributeDocument {
 impl AttributeDocument {
     /// Checks that `text` is one JSON object; fails on anything else.
     pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
-        let summary: Summary = serde_json::from_str(&text)?;
+        let (mut active, mut enterprise) = (true, false);
+        for (key, value) in members_of(&text)? {
+            match key.as_ref() {
+                "active" => active = serde_json::from_str(value.get()).unwrap_or(true),
+                ENTERPRISE_USER => enterprise = true,
+                _ => {}
+            }
+        }
         Ok(AttributeDocument {
             text,
-            active: summary.active,
-            enterprise: summary.enterprise,
+            active,
+            enterprise,
         })
     }
 
@@ -61,9 +69,13 @@ impl AttributeDocument {
 
     /// The top-level members in stored order, each value as its JSON text.
     pub fn members(&self) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
-        let Members(members) = serde_json::from_str(&self.text)?;
-        Ok(members)
+        members_of(&self.text)
     }
+}
+
+fn members_of(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
+    let Members(members) = serde_json::from_str(text)?;
+    Ok(members)
 }
 
 impl PartialEq for AttributeDocument {
@@ -75,40 +87,6 @@ impl PartialEq for AttributeDocument {
 impl fmt::Debug for AttributeDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
-    }
-}
-
-/// What a load reads of the document: one pass that also proves it an object.
-struct Summary {
-    active: bool,
-    enterprise: bool,
-}
-
-impl<'de> serde::Deserialize<'de> for Summary {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SummaryVisitor;
-        impl<'de> Visitor<'de> for SummaryVisitor {
-            type Value = Summary;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Summary, A::Error> {
-                let mut summary = Summary {
-                    active: true,
-                    enterprise: false,
-                };
-                while let Some(Key(key)) = map.next_key()? {
-                    if key == "active" {
-                        summary.active = map.next_value::<Value>()?.as_bool().unwrap_or(true);
-                    } else {
-                        summary.enterprise |= key == ENTERPRISE_USER;
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(summary)
-            }
-        }
-        deserializer.deserialize_map(SummaryVisitor)
     }
 }
 

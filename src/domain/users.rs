@@ -290,7 +290,7 @@ fn write_user(
             .as_ref()
             == Some(&doc);
     if unchanged {
-        return one_user(conn, principal, current).map(Some);
+        return load_user(conn, principal, id).map(Some);
     }
     let changes = UserChanges {
         attributes: doc.to_string(),
@@ -588,13 +588,6 @@ fn visible_user(conn: &mut Conn, principal: &Principal, id: &str) -> Result<User
         return Err(not_found(id));
     }
     Ok(row)
-}
-
-fn one_user(conn: &mut Conn, principal: &Principal, row: UserRow) -> Result<User, DomainError> {
-    let mut users = users_from_rows(conn, principal, vec![row])?;
-    users
-        .pop()
-        .ok_or_else(|| DomainError::NotFound("User not found".into()))
 }
 
 /// The one application whose assignments (and users) the caller may see, if it is

@@ -43,26 +43,19 @@ pub fn assignments_of(
         return Ok(Vec::new());
     }
     Ok(with_conn!(conn, c => {
-        let query = user_apps::table
+        let mut query = user_apps::table
             .inner_join(applications::table)
-            .select((AssignmentRow::as_select(), applications::name));
-        // One user's look-up (every point read) is a static query: its statement is
-        // found in the cache by type, without building the SQL text first, and `=`
-        // (unlike IN) lets it stay prepared.
-        match (user_ids, only_app) {
-            ([one], None) => query.filter(user_apps::user_id.eq(one)).load(c),
-            ([one], Some(app_id)) => query
-                .filter(user_apps::user_id.eq(one))
-                .filter(user_apps::app_id.eq(app_id))
-                .load(c),
-            (many, only_app) => {
-                let mut query = query.filter(user_apps::user_id.eq_any(many)).into_boxed();
-                if let Some(app_id) = only_app {
-                    query = query.filter(user_apps::app_id.eq(app_id));
-                }
-                query.load::<(AssignmentRow, String)>(c)
-            }
+            .select((AssignmentRow::as_select(), applications::name))
+            .into_boxed();
+        // One id compares with `=`, which (unlike IN) lets the statement stay prepared.
+        query = match user_ids {
+            [one] => query.filter(user_apps::user_id.eq(one)),
+            many => query.filter(user_apps::user_id.eq_any(many)),
+        };
+        if let Some(app_id) = only_app {
+            query = query.filter(user_apps::app_id.eq(app_id));
         }
+        query.load::<(AssignmentRow, String)>(c)
     })
     .map(|mut rows| {
         // Sorted here: the few rows of a user need no SQL sorter.
@@ -135,11 +128,14 @@ pub fn social_accounts_of(
         return Ok(Vec::new());
     }
     Ok(with_conn!(conn, c => {
-        let query = social_accounts::table.select(SocialAccountRow::as_select());
+        let query = social_accounts::table
+            .select(SocialAccountRow::as_select())
+            .into_boxed();
         match user_ids {
-            [one] => query.filter(social_accounts::user_id.eq(one)).load(c),
-            many => query.filter(social_accounts::user_id.eq_any(many)).load(c),
+            [one] => query.filter(social_accounts::user_id.eq(one)),
+            many => query.filter(social_accounts::user_id.eq_any(many)),
         }
+        .load::<SocialAccountRow>(c)
     })
     .map(|mut rows| {
         rows.sort_by(|a, b| (&a.user_id, a.linked_at).cmp(&(&b.user_id, b.linked_at)));
