@@ -172,9 +172,7 @@ pub fn extras_from_stored(
 /// A timestamp as a JSON aggregate renders it: SQLite keeps diesel's text
 /// (`2026-11-29 03:21:35.601`), PostgreSQL writes ISO 8601 (`2026-11-29T03:21:35.601`).
 fn stored_time(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
-        .ok()
+    crate::store::timestamp::parse_stored_timestamp(text)
 }
 
 /// Assigns the user to the application (no change when already assigned).

@@ -14,6 +14,7 @@ pub mod assignments;
 pub mod audit;
 pub mod groups;
 pub mod tenants;
+pub mod timestamp;
 pub mod users;
 
 pub use connection::{Backend, Conn, Store};

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::dynamic::{StatementShape, load_dynamic, load_fixed};
 use super::schema::{tenants, user_values, users};
+use super::timestamp::StoredTimestamp;
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};
@@ -29,7 +30,9 @@ pub struct UserRow {
     pub custom_data: Option<String>,
     pub birthday: Option<NaiveDate>,
     pub last_sign_in: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = StoredTimestamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTimestamp)]
     pub last_modified: NaiveDateTime,
     pub version: i64,
 }
