@@ -11,7 +11,7 @@ use roster::config::{
 use roster::domain::{DomainError, tenants};
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
-use roster::store::Store;
+use roster::store::{PoolSizes, Store};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
@@ -19,11 +19,11 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(config) => run_serve(config),
-        Command::Migrate(store) => open_store(&store).map(|_| {
+        Command::Migrate(store) => open_store(&store, 0).map(|_| {
             eprintln!("migrations are up to date");
         }),
         Command::Tenant(TenantCommand::Create { name, store }) => {
-            open_store(&store).and_then(|store| {
+            open_store(&store, 0).and_then(|store| {
                 let credentials = store
                     .write_blocking(|conn| tenants::create_tenant(conn, &name))
                     .map_err(describe)?;
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         }
         Command::Seed(config) => run_seed(config),
         Command::Token(TokenCommand::Create { tenant, app, store }) => {
-            open_store(&store).and_then(|store| {
+            open_store(&store, 0).and_then(|store| {
                 let token = store
                     .write_blocking(|conn| {
                         tenants::create_scim_token(conn, &tenant, app.as_deref())
@@ -67,8 +67,14 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn open_store(config: &StoreConfig) -> Result<Store, String> {
-    Store::connect(&config.database_url, config.db_pool_size).map_err(|e| e.to_string())
+/// Opens the store for a command; `lookups` is how many HTTP workers run index
+/// look-ups on it (none outside `serve`).
+fn open_store(config: &StoreConfig, lookups: usize) -> Result<Store, String> {
+    let sizes = PoolSizes {
+        readers: config.db_pool_size,
+        lookups: u32::try_from(lookups).unwrap_or(u32::MAX),
+    };
+    Store::connect(&config.database_url, sizes).map_err(|e| e.to_string())
 }
 
 fn describe(err: DomainError) -> String {
@@ -76,7 +82,12 @@ fn describe(err: DomainError) -> String {
 }
 
 fn run_serve(config: ServeConfig) -> Result<(), String> {
-    let store = open_store(&config.store)?;
+    let workers = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let store = open_store(&config.store, workers)?;
     if let Some(credentials) = store
         .write_blocking(tenants::ensure_default_tenant)
         .map_err(describe)?
@@ -95,11 +106,6 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
     }
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let workers = config.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
     let state = AppState::new(
         store,
         HttpSettings {
@@ -119,7 +125,7 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
 }
 
 fn run_seed(config: SeedConfig) -> Result<(), String> {
-    let store = open_store(&config.store)?;
+    let store = open_store(&config.store, 0)?;
     let plan = roster::domain::seed::SeedPlan {
         tenant: config.tenant,
         users: config.users,

@@ -38,6 +38,10 @@ impl Conn<'_> {
 enum Pools {
     Sqlite {
         pool: Pool<ConnectionManager<SqliteConnection>>,
+        // Index look-ups run on the HTTP workers with connections of their own, whose
+        // larger caches keep the index pages of recent look-ups: scans on the
+        // blocking pool would evict them.
+        lookups: Pool<ConnectionManager<SqliteConnection>>,
         // SQLite has one writer at a time: all writes queue for one thread, which
         // also spares them SQLite's sleep-based busy handler.
         writer: SqliteWriter,
@@ -51,8 +55,21 @@ pub struct Store {
     pools: Pools,
 }
 
+/// How many connections a store keeps open.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSizes {
+    /// Connections for reads on the blocking pool (on PostgreSQL, for every read).
+    pub readers: u32,
+    /// SQLite only: connections for the index look-ups that run on the HTTP workers,
+    /// best one per worker, so that each finds one idle.
+    pub lookups: u32,
+}
+
+/// Settings of each SQLite connection, with the page cache of its role.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    cache_kib: u32,
+}
 
 impl SqlitePragmas {
     fn apply(
@@ -86,8 +103,13 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSettings
     }
 }
 
-/// Page cache of each reading connection, KiB.
-const READER_CACHE_KIB: u32 = 8 * 1024;
+/// Page cache of each connection of the blocking pool, KiB. Its scans and list pages
+/// read the users in order, and gain little from a cache larger than the index's
+/// upper levels.
+const READER_CACHE_KIB: u32 = 4 * 1024;
+/// Page cache of each look-up connection, KiB: 4,096 pages keep the leaves of a few
+/// thousand recently read users and their index entries.
+const LOOKUP_CACHE_KIB: u32 = 16 * 1024;
 /// Page cache of the writer, KiB: inserts touch index pages all over the file.
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 /// Readers sort and group in memory.
@@ -100,7 +122,7 @@ const WRITER_TEMP_STORE: &str = "FILE";
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        SqlitePragmas::apply(conn, READER_CACHE_KIB, READER_TEMP_STORE)
+        SqlitePragmas::apply(conn, self.cache_kib, READER_TEMP_STORE)
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -108,13 +130,13 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 impl Store {
     /// Opens a pool for `database_url` (`sqlite://path`, a bare path, `:memory:` is not
     /// supported; or `postgres://…`) and runs the pending migrations.
-    pub fn connect(database_url: &str, pool_size: u32) -> Result<Store, StoreError> {
+    pub fn connect(database_url: &str, sizes: PoolSizes) -> Result<Store, StoreError> {
         let store = if database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://")
         {
             let manager = ConnectionManager::<PgConnection>::new(database_url);
             let pool = Pool::builder()
-                .max_size(pool_size)
+                .max_size(sizes.readers)
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(PostgresSettings))
                 .build(manager)?;
@@ -130,18 +152,20 @@ impl Store {
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             SqlitePragmas::apply(&mut writer, WRITER_CACHE_KIB, WRITER_TEMP_STORE)?;
             migrate_sqlite(&mut writer)?;
-            let manager = ConnectionManager::<SqliteConnection>::new(path);
-            let pool = Pool::builder()
-                .max_size(pool_size)
-                .connection_timeout(Duration::from_secs(10))
-                // A file connection cannot drop the way a network one can: no
-                // validation query on every checkout.
-                .test_on_check_out(false)
-                .connection_customizer(Box::new(SqlitePragmas))
-                .build(manager)?;
+            let sqlite_pool = |size: u32, cache_kib: u32| {
+                Pool::builder()
+                    .max_size(size.max(1))
+                    .connection_timeout(Duration::from_secs(10))
+                    // A file connection cannot drop the way a network one can: no
+                    // validation query on every checkout.
+                    .test_on_check_out(false)
+                    .connection_customizer(Box::new(SqlitePragmas { cache_kib }))
+                    .build(ConnectionManager::<SqliteConnection>::new(path.as_str()))
+            };
             Store {
                 pools: Pools::Sqlite {
-                    pool,
+                    pool: sqlite_pool(sizes.readers, READER_CACHE_KIB)?,
+                    lookups: sqlite_pool(sizes.lookups, LOOKUP_CACHE_KIB)?,
                     writer: SqliteWriter::start(writer)?,
                 },
             }
@@ -170,7 +194,7 @@ impl Store {
 
     /// Runs `f`, a read that an index bounds to a handful of rows (one user by id, an
     /// equality on an indexed attribute). On SQLite it runs right here, on the calling
-    /// async thread, when a pooled connection is idle: such a read costs a few
+    /// async thread, when a look-up connection is idle: such a read costs a few
     /// microseconds of SQLite, less than handing it to a blocking thread and waking
     /// the caller again. Otherwise, and always on PostgreSQL (where each statement is
     /// a network round trip), it is a [`Store::read`].
@@ -180,8 +204,8 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        if let Pools::Sqlite { pool, .. } = &self.pools
-            && let Some(mut conn) = pool.try_get()
+        if let Pools::Sqlite { lookups, .. } = &self.pools
+            && let Some(mut conn) = lookups.try_get()
         {
             // A panic stays this request's error, as it would on a blocking thread (the
             // snapshot has already ended its transaction, so the connection is reusable).
@@ -384,10 +408,10 @@ fn sqlite_path(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn sqlite_store(dir: &tempfile::TempDir, pool_size: u32) -> Store {
+    fn sqlite_store(dir: &tempfile::TempDir, readers: u32, lookups: u32) -> Store {
         Store::connect(
             &format!("sqlite://{}/roster.db", dir.path().display()),
-            pool_size,
+            PoolSizes { readers, lookups },
         )
         .expect("store opens")
     }
@@ -397,42 +421,75 @@ mod tests {
         Ok(1)
     }
 
+    /// Runs a read on `run` that holds its connection until the returned sender
+    /// fires; returns once the read has its connection.
+    async fn hold_a_connection<F>(run: F) -> std::sync::mpsc::Sender<()>
+    where
+        F: FnOnce(Box<dyn FnOnce(&mut Conn) -> Result<(), StoreError> + Send>) + Send + 'static,
+    {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (held, holding) = tokio::sync::oneshot::channel();
+        run(Box::new(move |_conn| {
+            let _ = held.send(());
+            let _ = released.recv();
+            Ok(())
+        }));
+        holding.await.expect("the connection is held");
+        release
+    }
+
     #[tokio::test]
     async fn an_indexed_read_runs_when_a_connection_is_idle() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = sqlite_store(&dir, 2);
+        let store = sqlite_store(&dir, 2, 2);
         assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
     }
 
     #[tokio::test]
     async fn a_panicking_indexed_read_is_an_error_and_the_store_keeps_serving() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = sqlite_store(&dir, 1);
+        let store = sqlite_store(&dir, 1, 1);
         let outcome: Result<i32, StoreError> =
             store.read_indexed(|_conn| panic!("a bug in a read")).await;
         assert!(matches!(outcome, Err(StoreError::Cancelled)), "{outcome:?}");
         assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_indexed_read_does_not_wait_for_the_blocking_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = sqlite_store(&dir, 1, 1);
+        let reader = store.clone();
+        let release = hold_a_connection(move |f| {
+            tokio::spawn(async move { reader.read(f).await });
+        })
+        .await;
+        let indexed = tokio::time::timeout(Duration::from_secs(5), store.read_indexed(select_one))
+            .await
+            .expect("the look-up connection is idle, so the read does not wait");
+        assert_eq!(indexed.expect("read"), 1);
+        release.send(()).expect("holder waits");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_indexed_read_waits_for_a_connection_when_none_is_idle() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = sqlite_store(&dir, 1);
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (held, holding) = tokio::sync::oneshot::channel();
-        let holder = tokio::spawn({
-            let store = store.clone();
-            async move {
-                store
-                    .read(move |_conn| {
-                        let _ = held.send(());
-                        let _ = released.recv();
-                        Ok::<_, StoreError>(())
-                    })
-                    .await
-            }
-        });
-        holding.await.expect("the only connection is held");
+        let store = sqlite_store(&dir, 1, 1);
+        let (reader, looker) = (store.clone(), store.clone());
+        let release_reader = hold_a_connection(move |f| {
+            tokio::spawn(async move { reader.read(f).await });
+        })
+        .await;
+        // An inline read blocks its own thread: run it on one of its own.
+        let release_lookup = hold_a_connection(move |f| {
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(looker.read_indexed(f))
+            });
+        })
+        .await;
         let indexed = tokio::spawn({
             let store = store.clone();
             async move { store.read_indexed(select_one).await }
@@ -442,8 +499,8 @@ mod tests {
             !indexed.is_finished(),
             "no connection was idle: the read must wait on the blocking pool"
         );
-        release.send(()).expect("holder waits");
+        release_reader.send(()).expect("holder waits");
         assert_eq!(indexed.await.expect("joins").expect("read"), 1);
-        holder.await.expect("joins").expect("holder read");
+        release_lookup.send(()).expect("holder waits");
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use roster::domain::tenants::{TenantCredentials, create_tenant};
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
-use roster::store::{Backend, Store};
+use roster::store::{Backend, PoolSizes, Store};
 
 pub use builders::UserBuilder;
 
@@ -178,7 +178,7 @@ impl TestServer {
     ) -> TestServer {
         let database = TestDatabase::create(backend);
         let url = database.url().to_owned();
-        let store = tokio::task::spawn_blocking(move || Store::connect(&url, 4))
+        let store = tokio::task::spawn_blocking(move || Store::connect(&url, PoolSizes { readers: 4, lookups: 2 }))
             .await
             .expect("join")
             .expect("store opens and migrates");
