@@ -32,8 +32,8 @@ fn main() -> ExitCode {
             })
         }
         Command::Seed(config) => run_seed(config),
-        Command::Token(TokenCommand::Create { tenant, app, store }) => {
-            open_store(&store, 0).and_then(|store| {
+        Command::Token(TokenCommand::Create { tenant, app, store }) => open_store(&store, 0)
+            .and_then(|store| {
                 let token = store
                     .write_blocking(|conn| {
                         tenants::create_scim_token(conn, &tenant, app.as_deref())
@@ -41,8 +41,7 @@ fn main() -> ExitCode {
                     .map_err(describe)?;
                 println!("{}", json!({ "scim_token": token }));
                 Ok(())
-            })
-        }
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -360,6 +360,54 @@ pub fn push_user_condition(
     .condition(builder, filter)
 }
 
+/// A filter that is one equality on a multi-valued attribute's value
+/// (`emails.value eq "…"`). A search can read its users by joining from the matching
+/// `user_values v` rows, rather than through `u.id IN (…)`, which SQLite first copies
+/// into a temporary index.
+pub struct ValueLookup<'f> {
+    attribute: &'static str,
+    column: &'static str,
+    value: &'f TypedValue,
+}
+
+impl<'f> ValueLookup<'f> {
+    /// The look-up `filter` is, if it is one.
+    pub fn of(filter: &'f Resolved, backend: Backend) -> Option<ValueLookup<'f>> {
+        let Resolved::Compare {
+            target,
+            op: CompareOp::Eq,
+            value,
+        } = filter
+        else {
+            return None;
+        };
+        match user_column(target, backend) {
+            Ok(UserColumn::MultiValued {
+                attribute,
+                column: Some(column @ "v.value_ci"),
+            }) => Some(ValueLookup {
+                attribute,
+                column,
+                value,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The condition on `user_values v` that selects the matching rows of tenant
+    /// `tenant_id`; the same rows `u.id IN (…)` would select.
+    pub fn push_condition(&self, b: &mut SqlBuilder, tenant_id: &str) {
+        Translator {
+            element: None,
+            tenant_id,
+            table: ResourceTable::Users,
+        }
+        .values_of(b, self.attribute);
+        b.push(" AND ");
+        value_compare(b, self.column, CompareOp::Eq, self.value);
+    }
+}
+
 /// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`.
 pub fn push_group_condition(
     builder: &mut SqlBuilder,
@@ -506,7 +554,14 @@ impl Translator<'_> {
             b.text(self.tenant_id);
             return;
         }
-        b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE v.tenant_id = ");
+        b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE ");
+        self.values_of(b, attribute);
+    }
+
+    /// `v.tenant_id = … AND v.attribute = …`: the rows of `user_values v` that hold
+    /// the tenant's values of `attribute`.
+    fn values_of(&self, b: &mut SqlBuilder, attribute: &str) {
+        b.push("v.tenant_id = ");
         b.text(self.tenant_id);
         b.push(" AND v.attribute = ");
         b.text(attribute);
@@ -570,8 +625,8 @@ impl Translator<'_> {
                     ResolveError(format!("compare a sub-attribute of '{attribute}'"))
                 })?;
                 self.open_values(b, attribute);
-                b.push(&format!(" AND {column} IS NOT NULL AND "));
-                compare_expression(b, column, op, value);
+                b.push(" AND ");
+                value_compare(b, column, op, value);
                 b.push(")");
             }
             UserColumn::FreeForm { column, path } => {
@@ -604,6 +659,12 @@ impl Translator<'_> {
         }
         Ok(())
     }
+}
+
+/// The comparison of a `user_values` column with a typed literal.
+fn value_compare(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &TypedValue) {
+    b.push(&format!("{column} IS NOT NULL AND "));
+    compare_expression(b, column, op, value);
 }
 
 /// The comparison of a non-null column with a typed literal.

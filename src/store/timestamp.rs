@@ -72,7 +72,9 @@ impl FromSql<Timestamp, Sqlite> for StoredTimestamp {
 }
 
 impl FromSql<Timestamp, Pg> for StoredTimestamp {
-    fn from_sql(value: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        value: <Pg as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         // PostgreSQL sends its binary form, which needs no text parsing.
         <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(StoredTimestamp)
     }

@@ -14,7 +14,9 @@ use super::schema::{tenants, user_values, users};
 use super::timestamp::StoredTimestamp;
 use super::{Conn, StoreError};
 use crate::casefold::fold;
-use crate::filter::sql::{ResourceTable, SqlBuilder, SqlParam, push_sort_key, push_user_condition};
+use crate::filter::sql::{
+    ResourceTable, SqlBuilder, SqlParam, ValueLookup, push_sort_key, push_user_condition,
+};
 use crate::filter::{ResolveError, Resolved, Target};
 use crate::scim::urn::ENTERPRISE_USER;
 use crate::with_conn;
@@ -543,12 +545,39 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
             b.push("CAST(NULL AS TEXT)");
         }
     }
-    b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
-    b.text(search.tenant_id);
-    push_app_scope(&mut b, search.app_id);
-    if let Some(filter) = search.filter {
-        b.push(" AND ");
-        push_user_condition(&mut b, search.tenant_id, filter)?;
+    // An unsorted `emails.value eq` reads its users from the matching value rows;
+    // grouping by user keeps a user whose values match twice to one row.
+    let value_lookup = search
+        .filter
+        .filter(|_| search.sort.is_none())
+        .and_then(|filter| ValueLookup::of(filter, backend));
+    let (order_column, join) = match (&value_lookup, backend) {
+        (None, _) => ("u.id", ""),
+        // SQLite reads v.user_id in index order and then needs no sort to group;
+        // CROSS JOIN keeps v the outer loop.
+        (Some(_), super::Backend::Sqlite) => ("v.user_id", "CROSS JOIN"),
+        // PostgreSQL lets u's columns be selected when grouping by its key.
+        (Some(_), super::Backend::Postgres) => ("u.id", "JOIN"),
+    };
+    match &value_lookup {
+        Some(lookup) => {
+            b.push(&format!(
+                " AS sort_key FROM user_values v {join} users u ON u.id = v.user_id WHERE "
+            ));
+            lookup.push_condition(&mut b, search.tenant_id);
+            b.push(" AND u.tenant_id = ");
+            b.text(search.tenant_id);
+            push_app_scope(&mut b, search.app_id);
+        }
+        None => {
+            b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
+            b.text(search.tenant_id);
+            push_app_scope(&mut b, search.app_id);
+            if let Some(filter) = search.filter {
+                b.push(" AND ");
+                push_user_condition(&mut b, search.tenant_id, filter)?;
+            }
+        }
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
@@ -562,6 +591,9 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
         }
     };
     let direction = if descending { "DESC" } else { "ASC" };
+    if value_lookup.is_some() {
+        b.push(&format!(" GROUP BY {order_column}"));
+    }
     b.push(" ORDER BY ");
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
@@ -571,7 +603,7 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
         push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
         b.push(&format!(" {direction}, "));
     }
-    b.push(&format!("u.id {direction} LIMIT "));
+    b.push(&format!("{order_column} {direction} LIMIT "));
     b.param(SqlParam::BigInt(limit));
     if let Some(offset) = offset {
         b.push(" OFFSET ");

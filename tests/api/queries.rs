@@ -14,6 +14,7 @@ on_both_backends!(
     user_name_eq_matches_case_insensitively,
     external_id_eq_is_case_exact,
     emails_value_and_value_filters_match_one_email,
+    emails_value_eq_lists_each_matching_user_once_in_every_window,
     enterprise_attributes_filter_by_full_urn,
     custom_data_members_can_be_filtered,
     last_modified_gt_compares_times,
@@ -150,6 +151,57 @@ async fn emails_value_and_value_filters_match_one_email(server: TestServer) {
         ["w"]
     );
     assert_eq!(filtered(&tenant, r#"emails[type eq "home"]"#).await, ["w"]);
+}
+
+async fn emails_value_eq_lists_each_matching_user_once_in_every_window(server: TestServer) {
+    let tenant = server.tenant().await;
+    let shared = "shared@example.com";
+    let mut bodies: Vec<Value> = (0..5)
+        .map(|i| {
+            UserBuilder::new(&format!("s{i}"))
+                .email(shared, "work")
+                .build()
+        })
+        .collect();
+    // s0 holds the address twice; it is still one user.
+    bodies[0] = UserBuilder::new("s0")
+        .email(shared, "work")
+        .email(shared, "home")
+        .build();
+    bodies.push(
+        UserBuilder::new("other")
+            .email("other@example.com", "work")
+            .build(),
+    );
+    users(&tenant, bodies).await;
+    let stranger = server.tenant().await;
+    users(
+        &stranger,
+        vec![UserBuilder::new("foreign").email(shared, "work").build()],
+    )
+    .await;
+    let expected = ["s0", "s1", "s2", "s3", "s4"];
+
+    let filter = urlencode(r#"emails.value eq "SHARED@example.com""#);
+    assert_eq!(
+        filtered(&tenant, r#"emails.value eq "SHARED@example.com""#).await,
+        expected
+    );
+    let (_, page) = tenant
+        .get(&format!("/Users?filter={filter}&startIndex=2&count=2"))
+        .await;
+    assert_eq!(page["totalResults"], 5);
+    let names: Vec<&str> = page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["s1", "s2"]);
+    assert_eq!(
+        walk_with_cursor(&tenant, &format!("filter={filter}")).await,
+        expected
+    );
 }
 
 async fn enterprise_attributes_filter_by_full_urn(server: TestServer) {

@@ -178,10 +178,18 @@ impl TestServer {
     ) -> TestServer {
         let database = TestDatabase::create(backend);
         let url = database.url().to_owned();
-        let store = tokio::task::spawn_blocking(move || Store::connect(&url, PoolSizes { readers: 4, lookups: 2 }))
-            .await
-            .expect("join")
-            .expect("store opens and migrates");
+        let store = tokio::task::spawn_blocking(move || {
+            Store::connect(
+                &url,
+                PoolSizes {
+                    readers: 4,
+                    lookups: 2,
+                },
+            )
+        })
+        .await
+        .expect("join")
+        .expect("store opens and migrates");
         let mut settings = HttpSettings {
             max_body_bytes: 4 * 1024 * 1024,
             page_limits: PageLimits {
