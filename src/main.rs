@@ -67,11 +67,12 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Opens the store for a command; `lookups` is how many HTTP workers run index
-/// look-ups on it (none outside `serve`).
+/// look-ups on it (0 outside `serve`, where SQLite still opens one such connection).
 fn open_store(config: &StoreConfig, lookups: usize) -> Result<Store, String> {
     let sizes = PoolSizes {
         readers: config.db_pool_size,
-        lookups: u32::try_from(lookups).unwrap_or(u32::MAX),
+        // Each keeps a 16 MiB page cache; past 64 workers, the rest read off the pool.
+        lookups: u32::try_from(lookups.min(64)).unwrap_or(64),
     };
     Store::connect(&config.database_url, sizes).map_err(|e| e.to_string())
 }

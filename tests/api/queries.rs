@@ -49,14 +49,19 @@ async fn filtered(tenant: &Tenant, filter: &str) -> Vec<String> {
         .get(&format!("/Users?count=1000&filter={}", urlencode(filter)))
         .await;
     assert_eq!(status, StatusCode::OK, "{filter}: {list}");
-    let names: Vec<String> = list["Resources"]
+    let names: Vec<String> = user_names(&list).into_iter().map(str::to_owned).collect();
+    assert_eq!(list["totalResults"], names.len(), "{filter}");
+    names
+}
+
+/// The `userName` of each resource of a list response, in order.
+fn user_names(list: &Value) -> Vec<&str> {
+    list["Resources"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| u["userName"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(list["totalResults"], names.len(), "{filter}");
-    names
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect()
 }
 
 pub fn urlencode(text: &str) -> String {
@@ -191,12 +196,7 @@ async fn emails_value_eq_lists_each_matching_user_once_in_every_window(server: T
         .get(&format!("/Users?filter={filter}&startIndex=2&count=2"))
         .await;
     assert_eq!(page["totalResults"], 5);
-    let names: Vec<&str> = page["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["userName"].as_str().unwrap())
-        .collect();
+    let names = user_names(&page);
     assert_eq!(names, ["s1", "s2"]);
     assert_eq!(
         walk_with_cursor(&tenant, &format!("filter={filter}")).await,
@@ -411,12 +411,7 @@ async fn unknown_user_name_gives_an_empty_list(server: TestServer) {
 async fn sorted(tenant: &Tenant, query: &str) -> Vec<String> {
     let (status, list) = tenant.get(&format!("/Users?count=100&{query}")).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["userName"].as_str().unwrap().to_owned())
-        .collect()
+    user_names(&list).into_iter().map(str::to_owned).collect()
 }
 
 async fn sort_by_orders_case_insensitively_with_missing_values_last(server: TestServer) {
@@ -498,12 +493,7 @@ async fn index_paging_through_a_filter_counts_only_matches(server: TestServer) {
     assert_eq!(page["totalResults"], 6);
     assert_eq!(page["startIndex"], 2);
     assert_eq!(page["itemsPerPage"], 2);
-    let names: Vec<&str> = page["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["userName"].as_str().unwrap())
-        .collect();
+    let names = user_names(&page);
     assert_eq!(names, ["p2", "p4"]);
 }
 
@@ -560,13 +550,7 @@ async fn walk_with_cursor(tenant: &Tenant, query: &str) -> Vec<String> {
             .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page["Resources"].as_array().unwrap().len() <= 3);
-        seen.extend(
-            page["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["userName"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(user_names(&page).into_iter().map(str::to_owned));
         match page["nextCursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
             None => return seen,
