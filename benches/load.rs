@@ -9,6 +9,7 @@
 //! ```
 //!
 //! `--only NAME[,NAME…]` runs only the scenarios whose names contain one of the parts.
+//! `ROSTER_BENCH_BIN=path` runs another build of `roster` against the same store.
 //!
 //! The seeded store is kept (under target/bench/) and reused by later runs with the
 //! same user count.
@@ -68,8 +69,14 @@ fn options() -> Options {
     options
 }
 
+/// The `roster` this benchmark runs: this build's, or the one `ROSTER_BENCH_BIN` names,
+/// to compare two builds on the same seeded store.
+fn roster_binary() -> String {
+    std::env::var("ROSTER_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_roster").to_owned())
+}
+
 fn roster(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_roster"))
+    let output = Command::new(roster_binary())
         .args(args)
         .env("ROSTER_LOG", "warn")
         .output()
@@ -117,7 +124,7 @@ fn start_server(database_url: &str) -> Server {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+    let child = Command::new(roster_binary())
         .args([
             "serve",
             "--listen",

@@ -545,25 +545,23 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
             b.push("CAST(NULL AS TEXT)");
         }
     }
-    // An unsorted `emails.value eq` reads its users from the matching value rows;
-    // grouping by user keeps a user whose values match twice to one row.
+    // On SQLite an unsorted `emails.value eq` reads its users from the matching value
+    // rows (CROSS JOIN keeps them the outer loop), grouped by user so that a user
+    // whose values match twice is one row; v.user_id comes in index order, so the
+    // grouping needs no sort. PostgreSQL answers `IN (…)` with a semi-join of its own
+    // and planned the grouped join worse.
     let value_lookup = search
         .filter
-        .filter(|_| search.sort.is_none())
+        .filter(|_| search.sort.is_none() && backend == super::Backend::Sqlite)
         .and_then(|filter| ValueLookup::of(filter, backend));
-    let (order_column, join) = match (&value_lookup, backend) {
-        (None, _) => ("u.id", ""),
-        // SQLite reads v.user_id in index order and then needs no sort to group;
-        // CROSS JOIN keeps v the outer loop.
-        (Some(_), super::Backend::Sqlite) => ("v.user_id", "CROSS JOIN"),
-        // PostgreSQL lets u's columns be selected when grouping by its key.
-        (Some(_), super::Backend::Postgres) => ("u.id", "JOIN"),
+    let order_column = if value_lookup.is_some() {
+        "v.user_id"
+    } else {
+        "u.id"
     };
     match &value_lookup {
         Some(lookup) => {
-            b.push(&format!(
-                " AS sort_key FROM user_values v {join} users u ON u.id = v.user_id WHERE "
-            ));
+            b.push(" AS sort_key FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
             lookup.push_condition(&mut b, search.tenant_id);
             b.push(" AND u.tenant_id = ");
             b.text(search.tenant_id);
