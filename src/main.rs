@@ -67,7 +67,7 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Opens the store for a command; `lookups` is how many HTTP workers run index
-/// look-ups on it (0 outside `serve`, where SQLite still opens one such connection).
+/// look-ups on it (0 outside `serve`).
 fn open_store(config: &StoreConfig, lookups: usize) -> Result<Store, String> {
     let sizes = PoolSizes {
         readers: config.db_pool_size,

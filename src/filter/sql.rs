@@ -366,9 +366,12 @@ pub fn push_user_condition(
 /// into a temporary index.
 pub struct ValueLookup<'f> {
     attribute: &'static str,
-    column: &'static str,
     value: &'f TypedValue,
 }
+
+/// The case-folded value column, which the `(tenant_id, attribute, value_ci)` index
+/// covers.
+const VALUE_COLUMN: &str = "v.value_ci";
 
 impl<'f> ValueLookup<'f> {
     /// The look-up `filter` is, if it is one.
@@ -384,12 +387,8 @@ impl<'f> ValueLookup<'f> {
         match user_column(target, backend) {
             Ok(UserColumn::MultiValued {
                 attribute,
-                column: Some(column @ "v.value_ci"),
-            }) => Some(ValueLookup {
-                attribute,
-                column,
-                value,
-            }),
+                column: Some(VALUE_COLUMN),
+            }) => Some(ValueLookup { attribute, value }),
             _ => None,
         }
     }
@@ -404,7 +403,7 @@ impl<'f> ValueLookup<'f> {
         }
         .values_of(b, self.attribute);
         b.push(" AND ");
-        value_compare(b, self.column, CompareOp::Eq, self.value);
+        value_compare(b, VALUE_COLUMN, CompareOp::Eq, self.value);
     }
 }
 

@@ -127,12 +127,9 @@ fn single_user(
     let base = base_url(req, state);
     let body = user_json(&user_body(&user, &base, &projection)?)?;
     let representation = UserRepresentation::new(&user, &base);
-    Ok(resource_headers(
-        status,
-        Some(&representation.etag()),
-        Some(&representation.location()),
-    )
-    .body(body))
+    // Only a creation names its Location.
+    let location = (status == StatusCode::CREATED).then(|| representation.location());
+    Ok(resource_headers(status, Some(&representation.etag()), location.as_deref()).body(body))
 }
 
 async fn list(

@@ -109,20 +109,34 @@ fn app_input(entry: &Value) -> Result<AppAssignmentInput, ScimError> {
     })
 }
 
-/// The writable fields of an assignment, as an `apps` entry.
-fn app_entry(app: &AppAssignment) -> Map<String, Value> {
-    let mut entry = Map::new();
-    entry.insert("value".into(), app.app_id.clone().into());
-    if let Some(external) = &app.external_account_id {
-        entry.insert("externalAccountId".into(), external.clone().into());
+/// The writable fields of an assignment, as an `apps` entry shows them: what PATCH
+/// starts from, and the first part of a rendered entry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WritableApp<'a> {
+    value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_app_data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consents: Option<&'a Value>,
+}
+
+impl<'a> From<&'a AppAssignment> for WritableApp<'a> {
+    fn from(app: &'a AppAssignment) -> Self {
+        WritableApp {
+            value: &app.app_id,
+            external_account_id: app.external_account_id.as_deref(),
+            custom_app_data: app.custom_app_data.as_ref(),
+            consents: app.consents.as_ref(),
+        }
     }
-    if let Some(data) = &app.custom_app_data {
-        entry.insert("customAppData".into(), data.clone());
-    }
-    if let Some(consents) = &app.consents {
-        entry.insert("consents".into(), consents.clone());
-    }
-    entry
+}
+
+/// `birthday` as the Roster extension writes it.
+fn format_birthday(birthday: NaiveDate) -> String {
+    birthday.format("%Y-%m-%d").to_string()
 }
 
 /// Applies PATCH operations to a user (RFC 7644 §3.5.2) and returns the input that
@@ -134,17 +148,15 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
         roster.insert("customData".into(), custom_data.clone());
     }
     if let Some(birthday) = user.birthday {
-        roster.insert(
-            "birthday".into(),
-            birthday.format("%Y-%m-%d").to_string().into(),
-        );
+        roster.insert("birthday".into(), format_birthday(birthday).into());
     }
     if !user.apps.is_empty() {
         let apps = user
             .apps
             .iter()
-            .map(|app| Value::Object(app_entry(app)))
-            .collect();
+            .map(|app| serde_json::to_value(WritableApp::from(app)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(corrupt_user)?;
         roster.insert("apps".into(), Value::Array(apps));
     }
     document.insert(urn::ROSTER_USER.into(), Value::Object(roster));
@@ -266,7 +278,7 @@ impl Serialize for RosterFields<'_> {
             out.serialize_entry("customData", custom_data)?;
         }
         if let Some(birthday) = user.birthday {
-            out.serialize_entry("birthday", &birthday.format("%Y-%m-%d").to_string())?;
+            out.serialize_entry("birthday", &format_birthday(birthday))?;
         }
         if let Some(last_sign_in) = user.last_sign_in {
             out.serialize_entry("lastSignIn", &format_time(last_sign_in))?;
@@ -289,10 +301,7 @@ impl Serialize for RosterFields<'_> {
                 .apps
                 .iter()
                 .map(|app| AppEntry {
-                    value: &app.app_id,
-                    external_account_id: app.external_account_id.as_deref(),
-                    custom_app_data: app.custom_app_data.as_ref(),
-                    consents: app.consents.as_ref(),
+                    writable: WritableApp::from(app),
                     display: &app.app_name,
                     assigned_at: format_time(app.assigned_at),
                     last_sign_in: app.last_sign_in.map(format_time),
@@ -317,13 +326,8 @@ struct SocialEntry<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AppEntry<'a> {
-    value: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    custom_app_data: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consents: Option<&'a Value>,
+    #[serde(flatten)]
+    writable: WritableApp<'a>,
     display: &'a str,
     assigned_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -41,7 +41,8 @@ enum Pools {
         // Index look-ups run on the HTTP workers with connections of their own, whose
         // larger caches keep the index pages of recent look-ups: scans on the
         // blocking pool would evict them.
-        lookups: Pool<ConnectionManager<SqliteConnection>>,
+        // None for commands that serve no HTTP.
+        lookups: Option<Pool<ConnectionManager<SqliteConnection>>>,
         // SQLite has one writer at a time: all writes queue for one thread, which
         // also spares them SQLite's sleep-based busy handler.
         writer: SqliteWriter,
@@ -61,7 +62,8 @@ pub struct PoolSizes {
     /// Connections for reads on the blocking pool (on PostgreSQL, for every read).
     pub readers: u32,
     /// SQLite only: connections for the index look-ups that run on the HTTP workers,
-    /// best one per worker, so that each finds one idle.
+    /// best one per worker, so that each finds one idle; 0 opens none (look-ups then
+    /// read off the blocking pool).
     pub lookups: u32,
 }
 
@@ -165,7 +167,9 @@ impl Store {
             Store {
                 pools: Pools::Sqlite {
                     pool: sqlite_pool(sizes.readers, READER_CACHE_KIB)?,
-                    lookups: sqlite_pool(sizes.lookups, LOOKUP_CACHE_KIB)?,
+                    lookups: (sizes.lookups > 0)
+                        .then(|| sqlite_pool(sizes.lookups, LOOKUP_CACHE_KIB))
+                        .transpose()?,
                     writer: SqliteWriter::start(writer)?,
                 },
             }
@@ -204,7 +208,10 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        if let Pools::Sqlite { lookups, .. } = &self.pools
+        if let Pools::Sqlite {
+            lookups: Some(lookups),
+            ..
+        } = &self.pools
             && let Some(mut conn) = lookups.try_get()
         {
             // A panic stays this request's error, as it would on a blocking thread (the
@@ -442,6 +449,13 @@ mod tests {
     async fn an_indexed_read_runs_when_a_connection_is_idle() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = sqlite_store(&dir, 2, 2);
+        assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
+    }
+
+    #[tokio::test]
+    async fn an_indexed_read_without_look_up_connections_reads_off_the_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = sqlite_store(&dir, 1, 0);
         assert_eq!(store.read_indexed(select_one).await.expect("read"), 1);
     }
 

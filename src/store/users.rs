@@ -565,17 +565,16 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
             lookup.push_condition(&mut b, search.tenant_id);
             b.push(" AND u.tenant_id = ");
             b.text(search.tenant_id);
-            push_app_scope(&mut b, search.app_id);
         }
         None => {
             b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
             b.text(search.tenant_id);
-            push_app_scope(&mut b, search.app_id);
-            if let Some(filter) = search.filter {
-                b.push(" AND ");
-                push_user_condition(&mut b, search.tenant_id, filter)?;
-            }
         }
+    }
+    push_app_scope(&mut b, search.app_id);
+    if let (None, Some(filter)) = (&value_lookup, search.filter) {
+        b.push(" AND ");
+        push_user_condition(&mut b, search.tenant_id, filter)?;
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
