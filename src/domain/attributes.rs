@@ -1,7 +1,7 @@
 //! A user's core and enterprise attributes as the store keeps them: one JSON object,
-//! checked once when read and then kept as its text, so that a read can write the
-//! attributes out without rebuilding them value by value. Callers that change the
-//! attributes (PATCH, sign-in claims) parse them into a map.
+//! kept as its text, so that a read can write the attributes out without rebuilding
+//! them value by value. A read parses the text once, when it writes it out; callers
+//! that change the attributes (PATCH, sign-in claims) parse it into a map.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,42 +12,27 @@ use serde_json::{Map, Value};
 
 use crate::scim::urn::ENTERPRISE_USER;
 
-/// A JSON object held as text, with the two facts Roster reads from it on every load,
-/// taken in the same pass that proves the text one object.
+/// A JSON object held as text, with `active`, which Roster reads on every load, kept
+/// beside it (the store keeps it in a column of its own).
 #[derive(Clone)]
 pub struct AttributeDocument {
-    /// Proven one JSON object by the scan that read the flags.
     text: String,
     active: bool,
-    enterprise: bool,
 }
 
 impl AttributeDocument {
-    /// Checks that `text` is one JSON object; fails on anything else.
-    pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
-        let (mut active, mut enterprise) = (true, false);
-        for (key, value) in members_of(&text)? {
-            match key.as_ref() {
-                "active" => active = serde_json::from_str(value.get()).unwrap_or(true),
-                ENTERPRISE_USER => enterprise = true,
-                _ => {}
-            }
-        }
-        Ok(AttributeDocument {
-            text,
-            active,
-            enterprise,
-        })
+    /// A document as the store returns it, with its stored `active` flag. The text is
+    /// proven one JSON object when it is read ([`Self::members`], [`Self::to_map`]).
+    pub fn from_stored(text: String, active: bool) -> Self {
+        AttributeDocument { text, active }
     }
 
     /// The document of an attribute map.
     pub fn from_map(map: Map<String, Value>) -> Self {
         let active = map.get("active").and_then(Value::as_bool).unwrap_or(true);
-        let enterprise = map.contains_key(ENTERPRISE_USER);
         AttributeDocument {
             text: Value::Object(map).to_string(),
             active,
-            enterprise,
         }
     }
 
@@ -62,20 +47,27 @@ impl AttributeDocument {
         self.active
     }
 
-    /// Whether the enterprise extension (RFC 7643 §4.3) holds any attribute.
-    pub fn has_enterprise(&self) -> bool {
-        self.enterprise
-    }
-
-    /// The top-level members in stored order, each value as its JSON text.
-    pub fn members(&self) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
-        members_of(&self.text)
+    /// The top-level members in stored order, each value as its JSON text; fails
+    /// unless the text is one JSON object.
+    pub fn members(&self) -> Result<DocumentMembers<'_>, serde_json::Error> {
+        let Members(members) = serde_json::from_str(&self.text)?;
+        Ok(DocumentMembers(members))
     }
 }
 
-fn members_of(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
-    let Members(members) = serde_json::from_str(text)?;
-    Ok(members)
+/// The top-level members of an [`AttributeDocument`], borrowing from its text.
+pub struct DocumentMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> DocumentMembers<'a> {
+    /// Whether the enterprise extension (RFC 7643 §4.3) holds any attribute.
+    pub fn has_enterprise(&self) -> bool {
+        self.0.iter().any(|(key, _)| key == ENTERPRISE_USER)
+    }
+
+    /// Each member's key and JSON text, in stored order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
+        self.0.iter().map(|(key, value)| (key.as_ref(), *value))
+    }
 }
 
 impl PartialEq for AttributeDocument {
@@ -141,34 +133,38 @@ mod tests {
     use serde_json::json;
 
     fn document(value: Value) -> AttributeDocument {
-        AttributeDocument::from_text(value.to_string()).unwrap()
+        AttributeDocument::from_stored(value.to_string(), true)
     }
 
     #[test]
     fn text_that_is_not_an_object_is_refused() {
         for text in ["[1,2]", "\"userName\"", "{\"a\":", "", "null"] {
-            assert!(
-                AttributeDocument::from_text(text.to_owned()).is_err(),
-                "{text}"
-            );
+            let doc = AttributeDocument::from_stored(text.to_owned(), true);
+            assert!(doc.members().is_err(), "{text}");
+            assert!(doc.to_map().is_err(), "{text}");
         }
     }
 
     #[test]
-    fn a_user_without_active_is_active() {
-        assert!(document(json!({"userName": "a"})).is_active());
-        assert!(!document(json!({"userName": "a", "active": false})).is_active());
-        assert!(document(json!({"userName": "a", "active": true})).is_active());
+    fn a_map_without_active_is_active() {
+        let active = |value: Value| {
+            AttributeDocument::from_map(value.as_object().cloned().unwrap()).is_active()
+        };
+        assert!(active(json!({"userName": "a"})));
+        assert!(!active(json!({"userName": "a", "active": false})));
+        assert!(active(json!({"userName": "a", "active": true})));
     }
 
     #[test]
     fn enterprise_is_seen_only_as_a_top_level_member() {
-        assert!(
-            document(json!({"userName": "a", ENTERPRISE_USER: {"department": "x"}}))
-                .has_enterprise()
-        );
-        assert!(!document(json!({"userName": "a", "title": ENTERPRISE_USER})).has_enterprise());
-        assert!(!document(json!({"name": {ENTERPRISE_USER: 1}})).has_enterprise());
+        let has_enterprise = |value: Value| document(value).members().unwrap().has_enterprise();
+        assert!(has_enterprise(
+            json!({"userName": "a", ENTERPRISE_USER: {"department": "x"}})
+        ));
+        assert!(!has_enterprise(
+            json!({"userName": "a", "title": ENTERPRISE_USER})
+        ));
+        assert!(!has_enterprise(json!({"name": {ENTERPRISE_USER: 1}})));
     }
 
     #[test]
@@ -177,15 +173,18 @@ mod tests {
             json!({"userName": "a", "name": {"givenName": "Ann"}, "emails": [{"value": "a@x"}]}),
         );
         let members = doc.members().unwrap();
-        let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+        let keys: Vec<&str> = members.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["userName", "name", "emails"]);
-        assert_eq!(members[1].1.get(), r#"{"givenName":"Ann"}"#);
+        assert_eq!(
+            members.iter().nth(1).unwrap().1.get(),
+            r#"{"givenName":"Ann"}"#
+        );
     }
 
     #[test]
     fn escaped_keys_are_unescaped() {
-        let doc = AttributeDocument::from_text(r#"{"a\"b":1}"#.to_owned()).unwrap();
-        assert_eq!(doc.members().unwrap()[0].0, "a\"b");
+        let doc = AttributeDocument::from_stored(r#"{"a\"b":1}"#.to_owned(), true);
+        assert_eq!(doc.members().unwrap().iter().next().unwrap().0, "a\"b");
     }
 
     #[test]
@@ -197,6 +196,6 @@ mod tests {
         let doc = AttributeDocument::from_map(map.clone());
         assert_eq!(doc.to_map().unwrap(), map);
         assert!(!doc.is_active());
-        assert!(doc.has_enterprise());
+        assert!(doc.members().unwrap().has_enterprise());
     }
 }

@@ -555,8 +555,7 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
         Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("customData"))?),
         None => None,
     };
-    let attributes =
-        AttributeDocument::from_text(row.attributes).map_err(|_| corrupt("attributes"))?;
+    let attributes = AttributeDocument::from_stored(row.attributes, row.active);
     let status = if !attributes.is_active() {
         UserStatus::Disabled
     } else if row.status == STORED_PENDING {

@@ -207,14 +207,14 @@ impl Serialize for UserRepresentation<'_> {
             ))
         })?;
         let mut out = serializer.serialize_map(None)?;
-        let schemas: &[&str] = if user.attributes.has_enterprise() {
+        let schemas: &[&str] = if members.has_enterprise() {
             &[urn::CORE_USER, urn::ENTERPRISE_USER, urn::ROSTER_USER]
         } else {
             &[urn::CORE_USER, urn::ROSTER_USER]
         };
         out.serialize_entry("schemas", schemas)?;
         out.serialize_entry("id", &user.id)?;
-        for (key, value) in &members {
+        for (key, value) in members.iter() {
             out.serialize_entry(key, value)?;
         }
         if !user.groups.is_empty() {
@@ -364,7 +364,8 @@ pub fn user_body<'a>(
 
 /// `body` as JSON text; a stored user that cannot be written is a server error.
 pub fn user_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ScimError> {
-    let mut bytes = Vec::with_capacity(1024);
+    // A user is 1–3 KiB of JSON: one allocation, not a doubling from 1 KiB.
+    let mut bytes = Vec::with_capacity(4096);
     serde_json::to_writer(&mut bytes, body).map_err(corrupt_user)?;
     Ok(bytes)
 }
@@ -501,6 +502,21 @@ mod tests {
         let bytes = user_json(&user_body(&user, &base, &Projection::Default).unwrap()).unwrap();
         let written: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(written, render_user(&user, &base).unwrap());
+    }
+
+    #[test]
+    fn stored_attributes_that_are_not_an_object_are_a_server_error_in_every_projection() {
+        let mut user = full_user();
+        user.attributes = crate::domain::attributes::AttributeDocument::from_stored(
+            r#"{"userName":"#.into(),
+            true,
+        );
+        let base = BaseUrl("https://h/scim/v2".into());
+        let only_id = Projection::from_params(&["id".to_owned()], &[], &USER_RESOURCE);
+        for projection in [Projection::Default, only_id] {
+            let written = user_body(&user, &base, &projection).and_then(|body| user_json(&body));
+            assert_eq!(written.err().map(|e| e.status), Some(500));
+        }
     }
 
     #[test]

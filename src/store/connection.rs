@@ -348,11 +348,9 @@ where
     // them anew each time, a tenth of a point read). Nothing to undo in a read: the
     // transaction ends with COMMIT whatever `f` did, a panic included, so that the
     // connection never goes back to the pool inside a transaction.
-    PreparedStatement("BEGIN DEFERRED")
-        .execute(conn)
-        .map_err(StoreError::from)?;
+    PreparedStatement::<BeginDeferred>::run(conn).map_err(StoreError::from)?;
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut Conn::Sqlite(conn))));
-    let ended = PreparedStatement("COMMIT").execute(conn);
+    let ended = PreparedStatement::<Commit>::run(conn);
     match outcome {
         Err(panic) => std::panic::resume_unwind(panic),
         Ok(result) => {
@@ -362,25 +360,53 @@ where
     }
 }
 
-/// A fixed SQL statement that stays in the connection's statement cache.
-struct PreparedStatement(&'static str);
+/// A fixed SQL statement that stays in the connection's statement cache. Each is a
+/// type of its own ([`FixedSql`]), so the cache finds it by type id instead of
+/// building and hashing its text on every use.
+struct PreparedStatement<S>(std::marker::PhantomData<S>);
 
-impl diesel::query_builder::QueryId for PreparedStatement {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// The text of a [`PreparedStatement`].
+trait FixedSql: 'static {
+    const SQL: &'static str;
 }
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for PreparedStatement {
+/// `BEGIN DEFERRED`: the snapshot starts at the first read.
+struct BeginDeferred;
+
+impl FixedSql for BeginDeferred {
+    const SQL: &'static str = "BEGIN DEFERRED";
+}
+
+struct Commit;
+
+impl FixedSql for Commit {
+    const SQL: &'static str = "COMMIT";
+}
+
+impl<S: FixedSql> PreparedStatement<S> {
+    fn run(conn: &mut SqliteConnection) -> diesel::QueryResult<usize> {
+        PreparedStatement::<S>(std::marker::PhantomData).execute(conn)
+    }
+}
+
+impl<S: FixedSql> diesel::query_builder::QueryId for PreparedStatement<S> {
+    type QueryId = S;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<S: FixedSql> diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+    for PreparedStatement<S>
+{
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> diesel::QueryResult<()> {
-        out.push_sql(self.0);
+        out.push_sql(S::SQL);
         Ok(())
     }
 }
 
-impl RunQueryDsl<SqliteConnection> for PreparedStatement {}
+impl<S: FixedSql> RunQueryDsl<SqliteConnection> for PreparedStatement<S> {}
 
 fn checkout<C>(
     pool: &Pool<ConnectionManager<C>>,

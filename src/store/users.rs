@@ -37,6 +37,8 @@ pub struct UserRow {
     #[diesel(deserialize_as = StoredTimestamp)]
     pub last_modified: NaiveDateTime,
     pub version: i64,
+    /// `active` of the attribute document, kept in its own column.
+    pub active: bool,
 }
 
 /// Where a look-up column's value sits in the attribute document.
@@ -524,7 +526,7 @@ struct CountRow {
 }
 
 const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_data, u.birthday, \
-     u.last_sign_in, u.created_at, u.last_modified, u.version";
+     u.last_sign_in, u.created_at, u.last_modified, u.version, u.active";
 
 /// Runs a search; returns the users with the position each one ends at.
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
