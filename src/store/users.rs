@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::dynamic::{StatementShape, load_dynamic, load_fixed};
 use super::schema::{tenants, user_values, users};
-use super::timestamp::StoredTimestamp;
+use super::timestamp::{OptionalStoredTimestamp, StoredTimestamp};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::filter::sql::{
@@ -31,6 +31,7 @@ pub struct UserRow {
     pub status: String,
     pub custom_data: Option<String>,
     pub birthday: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalStoredTimestamp)]
     pub last_sign_in: Option<NaiveDateTime>,
     #[diesel(deserialize_as = StoredTimestamp)]
     pub created_at: NaiveDateTime,

@@ -481,6 +481,10 @@ async fn sign_in_makes_a_pending_user_active(server: TestServer) {
         .get(&format!("/Users/{}", user["id"].as_str().unwrap()))
         .await;
     assert_eq!(fetched[ROSTER]["status"], "active");
+    assert_eq!(
+        fetched[ROSTER]["lastSignIn"],
+        signed_in["user"][ROSTER]["lastSignIn"]
+    );
 }
 
 async fn disabled_users_cannot_sign_in(server: TestServer) {
