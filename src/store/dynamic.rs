@@ -15,9 +15,10 @@ use std::sync::{LazyLock, Mutex};
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
 use diesel::sql_types::{BigInt, Bool, Double, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
-use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use diesel::{PgConnection, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 
 use super::{Conn, StoreError};
 use crate::filter::sql::{SqlBuilder, SqlParam};
@@ -53,7 +54,7 @@ pub(crate) trait StatementShape: 'static {
 }
 
 /// Queries whose text varies: cached by their text.
-struct VariableShape;
+pub(crate) struct VariableShape;
 
 impl StatementShape for VariableShape {
     const FIXED_TEXT: bool = false;
@@ -61,26 +62,28 @@ impl StatementShape for VariableShape {
 
 /// A [`SqlBuilder`]'s query for diesel: diesel writes the placeholders itself, in
 /// the builder's order, so the text (and so the cache key) is the builder's.
-struct DynamicQuery<'a, Shape> {
+/// `Columns` is the SQL type of its rows: a tuple, read by position, or `Untyped`,
+/// read by column name.
+pub(crate) struct DynamicQuery<'a, Shape, Columns> {
     sql: &'a SqlBuilder,
     cacheable: bool,
-    shape: PhantomData<Shape>,
+    shape: PhantomData<(Shape, Columns)>,
 }
 
-impl<Shape: StatementShape> QueryId for DynamicQuery<'_, Shape> {
+impl<Shape: StatementShape, Columns> QueryId for DynamicQuery<'_, Shape, Columns> {
     type QueryId = Shape;
     const HAS_STATIC_QUERY_ID: bool = Shape::FIXED_TEXT;
 }
 
-impl<Shape> Query for DynamicQuery<'_, Shape> {
-    type SqlType = Untyped;
+impl<Shape, Columns> Query for DynamicQuery<'_, Shape, Columns> {
+    type SqlType = Columns;
 }
 
-impl<C, Shape> RunQueryDsl<C> for DynamicQuery<'_, Shape> {}
+impl<C, Shape, Columns> RunQueryDsl<C> for DynamicQuery<'_, Shape, Columns> {}
 
 macro_rules! dynamic_query_fragment {
     ($db:ty) => {
-        impl<Shape> QueryFragment<$db> for DynamicQuery<'_, Shape> {
+        impl<Shape, Columns> QueryFragment<$db> for DynamicQuery<'_, Shape, Columns> {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $db>) -> QueryResult<()> {
                 if !self.cacheable {
                     out.unsafe_to_cache_prepared();
@@ -105,45 +108,62 @@ macro_rules! dynamic_query_fragment {
 dynamic_query_fragment!(Sqlite);
 dynamic_query_fragment!(Pg);
 
-/// Runs hand-built SQL with its bound parameters.
+/// Runs hand-built SQL with its bound parameters; `Row` is read by column name.
 pub(crate) fn load_dynamic<Row>(conn: &mut Conn, sql: &SqlBuilder) -> Result<Vec<Row>, StoreError>
 where
     Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
     let cacheable = admit_shape(&sql.sql);
-    load_query::<VariableShape, Row>(conn, sql, cacheable)
+    load_query::<VariableShape, Untyped, Row>(conn, sql, cacheable)
 }
 
-/// Runs hand-built SQL whose text is always the same for `Shape` on a backend: its
-/// prepared statement is found by type, without writing and hashing the text, which
-/// is a measurable part of a point read.
-pub(crate) fn load_fixed<Shape: StatementShape, Row>(
+/// Runs hand-built SQL whose columns have the SQL types `Columns`, reading `Row` by
+/// position: for wide rows read on every request, where finding each field's column
+/// by name (diesel compares it with every column's) is a measurable cost.
+pub(crate) fn load_dynamic_columns<Columns, Row>(
     conn: &mut Conn,
     sql: &SqlBuilder,
 ) -> Result<Vec<Row>, StoreError>
 where
-    Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+    for<'q> DynamicQuery<'q, VariableShape, Columns>:
+        LoadQuery<'q, SqliteConnection, Row> + LoadQuery<'q, PgConnection, Row>,
 {
-    debug_assert!(Shape::FIXED_TEXT);
-    load_query::<Shape, Row>(conn, sql, true)
+    let cacheable = admit_shape(&sql.sql);
+    load_query::<VariableShape, Columns, Row>(conn, sql, cacheable)
 }
 
-fn load_query<Shape: StatementShape, Row>(
+/// Runs hand-built SQL whose text is always the same for `Shape` on a backend, like
+/// [`load_dynamic_columns`]: its prepared statement is found by type, without writing
+/// and hashing the text, which is a measurable part of a point read.
+pub(crate) fn load_fixed<Shape: StatementShape, Columns, Row>(
+    conn: &mut Conn,
+    sql: &SqlBuilder,
+) -> Result<Vec<Row>, StoreError>
+where
+    for<'q> DynamicQuery<'q, Shape, Columns>:
+        LoadQuery<'q, SqliteConnection, Row> + LoadQuery<'q, PgConnection, Row>,
+{
+    debug_assert!(Shape::FIXED_TEXT);
+    load_query::<Shape, Columns, Row>(conn, sql, true)
+}
+
+fn load_query<Shape, Columns, Row>(
     conn: &mut Conn,
     sql: &SqlBuilder,
     cacheable: bool,
 ) -> Result<Vec<Row>, StoreError>
 where
-    Row: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+    for<'q> DynamicQuery<'q, Shape, Columns>:
+        LoadQuery<'q, SqliteConnection, Row> + LoadQuery<'q, PgConnection, Row>,
 {
-    let query = DynamicQuery::<Shape> {
+    let query = || DynamicQuery::<Shape, Columns> {
         sql,
         cacheable,
         shape: PhantomData,
     };
     Ok(match conn {
-        Conn::Sqlite(c) => query.load::<Row>(&mut **c)?,
-        Conn::Postgres(c) => query.load::<Row>(&mut **c)?,
+        Conn::Sqlite(c) => query().load::<Row>(&mut **c)?,
+        Conn::Postgres(c) => query().load::<Row>(&mut **c)?,
     })
 }
 

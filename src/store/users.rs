@@ -7,9 +7,10 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
 use serde_json::Value;
 
-use super::dynamic::{StatementShape, load_dynamic, load_fixed};
+use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fixed};
 use super::schema::{tenants, user_values, users};
 use super::timestamp::{OptionalStoredTimestamp, StoredTimestamp};
 use super::{Conn, StoreError};
@@ -22,7 +23,7 @@ use crate::scim::urn::ENTERPRISE_USER;
 use crate::with_conn;
 
 /// A user as read back: the attribute document plus the columns Roster owns.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,
@@ -399,11 +400,31 @@ pub enum SearchError {
     Store(#[from] StoreError),
 }
 
-#[derive(QueryableByName)]
+/// The SQL types of [`USER_COLUMNS`], in order: a [`UserRow`] read by position.
+type UserColumns = (
+    Text,
+    Text,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Date>,
+    Nullable<Timestamp>,
+    Timestamp,
+    Timestamp,
+    BigInt,
+    Bool,
+);
+
+/// The SQL types of the [`push_extras_columns`] columns, in order.
+type ExtrasColumns = (Text, Text, Bool);
+
+/// A search's columns: the user, its sort key, and (for [`SearchRowWithExtras`]) its
+/// extras.
+type SearchColumns = (UserColumns, Nullable<Text>);
+
+#[derive(Queryable)]
 struct SearchRow {
-    #[diesel(embed)]
     user: UserRow,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     sort_key: Option<String>,
 }
 
@@ -421,11 +442,9 @@ impl SearchRow {
     }
 }
 
-#[derive(QueryableByName)]
+#[derive(Queryable)]
 struct SearchRowWithExtras {
-    #[diesel(embed)]
     found: SearchRow,
-    #[diesel(embed)]
     extras: StoredExtras,
 }
 
@@ -433,21 +452,16 @@ struct SearchRowWithExtras {
 /// application assignments the caller may see and the linked social accounts, as
 /// JSON arrays of arrays in no particular order (see [`push_extras_columns`]),
 /// and whether any group holds the user.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct StoredExtras {
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub apps: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub socials: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub grouped: bool,
 }
 
-#[derive(QueryableByName)]
+#[derive(Queryable)]
 struct UserWithExtrasRow {
-    #[diesel(embed)]
     user: UserRow,
-    #[diesel(embed)]
     extras: StoredExtras,
 }
 
@@ -499,8 +513,8 @@ pub fn find_user_with_extras(
     b.push(" AND u.id = ");
     b.text(id);
     let rows: Vec<UserWithExtrasRow> = match only_app {
-        None => load_fixed::<UserWithAllApps, _>(conn, &b)?,
-        Some(_) => load_fixed::<UserWithOneApp, _>(conn, &b)?,
+        None => load_fixed::<UserWithAllApps, (UserColumns, ExtrasColumns), _>(conn, &b)?,
+        Some(_) => load_fixed::<UserWithOneApp, (UserColumns, ExtrasColumns), _>(conn, &b)?,
     };
     Ok(rows.into_iter().next().map(|row| (row.user, row.extras)))
 }
@@ -533,11 +547,7 @@ const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
     let backend = conn.backend();
     let mut b = SqlBuilder::new(backend);
-    b.push("SELECT ").push(USER_COLUMNS);
-    if search.with_extras {
-        push_extras_columns(&mut b, search.app_id);
-    }
-    b.push(", ");
+    b.push("SELECT ").push(USER_COLUMNS).push(", ");
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
@@ -547,6 +557,10 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
         None => {
             b.push("CAST(NULL AS TEXT)");
         }
+    }
+    b.push(" AS sort_key");
+    if search.with_extras {
+        push_extras_columns(&mut b, search.app_id);
     }
     // On SQLite an unsorted `emails.value eq` reads its users from the matching value
     // rows (CROSS JOIN keeps them the outer loop), grouped by user so that a user
@@ -564,13 +578,13 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
     };
     match &value_lookup {
         Some(lookup) => {
-            b.push(" AS sort_key FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
+            b.push(" FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
             lookup.push_condition(&mut b, search.tenant_id);
             b.push(" AND u.tenant_id = ");
             b.text(search.tenant_id);
         }
         None => {
-            b.push(" AS sort_key FROM users u WHERE u.tenant_id = ");
+            b.push(" FROM users u WHERE u.tenant_id = ");
             b.text(search.tenant_id);
         }
     }
@@ -610,13 +624,14 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
         b.param(SqlParam::BigInt(offset));
     }
     if search.with_extras {
-        let rows: Vec<SearchRowWithExtras> = load_dynamic(conn, &b)?;
+        let rows: Vec<SearchRowWithExtras> =
+            load_dynamic_columns::<(SearchColumns, ExtrasColumns), _>(conn, &b)?;
         Ok(rows
             .into_iter()
             .map(|row| row.found.into_hit(Some(row.extras)))
             .collect())
     } else {
-        let rows: Vec<SearchRow> = load_dynamic(conn, &b)?;
+        let rows: Vec<SearchRow> = load_dynamic_columns::<SearchColumns, _>(conn, &b)?;
         Ok(rows.into_iter().map(|row| row.into_hit(None)).collect())
     }
 }
