@@ -72,11 +72,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(error::not_found_fallback)),
         )
         .service(
+            // The router tries resources in this order, and each `{id}` pattern it
+            // tries costs a regex match: the busiest routes come first.
             web::scope("/scim/v2")
-                .configure(discovery::configure)
                 .configure(users::configure)
                 .configure(groups::configure)
                 .configure(search::configure)
+                .configure(discovery::configure)
                 .default_service(web::to(error::not_found_fallback)),
         );
 }

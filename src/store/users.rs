@@ -5,6 +5,8 @@
 //! written, case-folded where the schema says case-insensitive, into a look-up
 //! column (`users.*_ci`) or a `user_values` row; those exist only for SQL to search.
 
+use std::sync::LazyLock;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
@@ -471,31 +473,55 @@ struct UserWithExtrasRow {
 /// last_sign_in]` per assignment (only `only_app`'s when given), `socials`
 /// `[provider, subject, email, linked_at]` per social account.
 fn push_extras_columns(b: &mut SqlBuilder, only_app: Option<&str>) {
-    // PostgreSQL's json_agg over no rows is NULL, SQLite's json_group_array '[]'.
-    let (aggregate, array, open, close) = match b.backend() {
-        super::Backend::Sqlite => ("json_group_array", "json_array", "(", ")"),
-        super::Backend::Postgres => (
-            "json_agg",
-            "json_build_array",
-            "COALESCE((",
-            ")::text, '[]')",
-        ),
+    let sql = match b.backend() {
+        super::Backend::Sqlite => &*SQLITE_EXTRAS,
+        super::Backend::Postgres => &*POSTGRES_EXTRAS,
     };
-    b.push(&format!(
-        ", {open}SELECT {aggregate}({array}(ua.app_id, a.name, ua.external_account_id, \
-         ua.custom_app_data, ua.consents, ua.assigned_at, ua.last_sign_in)) \
-         FROM user_apps ua JOIN applications a ON a.id = ua.app_id WHERE ua.user_id = u.id"
-    ));
+    b.push(&sql.before_app_condition);
     if let Some(app_id) = only_app {
         b.push(" AND ua.app_id = ");
         b.text(app_id);
     }
-    b.push(&format!(
-        "{close} AS apps, {open}SELECT {aggregate}({array}(s.provider, s.subject, s.email, \
-         s.linked_at)) FROM social_accounts s \
-         WHERE s.user_id = u.id{close} AS socials, \
-         EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = u.id) AS grouped"
-    ));
+    b.push(&sql.after_app_condition);
+}
+
+/// A backend's text of [`push_extras_columns`], written once: around the optional
+/// application condition.
+struct ExtrasSql {
+    before_app_condition: String,
+    after_app_condition: String,
+}
+
+static SQLITE_EXTRAS: LazyLock<ExtrasSql> =
+    LazyLock::new(|| ExtrasSql::new("json_group_array", "json_array", "(", ")"));
+
+// PostgreSQL's json_agg over no rows is NULL, SQLite's json_group_array '[]'.
+static POSTGRES_EXTRAS: LazyLock<ExtrasSql> = LazyLock::new(|| {
+    ExtrasSql::new(
+        "json_agg",
+        "json_build_array",
+        "COALESCE((",
+        ")::text, '[]')",
+    )
+});
+
+impl ExtrasSql {
+    fn new(aggregate: &str, array: &str, open: &str, close: &str) -> Self {
+        ExtrasSql {
+            before_app_condition: format!(
+                ", {open}SELECT {aggregate}({array}(ua.app_id, a.name, ua.external_account_id, \
+                 ua.custom_app_data, ua.consents, ua.assigned_at, ua.last_sign_in)) \
+                 FROM user_apps ua JOIN applications a ON a.id = ua.app_id \
+                 WHERE ua.user_id = u.id"
+            ),
+            after_app_condition: format!(
+                "{close} AS apps, {open}SELECT {aggregate}({array}(s.provider, s.subject, \
+                 s.email, s.linked_at)) FROM social_accounts s \
+                 WHERE s.user_id = u.id{close} AS socials, \
+                 EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = u.id) AS grouped"
+            ),
+        }
+    }
 }
 
 /// One user with its [`StoredExtras`], in one statement.
