@@ -11,6 +11,7 @@ use super::DomainError;
 use crate::auth::Principal;
 use crate::store::assignments::{self as repo, AssignmentRow};
 use crate::store::tenants::find_application;
+use crate::store::timestamp::parse_stored_timestamp;
 use crate::store::users::StoredExtras;
 use crate::store::{Conn, StoreError};
 
@@ -132,7 +133,10 @@ pub fn extras_from_stored(
     user_id: &str,
     extras: &StoredExtras,
 ) -> Result<(Vec<AppAssignment>, Vec<SocialAccount>), DomainError> {
-    let time = |text: &str| stored_time(text).ok_or_else(|| corrupt(user_id, "a timestamp"));
+    // A JSON aggregate renders a timestamp as each backend writes it (see
+    // `parse_stored_timestamp`).
+    let time =
+        |text: &str| parse_stored_timestamp(text).ok_or_else(|| corrupt(user_id, "a timestamp"));
     let apps: Vec<StoredAssignment> =
         serde_json::from_str(&extras.apps).map_err(|_| corrupt(user_id, "assignments"))?;
     let mut apps = apps
@@ -167,12 +171,6 @@ pub fn extras_from_stored(
         .collect::<Result<Vec<_>, DomainError>>()?;
     socials.sort_by_key(|social| social.linked_at);
     Ok((apps, socials))
-}
-
-/// A timestamp as a JSON aggregate renders it: SQLite keeps diesel's text
-/// (`2026-11-29 03:21:35.601`), PostgreSQL writes ISO 8601 (`2026-11-29T03:21:35.601`).
-fn stored_time(text: &str) -> Option<NaiveDateTime> {
-    crate::store::timestamp::parse_stored_timestamp(text)
 }
 
 /// Assigns the user to the application (no change when already assigned).
@@ -309,12 +307,12 @@ mod tests {
 
     #[test]
     fn stored_times_read_in_both_backends_formats() {
-        let sqlite = stored_time("2026-11-29 03:21:35.601").unwrap();
-        let postgres = stored_time("2026-11-29T03:21:35.601").unwrap();
+        let sqlite = parse_stored_timestamp("2026-11-29 03:21:35.601").unwrap();
+        let postgres = parse_stored_timestamp("2026-11-29T03:21:35.601").unwrap();
         assert_eq!(sqlite, postgres);
         assert_eq!(sqlite.and_utc().timestamp_subsec_millis(), 601);
-        assert!(stored_time("2026-11-29 03:21:35").is_some());
-        assert!(stored_time("yesterday").is_none());
+        assert!(parse_stored_timestamp("2026-11-29 03:21:35").is_some());
+        assert!(parse_stored_timestamp("yesterday").is_none());
     }
 
     #[test]

@@ -662,7 +662,7 @@ impl Translator<'_> {
 
 /// The comparison of a `user_values` column with a typed literal.
 fn value_compare(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &TypedValue) {
-    b.push(&format!("{column} IS NOT NULL AND "));
+    b.push(column).push(" IS NOT NULL AND ");
     compare_expression(b, column, op, value);
 }
 

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
+use diesel::sql_types::{Bool, Nullable, Text};
 use serde_json::Value;
 
 use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fixed};
@@ -402,20 +402,10 @@ pub enum SearchError {
     Store(#[from] StoreError),
 }
 
-/// The SQL types of [`USER_COLUMNS`], in order: a [`UserRow`] read by position.
-type UserColumns = (
-    Text,
-    Text,
-    Text,
-    Text,
-    Nullable<Text>,
-    Nullable<Date>,
-    Nullable<Timestamp>,
-    Timestamp,
-    Timestamp,
-    BigInt,
-    Bool,
-);
+/// The SQL types of a [`UserRow`] read by position, taken from the schema through its
+/// `Selectable` columns: [`USER_COLUMNS`] names the same columns in the same order.
+type UserColumns =
+    <<UserRow as Selectable<diesel::sqlite::Sqlite>>::SelectExpression as Expression>::SqlType;
 
 /// The SQL types of the [`push_extras_columns`] columns, in order.
 type ExtrasColumns = (Text, Text, Bool);
