@@ -285,24 +285,60 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
     }
 }
 
+/// The indexed columns an equality look-up of users can go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedColumn {
+    Id,
+    ExternalId,
+    UserName,
+    /// The case-folded value of a multi-valued attribute (`emails.value`, …).
+    Value,
+}
+
+impl IndexedColumn {
+    fn of(target: &Target) -> Option<IndexedColumn> {
+        match user_column(target, Backend::Sqlite).ok()? {
+            UserColumn::Plain(column) => match column.as_str() {
+                "u.id" => Some(IndexedColumn::Id),
+                "u.external_id" => Some(IndexedColumn::ExternalId),
+                "u.user_name_ci" => Some(IndexedColumn::UserName),
+                _ => None,
+            },
+            UserColumn::MultiValued {
+                column: Some(VALUE_COLUMN),
+                ..
+            } => Some(IndexedColumn::Value),
+            _ => None,
+        }
+    }
+}
+
+/// The column of `filter` when it is one equality of an indexed column with a text
+/// literal (`userName eq "bjensen"`), the look-up identity providers send before
+/// every change. Its condition's SQL text depends only on that column (the literal
+/// and, for values, the attribute are bound), so such a search has one fixed text.
+pub fn single_indexed_equality(filter: &Resolved) -> Option<IndexedColumn> {
+    match filter {
+        Resolved::Compare {
+            target,
+            op: CompareOp::Eq,
+            value: TypedValue::Text(_),
+        } => IndexedColumn::of(target),
+        _ => None,
+    }
+}
+
 /// True when every user `filter` can match is found by an equality look-up in one of
 /// the users' indexes (id, userName, externalId, a multi-valued attribute's value),
 /// so that a search with it reads a handful of rows however large the tenant is.
 pub fn is_user_index_lookup(filter: &Resolved) -> bool {
-    let indexed_equality = |target: &Target| match user_column(target, Backend::Sqlite) {
-        Ok(UserColumn::Plain(column)) => {
-            matches!(column.as_str(), "u.id" | "u.external_id" | "u.user_name_ci")
-        }
-        Ok(UserColumn::MultiValued { column, .. }) => column == Some("v.value_ci"),
-        _ => false,
-    };
     match filter {
         Resolved::And(left, right) => is_user_index_lookup(left) || is_user_index_lookup(right),
         Resolved::Compare {
             target,
             op: CompareOp::Eq,
             ..
-        } => indexed_equality(target),
+        } => IndexedColumn::of(target).is_some(),
         Resolved::ValuePath { target, filter } => match filter.as_ref() {
             Resolved::Compare {
                 target: element,

@@ -144,7 +144,28 @@ where
         LoadQuery<'q, SqliteConnection, Row> + LoadQuery<'q, PgConnection, Row>,
 {
     debug_assert!(Shape::FIXED_TEXT);
+    #[cfg(debug_assertions)]
+    assert_one_text_per_shape::<Shape>(conn.backend(), &sql.sql);
     load_query::<Shape, Columns, Row>(conn, sql, true)
+}
+
+/// In debug builds (the tests), fails when two texts claim the same fixed shape on a
+/// backend: the cache would run the first one's statement for the second.
+#[cfg(debug_assertions)]
+fn assert_one_text_per_shape<Shape: 'static>(backend: super::Backend, sql: &str) {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    static TEXTS: LazyLock<Mutex<HashMap<(TypeId, bool), String>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let key = (TypeId::of::<Shape>(), backend == super::Backend::Sqlite);
+    let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    let first = texts.entry(key).or_insert_with(|| sql.to_owned());
+    assert_eq!(
+        first.as_str(),
+        sql,
+        "two texts for the fixed shape {}",
+        std::any::type_name::<Shape>()
+    );
 }
 
 fn load_query<Shape, Columns, Row>(

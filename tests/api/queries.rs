@@ -15,6 +15,7 @@ on_both_backends!(
     external_id_eq_is_case_exact,
     emails_value_and_value_filters_match_one_email,
     emails_value_eq_lists_each_matching_user_once_in_every_window,
+    equality_look_ups_on_different_indexed_attributes_each_find_their_own_user,
     enterprise_attributes_filter_by_full_urn,
     custom_data_members_can_be_filtered,
     last_modified_gt_compares_times,
@@ -202,6 +203,51 @@ async fn emails_value_eq_lists_each_matching_user_once_in_every_window(server: T
         walk_with_cursor(&tenant, &format!("filter={filter}")).await,
         expected
     );
+}
+
+/// Each indexed attribute's look-up has a prepared statement of its own; run one
+/// after another on the same connections, none may answer with another's.
+async fn equality_look_ups_on_different_indexed_attributes_each_find_their_own_user(
+    server: TestServer,
+) {
+    let tenant = server.tenant().await;
+    let created = users(
+        &tenant,
+        vec![
+            UserBuilder::new("by-name").build(),
+            UserBuilder::new("by-external")
+                .with("externalId", json!("ext-1"))
+                .build(),
+            UserBuilder::new("by-email")
+                .email("mail@example.com", "work")
+                .build(),
+            UserBuilder::new("by-phone")
+                .with("phoneNumbers", json!([{"value": "+1 555 0100"}]))
+                .build(),
+        ],
+    )
+    .await;
+    let by_id = format!(r#"id eq "{}""#, created[0]["id"].as_str().unwrap());
+    for _ in 0..2 {
+        assert_eq!(filtered(&tenant, &by_id).await, ["by-name"]);
+        assert_eq!(
+            filtered(&tenant, r#"userName eq "by-name""#).await,
+            ["by-name"]
+        );
+        assert_eq!(
+            filtered(&tenant, r#"externalId eq "ext-1""#).await,
+            ["by-external"]
+        );
+        assert_eq!(
+            filtered(&tenant, r#"emails.value eq "mail@example.com""#).await,
+            ["by-email"]
+        );
+        assert_eq!(
+            filtered(&tenant, r#"phoneNumbers.value eq "+1 555 0100""#).await,
+            ["by-phone"]
+        );
+        assert!(filtered(&tenant, r#"userName eq "ext-1""#).await.is_empty());
+    }
 }
 
 async fn enterprise_attributes_filter_by_full_urn(server: TestServer) {
