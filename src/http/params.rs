@@ -42,13 +42,57 @@ impl QueryParams {
 
 /// The SCIM base URL as this request reached it.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> BaseUrl {
-    match &state.settings.public_url {
-        Some(public) => BaseUrl(format!("{}/scim/v2", public.trim_end_matches('/'))),
+    const SCIM_PATH: &str = "/scim/v2";
+    if let Some(public) = &state.settings.public_url {
+        return BaseUrl(format!("{}{SCIM_PATH}", public.trim_end_matches('/')));
+    }
+    let mut url = String::with_capacity(64);
+    match direct_scheme_and_host(req) {
+        Some((scheme, host)) => {
+            url.push_str(scheme);
+            url.push_str("://");
+            url.push_str(host);
+        }
         None => {
             let info = req.connection_info();
-            BaseUrl(format!("{}://{}/scim/v2", info.scheme(), info.host()))
+            url.push_str(info.scheme());
+            url.push_str("://");
+            url.push_str(info.host());
         }
     }
+    url.push_str(SCIM_PATH);
+    BaseUrl(url)
+}
+
+/// The scheme and host of a request that names no proxy headers, as actix-web's
+/// `ConnectionInfo` would find them, without building one (it also formats the
+/// peer's address, a measurable part of a look-up). `None` when proxy headers
+/// (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) need its full reading.
+fn direct_scheme_and_host(req: &HttpRequest) -> Option<(&str, &str)> {
+    use actix_web::http::header::{self, HeaderName};
+    let headers = req.headers();
+    let forwarded = [
+        header::FORWARDED,
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderName::from_static("x-forwarded-host"),
+    ];
+    if forwarded.iter().any(|name| headers.contains_key(name)) {
+        return None;
+    }
+    let scheme = req
+        .uri()
+        .scheme_str()
+        .unwrap_or(if req.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        });
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
+        .unwrap_or_else(|| req.app_config().host());
+    Some((scheme, host))
 }
 
 /// The version an `If-Match` header names, if any.

@@ -46,15 +46,47 @@ impl From<DomainError> for ScimError {
 pub struct BaseUrl(pub String);
 
 impl BaseUrl {
+    /// The URL of the resource `id` under `endpoint` (`/Users`).
     pub fn resource(&self, endpoint: &str, id: &str) -> String {
-        format!("{}{endpoint}/{id}", self.0)
+        let mut url = String::with_capacity(self.0.len() + endpoint.len() + 1 + id.len());
+        url.push_str(&self.0);
+        url.push_str(endpoint);
+        url.push('/');
+        url.push_str(id);
+        url
     }
 }
 
-/// Formats a stored UTC time as an RFC 3339 `dateTime` with a `Z` offset.
+/// Formats a stored UTC time as an RFC 3339 `dateTime` with milliseconds and a `Z`
+/// offset: `2026-11-29T08:15:00.123Z`. Written digit by digit (chrono's general
+/// formatter was a measurable part of rendering a user); years outside 0–9999 and
+/// leap seconds, which need chrono's other forms, go through chrono.
 pub fn format_time(time: chrono::NaiveDateTime) -> String {
-    time.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    use chrono::{Datelike, Timelike};
+    let nanos = time.nanosecond();
+    if !(0..=9999).contains(&time.year()) || nanos >= 1_000_000_000 {
+        return time
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    }
+    let mut out = String::with_capacity(24);
+    let fields = [
+        (time.year() as u32, 4, '-'),
+        (time.month(), 2, '-'),
+        (time.day(), 2, 'T'),
+        (time.hour(), 2, ':'),
+        (time.minute(), 2, ':'),
+        (time.second(), 2, '.'),
+        (nanos / 1_000_000, 3, 'Z'),
+    ];
+    for (value, width, separator) in fields {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.push(separator);
+    }
+    out
 }
 
 /// The weak ETag of a resource version (RFC 7644 §3.14).
@@ -71,4 +103,44 @@ pub fn version_from_etag(header: &str) -> String {
         .or_else(|| trimmed.strip_prefix("w/"))
         .unwrap_or(trimmed);
     without_weak.trim_matches('"').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
+
+    use super::format_time;
+
+    fn chrono_form(time: NaiveDateTime) -> String {
+        time.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    fn at(year: i32, month: u32, day: u32, hms: (u32, u32, u32), nanos: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(year, month, day)
+            .and_then(|date| date.and_hms_nano_opt(hms.0, hms.1, hms.2, nanos))
+            .expect("a valid time")
+    }
+
+    #[test]
+    fn times_are_written_with_milliseconds_and_a_z_offset() {
+        let time = at(2026, 11, 29, (8, 5, 3), 123_456_789);
+        assert_eq!(format_time(time), "2026-11-29T08:05:03.123Z");
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them_whatever_the_fields() {
+        let samples = [
+            at(0, 1, 1, (0, 0, 0), 0),
+            at(999, 12, 31, (23, 59, 59), 999_999_999),
+            at(1970, 1, 1, (0, 0, 0), 1_000_000),
+            at(2024, 2, 29, (12, 30, 7), 999_999),
+            at(9999, 12, 31, (23, 59, 59), 500_000_000),
+            at(10_000, 1, 1, (0, 0, 0), 0),
+            at(-1, 6, 15, (1, 2, 3), 4_000_000),
+            at(2016, 12, 31, (23, 59, 59), 1_500_000_000),
+        ];
+        for time in samples {
+            assert_eq!(format_time(time), chrono_form(time), "{time:?}");
+        }
+    }
 }
