@@ -505,10 +505,13 @@ impl ExtrasSql {
                  FROM user_apps ua JOIN applications a ON a.id = ua.app_id \
                  WHERE ua.user_id = u.id"
             ),
+            // Few users have linked social accounts: testing for one costs SQLite
+            // less than an aggregate over none.
             after_app_condition: format!(
-                "{close} AS apps, {open}SELECT {aggregate}({array}(s.provider, s.subject, \
-                 s.email, s.linked_at)) FROM social_accounts s \
-                 WHERE s.user_id = u.id{close} AS socials, \
+                "{close} AS apps, CASE WHEN EXISTS (SELECT 1 FROM social_accounts s \
+                 WHERE s.user_id = u.id) THEN {open}SELECT {aggregate}({array}(s.provider, \
+                 s.subject, s.email, s.linked_at)) FROM social_accounts s \
+                 WHERE s.user_id = u.id{close} ELSE '[]' END AS socials, \
                  EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = u.id) AS grouped"
             ),
         }
