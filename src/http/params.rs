@@ -46,20 +46,18 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> BaseUrl {
     if let Some(public) = &state.settings.public_url {
         return BaseUrl(format!("{}{SCIM_PATH}", public.trim_end_matches('/')));
     }
-    let mut url = String::with_capacity(64);
-    match direct_scheme_and_host(req) {
-        Some((scheme, host)) => {
-            url.push_str(scheme);
-            url.push_str("://");
-            url.push_str(host);
-        }
+    let info;
+    let (scheme, host) = match direct_scheme_and_host(req) {
+        Some(direct) => direct,
         None => {
-            let info = req.connection_info();
-            url.push_str(info.scheme());
-            url.push_str("://");
-            url.push_str(info.host());
+            info = req.connection_info();
+            (info.scheme(), info.host())
         }
-    }
+    };
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + SCIM_PATH.len());
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(host);
     url.push_str(SCIM_PATH);
     BaseUrl(url)
 }
@@ -69,14 +67,12 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> BaseUrl {
 /// peer's address, a measurable part of a look-up). `None` when proxy headers
 /// (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) need its full reading.
 fn direct_scheme_and_host(req: &HttpRequest) -> Option<(&str, &str)> {
-    use actix_web::http::header::{self, HeaderName};
+    use actix_web::http::header::{self, FORWARDED, X_FORWARDED_HOST, X_FORWARDED_PROTO};
     let headers = req.headers();
-    let forwarded = [
-        header::FORWARDED,
-        HeaderName::from_static("x-forwarded-proto"),
-        HeaderName::from_static("x-forwarded-host"),
-    ];
-    if forwarded.iter().any(|name| headers.contains_key(name)) {
+    if [FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST]
+        .iter()
+        .any(|name| headers.contains_key(name))
+    {
         return None;
     }
     let scheme = req

@@ -155,11 +155,12 @@ where
 fn assert_one_text_per_shape<Shape: 'static>(backend: super::Backend, sql: &str) {
     use std::any::TypeId;
     use std::collections::HashMap;
-    static TEXTS: LazyLock<Mutex<HashMap<(TypeId, bool), String>>> =
+    static TEXTS: LazyLock<Mutex<HashMap<(TypeId, super::Backend), String>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
-    let key = (TypeId::of::<Shape>(), backend == super::Backend::Sqlite);
     let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
-    let first = texts.entry(key).or_insert_with(|| sql.to_owned());
+    let first = texts
+        .entry((TypeId::of::<Shape>(), backend))
+        .or_insert_with(|| sql.to_owned());
     assert_eq!(
         first.as_str(),
         sql,
