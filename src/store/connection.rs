@@ -543,4 +543,57 @@ mod tests {
         assert_eq!(indexed.await.expect("joins").expect("read"), 1);
         release_lookup.send(()).expect("holder waits");
     }
+
+    /// The schema text of SQLite table `name`.
+    fn table_sql(conn: &mut SqliteConnection, name: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Sql {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            sql: String,
+        }
+        diesel::sql_query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result::<Sql>(conn)
+            .expect("table exists")
+            .sql
+    }
+
+    fn assignment_rows(conn: &mut SqliteConnection) -> Vec<(String, String, Option<String>)> {
+        use crate::store::schema::user_apps::dsl::*;
+        use diesel::QueryDsl;
+        user_apps
+            .select((user_id, app_id, custom_app_data))
+            .order((user_id, app_id))
+            .load(conn)
+            .expect("assignments load")
+    }
+
+    #[test]
+    fn clustering_user_apps_keeps_every_assignment_both_ways() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("opens");
+        migrate_sqlite(&mut conn).expect("migrates");
+        assert!(table_sql(&mut conn, "user_apps").ends_with("WITHOUT ROWID"));
+        conn.revert_last_migration(SQLITE_MIGRATIONS)
+            .expect("reverts");
+        // With foreign keys off, the rows need no parents.
+        conn.batch_execute(
+            "PRAGMA foreign_keys = OFF; \
+             INSERT INTO user_apps (user_id, app_id, tenant_id, custom_app_data, assigned_at) \
+             VALUES ('u2', 'a1', 't', NULL, '2026-11-29 10:00:00'), \
+                    ('u1', 'a2', 't', '{\"seat\":1}', '2026-11-29 10:00:00'), \
+                    ('u1', 'a1', 't', NULL, '2026-11-29 10:00:00')",
+        )
+        .expect("inserts");
+        let before = assignment_rows(&mut conn);
+        assert_eq!(before.len(), 3);
+
+        migrate_sqlite(&mut conn).expect("migrates again");
+        assert!(table_sql(&mut conn, "user_apps").ends_with("WITHOUT ROWID"));
+        assert_eq!(assignment_rows(&mut conn), before);
+
+        conn.revert_last_migration(SQLITE_MIGRATIONS)
+            .expect("reverts again");
+        assert!(!table_sql(&mut conn, "user_apps").contains("WITHOUT ROWID"));
+        assert_eq!(assignment_rows(&mut conn), before);
+    }
 }
