@@ -4,10 +4,13 @@ use std::time::{Duration, Instant};
 
 use super::Principal;
 
-/// Recently verified bearer tokens, by hash, so a request costs no token query.
+/// A token's SHA-256 digest ([`super::token_digest`]).
+pub type TokenDigest = [u8; 32];
+
+/// Recently verified bearer tokens, by digest, so a request costs no token query.
 /// Entries live at most `ttl`: a revoked or expired token stops working within it.
 pub struct TokenCache {
-    entries: RwLock<HashMap<String, (Principal, Instant)>>,
+    entries: RwLock<HashMap<TokenDigest, (Principal, Instant)>>,
     ttl: Duration,
     capacity: usize,
 }
@@ -21,17 +24,17 @@ impl TokenCache {
         }
     }
 
-    /// The principal of a token hash verified less than `ttl` ago.
-    pub fn get(&self, token_hash: &str) -> Option<Principal> {
+    /// The principal of a token verified less than `ttl` ago.
+    pub fn get(&self, digest: &TokenDigest) -> Option<Principal> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
-            .get(token_hash)
+            .get(digest)
             .filter(|(_, until)| *until > Instant::now())
             .map(|(principal, _)| principal.clone())
     }
 
     /// Remembers a verified token until `ttl` from now, or its own expiry if sooner.
-    pub fn put(&self, token_hash: String, principal: Principal, expires_in: Option<Duration>) {
+    pub fn put(&self, digest: TokenDigest, principal: Principal, expires_in: Option<Duration>) {
         let lifetime = expires_in.map_or(self.ttl, |left| left.min(self.ttl));
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
@@ -41,7 +44,7 @@ impl TokenCache {
                 entries.clear();
             }
         }
-        entries.insert(token_hash, (principal, Instant::now() + lifetime));
+        entries.insert(digest, (principal, Instant::now() + lifetime));
     }
 }
 
@@ -60,18 +63,18 @@ mod tests {
     #[test]
     fn a_cached_token_is_found_until_it_expires() {
         let cache = TokenCache::new(Duration::from_secs(60), 10);
-        cache.put("h".into(), principal(), None);
-        assert_eq!(cache.get("h"), Some(principal()));
-        cache.put("short".into(), principal(), Some(Duration::ZERO));
-        assert_eq!(cache.get("short"), None);
-        assert_eq!(cache.get("unknown"), None);
+        cache.put([1; 32], principal(), None);
+        assert_eq!(cache.get(&[1; 32]), Some(principal()));
+        cache.put([2; 32], principal(), Some(Duration::ZERO));
+        assert_eq!(cache.get(&[2; 32]), None);
+        assert_eq!(cache.get(&[3; 32]), None);
     }
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
         let cache = TokenCache::new(Duration::from_secs(60), 2);
         for i in 0..5 {
-            cache.put(format!("h{i}"), principal(), None);
+            cache.put([i; 32], principal(), None);
         }
         assert!(cache.entries.read().unwrap().len() <= 2);
     }

@@ -17,7 +17,12 @@ pub fn generate_secret(prefix: &str) -> String {
 /// fast hash is enough (a slow one protects guessable passwords, not random keys), and
 /// look-ups by hash stay cheap on every request.
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
+}
+
+/// The SHA-256 digest of a token, whose hex form [`hash_token`] stores.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Compares a presented secret against a stored hash in constant time.

@@ -79,9 +79,9 @@ fn audit(
         conn,
         &AuditEventRow {
             id: new_id(),
-            tenant_id: principal.tenant_id.clone(),
+            tenant_id: principal.tenant_id.to_string(),
             occurred_at: now(),
-            actor: principal.app_id.clone(),
+            actor: principal.app_id.to_string(),
             action: action.to_owned(),
             resource_type: "Application".to_owned(),
             resource_id: app_id.to_owned(),
@@ -104,7 +104,7 @@ pub async fn create_application(
             let client_secret = generate_secret("rcs_");
             let row = ApplicationRow {
                 id: new_id(),
-                tenant_id: principal.tenant_id.clone(),
+                tenant_id: principal.tenant_id.to_string(),
                 name,
                 client_id: generate_secret("rcl_"),
                 client_secret_hash: hash_token(&client_secret),
@@ -124,7 +124,7 @@ pub async fn list_applications(
     principal: &Principal,
 ) -> Result<Vec<Application>, DomainError> {
     require_management(principal)?;
-    let tenant_id = principal.tenant_id.clone();
+    let tenant_id = principal.tenant_id.to_string();
     store
         .read(move |conn| {
             Ok(repo::list_applications(conn, &tenant_id)?
@@ -141,7 +141,7 @@ pub async fn get_application(
     id: String,
 ) -> Result<Application, DomainError> {
     require_management(principal)?;
-    let tenant_id = principal.tenant_id.clone();
+    let tenant_id = principal.tenant_id.to_string();
     store
         .read(move |conn| {
             let row =
@@ -238,7 +238,7 @@ pub async fn create_token(
     let principal = principal.clone();
     store
         .write(move |conn| {
-            let app_id = app_id.unwrap_or_else(|| principal.app_id.clone());
+            let app_id = app_id.unwrap_or_else(|| principal.app_id.to_string());
             let app = repo::find_application(conn, &principal.tenant_id, &app_id)?
                 .ok_or_else(|| not_found(&app_id))?;
             let token = issue_scim_token(conn, &app)?;

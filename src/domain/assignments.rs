@@ -69,7 +69,7 @@ pub fn extras_of(
     principal: &Principal,
     user_ids: &[String],
 ) -> Result<UserExtras, DomainError> {
-    let only_app = (!principal.is_management).then_some(principal.app_id.as_str());
+    let only_app = (!principal.is_management).then_some(&*principal.app_id);
     let mut apps: HashMap<String, Vec<AppAssignment>> = HashMap::new();
     for (row, app_name) in repo::assignments_of(conn, user_ids, only_app)? {
         apps.entry(row.user_id.clone())
@@ -212,7 +212,7 @@ pub fn apply_app_inputs(
     now: NaiveDateTime,
 ) -> Result<bool, DomainError> {
     for input in inputs {
-        if !principal.is_management && input.app_id != principal.app_id {
+        if !principal.is_management && input.app_id != *principal.app_id {
             return Err(DomainError::InvalidValue(
                 "an application's token can write only its own entry of 'apps'".into(),
             ));
@@ -224,7 +224,7 @@ pub fn apply_app_inputs(
             )));
         }
     }
-    let only_app = (!principal.is_management).then_some(principal.app_id.as_str());
+    let only_app = (!principal.is_management).then_some(&*principal.app_id);
     let current: Vec<AssignmentRow> = repo::assignments_of(conn, &[user_id.to_owned()], only_app)?
         .into_iter()
         .map(|(row, _)| row)
@@ -235,7 +235,7 @@ pub fn apply_app_inputs(
         let row = AssignmentRow {
             user_id: user_id.to_owned(),
             app_id: input.app_id.clone(),
-            tenant_id: principal.tenant_id.clone(),
+            tenant_id: principal.tenant_id.to_string(),
             external_account_id: input.external_account_id.clone(),
             custom_app_data: serialize_limited(input.custom_app_data.as_ref(), "customAppData")?,
             consents: input.consents.as_ref().map(Value::to_string),

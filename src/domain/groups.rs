@@ -147,7 +147,7 @@ pub async fn create_group(
             let created = now();
             let row = NewGroupRow {
                 id: new_id(),
-                tenant_id: principal.tenant_id.clone(),
+                tenant_id: principal.tenant_id.to_string(),
                 attributes: Value::Object(attributes.clone()).to_string(),
                 custom_data: serialize_limited(custom_data.as_ref(), "customData")?,
                 display_name_ci: fold(&name),
@@ -213,7 +213,7 @@ pub async fn stream_group(
         if head_sender.send(Ok(group)).is_err() {
             return Ok(());
         }
-        let scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        let scope = (!principal.is_management).then_some(&*principal.app_id);
         let mut after: Option<String> = None;
         loop {
             let window = MemberWindow {
@@ -473,7 +473,7 @@ fn group_from_row(
         .transpose()
         .map_err(|_| corrupt())?;
     let members = if with_members {
-        let scope = (!principal.is_management).then_some(principal.app_id.as_str());
+        let scope = (!principal.is_management).then_some(&*principal.app_id);
         Some(
             repo::member_details(conn, &row.id, scope, MemberWindow::default())?
                 .into_iter()
@@ -560,7 +560,7 @@ fn resolve_members(
             group_id: group_id.to_owned(),
             member_id: id,
             member_type: kind.as_str().to_owned(),
-            tenant_id: principal.tenant_id.clone(),
+            tenant_id: principal.tenant_id.to_string(),
         });
     }
     Ok(rows)

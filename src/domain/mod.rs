@@ -43,9 +43,9 @@ pub(crate) fn record_event(
         conn,
         &crate::store::audit::AuditEventRow {
             id: new_id(),
-            tenant_id: principal.tenant_id.clone(),
+            tenant_id: principal.tenant_id.to_string(),
             occurred_at: now(),
-            actor: principal.app_id.clone(),
+            actor: principal.app_id.to_string(),
             action: action.to_owned(),
             resource_type: resource_type.to_owned(),
             resource_id: resource_id.to_owned(),

@@ -4,7 +4,9 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::{DomainError, new_id, now};
-use crate::auth::{Principal, TokenCache, generate_secret, hash_token, verify_token_hash};
+use crate::auth::{
+    Principal, TokenCache, generate_secret, hash_token, token_digest, verify_token_hash,
+};
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
 use crate::store::{Conn, Store, StoreError};
 
@@ -112,11 +114,11 @@ pub async fn authenticate_bearer(
     cache: &TokenCache,
     token: String,
 ) -> Result<Principal, DomainError> {
-    let token_hash = hash_token(&token);
-    if let Some(principal) = cache.get(&token_hash) {
+    let digest = token_digest(&token);
+    if let Some(principal) = cache.get(&digest) {
         return Ok(principal);
     }
-    let cache_key = token_hash.clone();
+    let token_hash = hex::encode(digest);
     let found = store
         .read(move |conn| repo::find_token_by_hash(conn, &token_hash))
         .await?;
@@ -126,14 +128,14 @@ pub async fn authenticate_bearer(
         return Err(invalid());
     }
     let principal = Principal {
-        tenant_id: app.tenant_id,
-        app_id: app.id,
+        tenant_id: app.tenant_id.into(),
+        app_id: app.id.into(),
         is_management: app.is_management,
     };
     let expires_in = token_row
         .expires_at
         .map(|expiry| (expiry - now()).to_std().unwrap_or_default());
-    cache.put(cache_key, principal.clone(), expires_in);
+    cache.put(digest, principal.clone(), expires_in);
     Ok(principal)
 }
 

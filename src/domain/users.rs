@@ -126,7 +126,7 @@ pub(crate) fn insert_new_user(
     let doc = Value::Object(attributes);
     let row = NewUserRow {
         id: id.clone(),
-        tenant_id: principal.tenant_id.clone(),
+        tenant_id: principal.tenant_id.to_string(),
         attributes: doc.to_string(),
         password_hash,
         status: STORED_PENDING.to_owned(),
@@ -351,7 +351,7 @@ pub async fn delete_user(
                     &principal,
                     "user.unassigned",
                     &id,
-                    json!({"userName": user_name, "app": principal.app_id}),
+                    json!({"userName": user_name, "app": &*principal.app_id}),
                 )?;
                 if crate::store::assignments::count_assignments(conn, &id)? > 0 {
                     return Ok(());
@@ -388,7 +388,7 @@ pub async fn search_users(
     let principal = principal.clone();
     let index_lookup = query.filter.as_ref().is_some_and(is_user_index_lookup);
     let search = move |conn: &mut Conn| {
-        let tenant_id = principal.tenant_id.clone();
+        let tenant_id = principal.tenant_id.to_string();
         let app_scope = app_scope(&principal);
         let (window, wanted) = match &query.window {
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
@@ -592,7 +592,7 @@ fn visible_user(conn: &mut Conn, principal: &Principal, id: &str) -> Result<User
 /// The one application whose assignments (and users) the caller may see, if it is
 /// not the Management Application.
 fn app_scope(principal: &Principal) -> Option<&str> {
-    (!principal.is_management).then_some(principal.app_id.as_str())
+    (!principal.is_management).then_some(&*principal.app_id)
 }
 
 /// Users read with their [`StoredExtras`]; only the nesting of those in some group
