@@ -3,6 +3,8 @@
 //! two-valued (never SQL NULL), so `not (…)` means exactly what the in-memory matcher
 //! means. Multi-valued attributes become `EXISTS` over their rows.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 
 use super::ast::CompareOp;
@@ -97,8 +99,8 @@ impl SqlBuilder {
 /// How a user attribute is stored, for SQL.
 #[derive(Debug, Clone)]
 pub enum UserColumn {
-    /// A column of `users u`.
-    Plain(String),
+    /// A column of `users u` (or `groups g`), or an expression over its row.
+    Plain(Cow<'static, str>),
     /// Rows of `user_values v` for `attribute`; `column` is the sub-attribute's
     /// column, `None` when testing whole values.
     MultiValued {
@@ -275,7 +277,7 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
                     })
             });
             match found {
-                Some((column, _)) => Ok(UserColumn::Plain(format!("u.{column}"))),
+                Some((column, _)) => Ok(UserColumn::Plain(Cow::Borrowed(column))),
                 None => unsupported(match sub_attribute {
                     Some(sub) => format!("{attribute}.{sub}"),
                     None => (*attribute).to_owned(),
@@ -298,7 +300,7 @@ pub enum IndexedColumn {
 impl IndexedColumn {
     fn of(target: &Target) -> Option<IndexedColumn> {
         match user_column(target, Backend::Sqlite).ok()? {
-            UserColumn::Plain(column) => match column.as_str() {
+            UserColumn::Plain(column) => match column.as_ref() {
                 "u.id" => Some(IndexedColumn::Id),
                 "u.external_id" => Some(IndexedColumn::ExternalId),
                 "u.user_name_ci" => Some(IndexedColumn::UserName),
@@ -520,7 +522,7 @@ impl Translator<'_> {
                         "filtering on '{attribute}.{sub_attribute}' is not supported"
                     ))
                 })?;
-                Ok(UserColumn::Plain(column.to_owned()))
+                Ok(UserColumn::Plain(Cow::Borrowed(column)))
             }
             _ => self.resource_column(target, backend),
         }
@@ -636,7 +638,7 @@ impl Translator<'_> {
             if i > 0 {
                 b.push(" OR ");
             }
-            b.push(&format!("(u.{column} IS NOT NULL AND u.{column} <> '')"));
+            b.push(&format!("({column} IS NOT NULL AND {column} <> '')"));
         }
         b.push(")");
         Ok(())

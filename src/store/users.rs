@@ -68,12 +68,13 @@ macro_rules! user_lookup_columns {
             $( pub $column: Option<String>, )*
         }
 
-        /// Every text look-up column of `users`, with where its value comes from.
+        /// Every text look-up column of `users`, as SQL names it (`u.column`), with
+        /// where its value comes from.
         pub const USER_LOOKUP_COLUMNS: &[(&str, ColumnSource)] = &[
-            ("user_name_ci", ColumnSource {
+            ("u.user_name_ci", ColumnSource {
                 schema: None, attribute: "userName", sub_attribute: None, folded: true,
             }),
-            $( (stringify!($column), ColumnSource {
+            $( (concat!("u.", stringify!($column)), ColumnSource {
                 schema: $schema, attribute: $attr, sub_attribute: $sub, folded: $folded,
             }), )*
         ];
@@ -626,18 +627,21 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
     };
     let direction = if descending { "DESC" } else { "ASC" };
     if value_lookup.is_some() {
-        b.push(&format!(" GROUP BY {order_column}"));
+        b.push(" GROUP BY ").push(order_column);
     }
     b.push(" ORDER BY ");
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
         b.push("(");
         push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
-        b.push(&format!(") IS NULL {direction}, "));
+        b.push(") IS NULL ").push(direction).push(", ");
         push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
-        b.push(&format!(" {direction}, "));
+        b.push(" ").push(direction).push(", ");
     }
-    b.push(&format!("{order_column} {direction} LIMIT "));
+    b.push(order_column)
+        .push(" ")
+        .push(direction)
+        .push(" LIMIT ");
     b.param(SqlParam::BigInt(limit));
     if let Some(offset) = offset {
         b.push(" OFFSET ");
