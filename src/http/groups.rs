@@ -52,7 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Whether the request's projection leaves `members` out, so they are not loaded.
 fn wants_members(req: &HttpRequest) -> Result<bool, ScimError> {
-    let projection = QueryParams::from_request(req)?
+    let projection = QueryParams::from_request(req)
         .list_request()
         .projection(&GROUP_RESOURCE);
     Ok(!projection.excludes("members"))
@@ -64,7 +64,7 @@ fn single_group(
     status: StatusCode,
     group: &Group,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = QueryParams::from_request(req)?
+    let projection = QueryParams::from_request(req)
         .list_request()
         .projection(&GROUP_RESOURCE);
     let full = render_group(group, &base_url(req, state));
@@ -98,7 +98,7 @@ async fn get(
     Caller(principal): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = QueryParams::from_request(&req)?
+    let projection = QueryParams::from_request(&req)
         .list_request()
         .projection(&GROUP_RESOURCE);
     if projection.excludes("members") {
@@ -214,7 +214,7 @@ async fn list(
     state: web::Data<AppState>,
     Caller(principal): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    let request = QueryParams::from_request(&req)?.list_request();
+    let request = QueryParams::from_request(&req).list_request();
     respond_with_groups(&req, &state, &principal, &request).await
 }
 

@@ -261,7 +261,7 @@ async fn audit_events(
         )
         .into());
     }
-    let params = QueryParams::from_request(&req)?;
+    let params = QueryParams::from_request(&req);
     let resource_id = params.get("resource_id").map(str::to_owned);
     let limit = params
         .get("limit")

@@ -1,41 +1,51 @@
+use std::borrow::Cow;
+
 use actix_web::HttpRequest;
 
+use crate::scim::BaseUrl;
 use crate::scim::list::ListRequest;
-use crate::scim::{BaseUrl, ScimError};
 
 use super::AppState;
 
-/// Query parameters, looked up by name ignoring case (clients vary).
-pub struct QueryParams(Vec<(String, String)>);
+/// Query parameters in their order, looked up by name ignoring case (clients vary);
+/// borrowed from the query string unless percent-decoding changed them.
+pub struct QueryParams<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl QueryParams {
-    pub fn from_request(req: &HttpRequest) -> Result<QueryParams, ScimError> {
-        serde_urlencoded::from_str(req.query_string())
-            .map(QueryParams)
-            .map_err(|e| ScimError::invalid_value(format!("the query string cannot be read: {e}")))
+impl<'a> QueryParams<'a> {
+    /// Reads the query string as `application/x-www-form-urlencoded`: `+` is a space,
+    /// and bytes that are not UTF-8 after decoding become U+FFFD.
+    pub fn from_request(req: &'a HttpRequest) -> QueryParams<'a> {
+        QueryParams(form_urlencoded::parse(req.query_string().as_bytes()).collect())
     }
 
+    /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value.as_ref())
     }
-}
 
-impl QueryParams {
+    /// Takes out the first value of `name`, leaving the others in order.
+    fn take(&mut self, name: &str) -> Option<String> {
+        let position = self
+            .0
+            .iter()
+            .position(|(key, _)| key.eq_ignore_ascii_case(name))?;
+        Some(self.0.remove(position).1.into_owned())
+    }
+
     /// The list and projection parameters of RFC 7644 §3.4.2 and RFC 9865.
-    pub fn list_request(&self) -> ListRequest {
-        let owned = |name: &str| self.get(name).map(str::to_owned);
+    pub fn list_request(mut self) -> ListRequest {
         ListRequest {
-            filter: owned("filter"),
-            sort_by: owned("sortBy"),
-            sort_order: owned("sortOrder"),
-            start_index: owned("startIndex"),
-            count: owned("count"),
-            cursor: owned("cursor"),
-            attributes: owned("attributes").into_iter().collect(),
-            excluded_attributes: owned("excludedAttributes").into_iter().collect(),
+            filter: self.take("filter"),
+            sort_by: self.take("sortBy"),
+            sort_order: self.take("sortOrder"),
+            start_index: self.take("startIndex"),
+            count: self.take("count"),
+            cursor: self.take("cursor"),
+            attributes: self.take("attributes").into_iter().collect(),
+            excluded_attributes: self.take("excludedAttributes").into_iter().collect(),
         }
     }
 }
@@ -116,4 +126,41 @@ pub fn not_modified(req: &HttpRequest, version: i64) -> Option<actix_web::HttpRe
             .insert_header((actix_web::http::header::ETAG, crate::scim::etag(version)))
             .finish()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_decoded_and_found_ignoring_case() {
+        let req = TestRequest::with_uri("/Users?FILTER=userName+eq+%22a%C3%A9%22&Count=5")
+            .to_http_request();
+        let params = QueryParams::from_request(&req);
+        assert_eq!(params.get("filter"), Some("userName eq \"aé\""));
+        assert_eq!(params.get("count"), Some("5"));
+        assert_eq!(params.get("startIndex"), None);
+    }
+
+    #[test]
+    fn a_repeated_parameter_counts_by_its_first_value() {
+        let req = TestRequest::with_uri("/Users?count=5&sortBy=userName&count=7&filter=x")
+            .to_http_request();
+        let request = QueryParams::from_request(&req).list_request();
+        assert_eq!(request.count.as_deref(), Some("5"));
+        assert_eq!(request.sort_by.as_deref(), Some("userName"));
+        assert_eq!(request.filter.as_deref(), Some("x"));
+        assert_eq!(request.cursor, None);
+    }
+
+    #[test]
+    fn undecodable_bytes_become_replacement_characters() {
+        let req = TestRequest::with_uri("/Users?filter=%FF").to_http_request();
+        assert_eq!(
+            QueryParams::from_request(&req).get("filter"),
+            Some("\u{FFFD}")
+        );
+    }
 }

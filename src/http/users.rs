@@ -121,7 +121,7 @@ fn single_user(
     status: StatusCode,
     user: User,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = QueryParams::from_request(req)?
+    let projection = QueryParams::from_request(req)
         .list_request()
         .projection(&USER_RESOURCE);
     let base = base_url(req, state);
@@ -137,7 +137,7 @@ async fn list(
     state: web::Data<AppState>,
     Caller(principal): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    let request = QueryParams::from_request(&req)?.list_request();
+    let request = QueryParams::from_request(&req).list_request();
     respond_with_users(&req, &state, &principal, &request).await
 }
 
