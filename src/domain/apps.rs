@@ -124,7 +124,7 @@ pub async fn list_applications(
     principal: &Principal,
 ) -> Result<Vec<Application>, DomainError> {
     require_management(principal)?;
-    let tenant_id = principal.tenant_id.to_string();
+    let tenant_id = principal.tenant_id.clone();
     store
         .read(move |conn| {
             Ok(repo::list_applications(conn, &tenant_id)?
@@ -141,7 +141,7 @@ pub async fn get_application(
     id: String,
 ) -> Result<Application, DomainError> {
     require_management(principal)?;
-    let tenant_id = principal.tenant_id.to_string();
+    let tenant_id = principal.tenant_id.clone();
     store
         .read(move |conn| {
             let row =

@@ -388,12 +388,12 @@ pub async fn search_users(
     let principal = principal.clone();
     let index_lookup = query.filter.as_ref().is_some_and(is_user_index_lookup);
     let search = move |conn: &mut Conn| {
-        let tenant_id = principal.tenant_id.to_string();
+        let tenant_id: &str = &principal.tenant_id;
         let app_scope = app_scope(&principal);
         let (window, wanted) = match &query.window {
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
                 let total =
-                    repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?;
+                    repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())?;
                 return Ok(UserPage {
                     users: Vec::new(),
                     total,
@@ -417,7 +417,7 @@ pub async fn search_users(
             ),
         };
         let search = UserSearch {
-            tenant_id: &tenant_id,
+            tenant_id,
             app_id: app_scope,
             filter: query.filter.as_ref(),
             sort: query.sort.as_ref(),
@@ -435,7 +435,7 @@ pub async fn search_users(
         let total = if every_match {
             rows.len() as i64
         } else {
-            repo::count_matching_users(conn, &tenant_id, app_scope, query.filter.as_ref())?
+            repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())?
         };
         rows.truncate(usize::try_from(wanted).unwrap_or(0));
         let next = match (&query.window, more) {

@@ -51,11 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Whether the request's projection leaves `members` out, so they are not loaded.
-fn wants_members(req: &HttpRequest) -> Result<bool, ScimError> {
+fn wants_members(req: &HttpRequest) -> bool {
     let projection = QueryParams::from_request(req)
         .list_request()
         .projection(&GROUP_RESOURCE);
-    Ok(!projection.excludes("members"))
+    !projection.excludes("members")
 }
 
 fn single_group(
@@ -150,7 +150,7 @@ async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = group_input_from_body(&body)?;
-    let with_members = wants_members(&req)?;
+    let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
         &principal,
@@ -185,7 +185,7 @@ async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let operations = parse_patch_request(&body)?;
-    let with_members = wants_members(&req)?;
+    let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
         &principal,

@@ -272,7 +272,7 @@ async fn audit_events(
         .transpose()?
         .unwrap_or(100)
         .clamp(1, 1000);
-    let tenant_id = principal.tenant_id.to_string();
+    let tenant_id = principal.tenant_id.clone();
     let events = state
         .store
         .read(move |conn| match resource_id {
