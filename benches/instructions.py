@@ -36,15 +36,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def path_for(kind, user):
-    quote = lambda f: "/scim/v2/Users?filter=" + urllib.parse.quote(f)
-    return {
-        "healthz": lambda: "/healthz",
-        "get": lambda: "/scim/v2/Users/" + user["id"],
-        "username": lambda: quote('userName eq "%s"' % user["userName"]),
-        "email": lambda: quote('emails.value eq "%s"' % user["emails"][0]["value"]),
-        "extid": lambda: quote('externalId eq "%s"' % user["externalId"]),
-    }[kind]()
+def filter_path(text):
+    return "/scim/v2/Users?filter=" + urllib.parse.quote(text)
+
+
+# Each scenario's request path for a sampled user.
+PATHS = {
+    "healthz": lambda user: "/healthz",
+    "get": lambda user: "/scim/v2/Users/" + user["id"],
+    "username": lambda user: filter_path('userName eq "%s"' % user["userName"]),
+    "email": lambda user: filter_path('emails.value eq "%s"' % user["emails"][0]["value"]),
+    "extid": lambda user: filter_path('externalId eq "%s"' % user["externalId"]),
+}
 
 
 def server_instructions(binary, database_url, token, users, kind, requests):
@@ -67,7 +70,7 @@ def server_instructions(binary, database_url, token, users, kind, requests):
         connection = http.client.HTTPConnection("127.0.0.1", port)
         headers = {"Authorization": "Bearer " + token}
         for i in range(requests):
-            connection.request("GET", path_for(kind, users[i % len(users)]), headers=headers)
+            connection.request("GET", PATHS[kind](users[i % len(users)]), headers=headers)
             response = connection.getresponse()
             body = response.read()
             if response.status != 200:
@@ -83,8 +86,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=os.path.join(TARGET, "release", "roster"))
     parser.add_argument("--database-url", default=f"sqlite://{TARGET}/bench/roster-1000000.db")
-    parser.add_argument("scenarios", nargs="*", default=["healthz", "get", "username", "email", "extid"])
+    parser.add_argument("scenarios", nargs="*", default=list(PATHS))
     args = parser.parse_args()
+    unknown = [kind for kind in args.scenarios if kind not in PATHS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}: choose from {', '.join(PATHS)}")
     token = json.loads(roster(args.bin, "token", "create", "--tenant", "bench",
                               "--database-url", args.database_url))["scim_token"]
     # Sample users from three places in the tenant, read by a plain server.

@@ -9,7 +9,8 @@ mod secrets;
 pub use cache::TokenCache;
 
 pub use secrets::{
-    generate_secret, hash_password, hash_token, token_digest, verify_password, verify_token_hash,
+    generate_secret, hash_password, hash_token, stored_hash, token_digest, verify_password,
+    verify_token_hash,
 };
 
 /// Who is calling: the tenant and application a bearer token belongs to. Every

@@ -17,12 +17,17 @@ pub fn generate_secret(prefix: &str) -> String {
 /// fast hash is enough (a slow one protects guessable passwords, not random keys), and
 /// look-ups by hash stay cheap on every request.
 pub fn hash_token(token: &str) -> String {
-    hex::encode(token_digest(token))
+    stored_hash(&token_digest(token))
 }
 
-/// The SHA-256 digest of a token, whose hex form [`hash_token`] stores.
+/// The SHA-256 digest of a token; [`stored_hash`] is its stored form.
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// The stored form of a token's digest: what [`hash_token`] returns.
+pub fn stored_hash(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
 }
 
 /// Compares a presented secret against a stored hash in constant time.

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::{DomainError, new_id, now};
 use crate::auth::{
-    Principal, TokenCache, generate_secret, hash_token, token_digest, verify_token_hash,
+    Principal, TokenCache, generate_secret, hash_token, stored_hash, token_digest,
+    verify_token_hash,
 };
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
 use crate::store::{Conn, Store, StoreError};
@@ -118,7 +119,7 @@ pub async fn authenticate_bearer(
     if let Some(principal) = cache.get(&digest) {
         return Ok(principal);
     }
-    let token_hash = hex::encode(digest);
+    let token_hash = stored_hash(&digest);
     let found = store
         .read(move |conn| repo::find_token_by_hash(conn, &token_hash))
         .await?;

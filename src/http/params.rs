@@ -18,21 +18,22 @@ impl<'a> QueryParams<'a> {
         QueryParams(form_urlencoded::parse(req.query_string().as_bytes()).collect())
     }
 
-    /// The first value of `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    /// Where the first parameter called `name` is.
+    fn position(&self, name: &str) -> Option<usize> {
         self.0
             .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_ref())
+            .position(|(key, _)| key.eq_ignore_ascii_case(name))
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.position(name).map(|at| self.0[at].1.as_ref())
     }
 
     /// Takes out the first value of `name`, leaving the others in order.
     fn take(&mut self, name: &str) -> Option<String> {
-        let position = self
-            .0
-            .iter()
-            .position(|(key, _)| key.eq_ignore_ascii_case(name))?;
-        Some(self.0.remove(position).1.into_owned())
+        let at = self.position(name)?;
+        Some(self.0.remove(at).1.into_owned())
     }
 
     /// The list and projection parameters of RFC 7644 §3.4.2 and RFC 9865.
