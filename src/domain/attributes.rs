@@ -1,16 +1,23 @@
 //! A user's core and enterprise attributes as the store keeps them: one JSON object,
-//! kept as its text, so that a read can write the attributes out without rebuilding
-//! them value by value. A read parses the text once, when it writes it out; callers
-//! that change the attributes (PATCH, sign-in claims) parse it into a map.
+//! kept as its text, so that a read writes the attributes out by copying the text
+//! rather than rebuilding them value by value. Callers that change the attributes
+//! (PATCH, sign-in claims) parse it into a map.
+//!
+//! The text is only ever serde_json's compact writing of a validated document, and a
+//! read relies on that: a key is written as it is (the schemas' names need no
+//! escapes), and no object but the top-level one may hold a key named like a schema.
 
-use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use memchr::memmem;
 use serde_json::{Map, Value};
 
+#[cfg(test)]
 use crate::scim::urn::ENTERPRISE_USER;
+
+/// The enterprise extension's key as the stored text writes it.
+const ENTERPRISE_KEY: &str = "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":";
 
 /// A JSON object held as text, with `active`, which Roster reads on every load, kept
 /// beside it (the store keeps it in a column of its own).
@@ -21,8 +28,7 @@ pub struct AttributeDocument {
 }
 
 impl AttributeDocument {
-    /// A document as the store returns it, with its stored `active` flag. The text is
-    /// proven one JSON object when it is read ([`Self::members`], [`Self::to_map`]).
+    /// A document as the store returns it, with its stored `active` flag.
     pub fn from_stored(text: String, active: bool) -> Self {
         AttributeDocument { text, active }
     }
@@ -47,26 +53,25 @@ impl AttributeDocument {
         self.active
     }
 
-    /// The top-level members in stored order, each value as its JSON text; fails
-    /// unless the text is one JSON object.
-    pub fn members(&self) -> Result<DocumentMembers<'_>, serde_json::Error> {
-        let Members(members) = serde_json::from_str(&self.text)?;
-        Ok(DocumentMembers(members))
+    /// The object's members as JSON text, without the braces around them
+    /// (`"userName":"a","active":true`); `None` unless the text is braced.
+    pub fn members_text(&self) -> Option<&str> {
+        Some(
+            self.text
+                .trim()
+                .strip_prefix('{')?
+                .strip_suffix('}')?
+                .trim(),
+        )
     }
-}
 
-/// The top-level members of an [`AttributeDocument`], borrowing from its text.
-pub struct DocumentMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> DocumentMembers<'a> {
-    /// Whether the enterprise extension (RFC 7643 §4.3) holds any attribute.
+    /// Whether the enterprise extension (RFC 7643 §4.3) is present. Its URN, quoted
+    /// and followed by a colon, can only be the top-level key: no other object may
+    /// hold that key, and the quotes of a string holding the URN are escaped.
     pub fn has_enterprise(&self) -> bool {
-        self.0.iter().any(|(key, _)| key == ENTERPRISE_USER)
-    }
-
-    /// Each member's key and JSON text, in stored order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
-        self.0.iter().map(|(key, value)| (key.as_ref(), *value))
+        static FINDER: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(ENTERPRISE_KEY));
+        FINDER.find(self.text.as_bytes()).is_some()
     }
 }
 
@@ -82,51 +87,6 @@ impl fmt::Debug for AttributeDocument {
     }
 }
 
-/// The members of an object, borrowing from its text.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> serde::Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::with_capacity(16);
-                while let Some(Key(key)) = map.next_key()? {
-                    members.push((key, map.next_value::<&RawValue>()?));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-/// An object key, borrowed from the text unless it holds escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(key)))
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(key.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,10 +97,20 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_an_object_is_refused() {
-        for text in ["[1,2]", "\"userName\"", "{\"a\":", "", "null"] {
+    fn members_text_is_the_text_inside_the_braces() {
+        let doc = document(json!({"userName": "a", "name": {"givenName": "Ann"}}));
+        assert_eq!(
+            doc.members_text(),
+            Some(r#""userName":"a","name":{"givenName":"Ann"}"#)
+        );
+        assert_eq!(document(json!({})).members_text(), Some(""));
+    }
+
+    #[test]
+    fn text_that_is_not_braced_has_no_members() {
+        for text in ["[1,2]", "\"userName\"", "{\"a\":1", "", "null"] {
             let doc = AttributeDocument::from_stored(text.to_owned(), true);
-            assert!(doc.members().is_err(), "{text}");
+            assert_eq!(doc.members_text(), None, "{text}");
             assert!(doc.to_map().is_err(), "{text}");
         }
     }
@@ -156,35 +126,26 @@ mod tests {
     }
 
     #[test]
-    fn enterprise_is_seen_only_as_a_top_level_member() {
-        let has_enterprise = |value: Value| document(value).members().unwrap().has_enterprise();
+    fn the_enterprise_key_is_the_urn_quoted() {
+        assert_eq!(ENTERPRISE_KEY, format!("\"{ENTERPRISE_USER}\":"));
+    }
+
+    #[test]
+    fn enterprise_is_seen_as_a_member_not_as_a_value() {
+        let has_enterprise = |value: Value| document(value).has_enterprise();
         assert!(has_enterprise(
             json!({"userName": "a", ENTERPRISE_USER: {"department": "x"}})
         ));
+        assert!(has_enterprise(
+            json!({ENTERPRISE_USER: {}, "userName": "a"})
+        ));
+        assert!(!has_enterprise(json!({"userName": "a"})));
         assert!(!has_enterprise(
             json!({"userName": "a", "title": ENTERPRISE_USER})
         ));
-        assert!(!has_enterprise(json!({"name": {ENTERPRISE_USER: 1}})));
-    }
-
-    #[test]
-    fn members_keep_order_and_raw_values() {
-        let doc = document(
-            json!({"userName": "a", "name": {"givenName": "Ann"}, "emails": [{"value": "a@x"}]}),
-        );
-        let members = doc.members().unwrap();
-        let keys: Vec<&str> = members.iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["userName", "name", "emails"]);
-        assert_eq!(
-            members.iter().nth(1).unwrap().1.get(),
-            r#"{"givenName":"Ann"}"#
-        );
-    }
-
-    #[test]
-    fn escaped_keys_are_unescaped() {
-        let doc = AttributeDocument::from_stored(r#"{"a\"b":1}"#.to_owned(), true);
-        assert_eq!(doc.members().unwrap().iter().next().unwrap().0, "a\"b");
+        assert!(!has_enterprise(
+            json!({"userName": "a", "title": format!("\"{ENTERPRISE_USER}\":")})
+        ));
     }
 
     #[test]
@@ -196,6 +157,6 @@ mod tests {
         let doc = AttributeDocument::from_map(map.clone());
         assert_eq!(doc.to_map().unwrap(), map);
         assert!(!doc.is_active());
-        assert!(doc.members().unwrap().has_enterprise());
+        assert!(doc.has_enterprise());
     }
 }

@@ -16,7 +16,7 @@ use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::USER_RESOURCE;
 use crate::scim::users::{
-    UserRepresentation, patch_user, user_body, user_input_from_body, user_json,
+    UserRepresentation, patch_user, user_body, user_input_from_body, user_json, user_list_json,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -177,9 +177,9 @@ pub async fn respond_with_users(
             .next
             .as_ref()
             .map(|position| request.encode_cursor(position));
-        user_json(&cursor_list_response(resources, page.total, next))?
+        user_list_json(&cursor_list_response(resources, page.total, next))?
     } else {
-        user_json(&list_response(resources, page.total, start_index))?
+        user_list_json(&list_response(resources, page.total, start_index))?
     };
     Ok(scim_bytes(StatusCode::OK, body))
 }

@@ -246,16 +246,12 @@ impl ListRequest {
 }
 
 /// A ListResponse message (RFC 7644 §3.4.2).
-pub fn list_response<T: Serialize>(
-    resources: Vec<T>,
-    total: i64,
-    start_index: i64,
-) -> ListResponse<T> {
+pub fn list_response<T>(resources: Vec<T>, total: i64, start_index: i64) -> ListResponse<T> {
     ListResponse::new(resources, total, Some(start_index), None)
 }
 
 /// A ListResponse message of a cursor-paged query (RFC 9865).
-pub fn cursor_list_response<T: Serialize>(
+pub fn cursor_list_response<T>(
     resources: Vec<T>,
     total: i64,
     next_cursor: Option<String>,
@@ -297,6 +293,52 @@ impl<T> ListResponse<T> {
     }
 }
 
+impl<T> ListResponse<T> {
+    /// How many resources the page holds.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Whether the page holds no resource.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Appends the message's JSON text to `out`, each resource written by
+    /// `write_resource`: for resources that write their own text rather than go
+    /// through serde. The members and their order are those serde writes.
+    pub fn write_json(
+        &self,
+        out: &mut Vec<u8>,
+        mut write_resource: impl FnMut(&T, &mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{\"schemas\":");
+        serde_json::to_writer(&mut *out, &self.schemas)?;
+        out.extend_from_slice(b",\"totalResults\":");
+        out.extend_from_slice(self.total_results.to_string().as_bytes());
+        out.extend_from_slice(b",\"itemsPerPage\":");
+        out.extend_from_slice(self.items_per_page.to_string().as_bytes());
+        if let Some(start_index) = self.start_index {
+            out.extend_from_slice(b",\"startIndex\":");
+            out.extend_from_slice(start_index.to_string().as_bytes());
+        }
+        out.extend_from_slice(b",\"Resources\":[");
+        for (i, resource) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_resource(resource, out)?;
+        }
+        out.push(b']');
+        if let Some(next_cursor) = &self.next_cursor {
+            out.extend_from_slice(b",\"nextCursor\":");
+            serde_json::to_writer(&mut *out, next_cursor)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +348,37 @@ mod tests {
         default_count: 100,
         max_count: 1000,
     };
+
+    fn written(response: &ListResponse<Value>) -> Value {
+        let mut out = Vec::new();
+        response
+            .write_json(&mut out, |value, out| serde_json::to_writer(out, value))
+            .unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_written_list_response_is_what_serde_writes() {
+        let resources = || vec![json!({"id": "a"}), json!({"id": "b\"c"})];
+        for response in [
+            list_response(resources(), 7, 3),
+            list_response(Vec::new(), 0, 1),
+            cursor_list_response(resources(), 9, Some("next+/=".into())),
+            cursor_list_response(resources(), 2, None),
+        ] {
+            assert_eq!(written(&response), serde_json::to_value(&response).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_written_list_response_keeps_serde_member_order() {
+        let response = list_response(vec![json!({"id": "a"})], 1, 1);
+        let mut out = Vec::new();
+        response
+            .write_json(&mut out, |value, out| serde_json::to_writer(out, value))
+            .unwrap();
+        assert_eq!(out, serde_json::to_vec(&response).unwrap());
+    }
 
     #[test]
     fn defaults_apply_when_parameters_are_absent() {

@@ -6,6 +6,7 @@ use serde::ser::{Error as _, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
+use super::list::ListResponse;
 use super::patch::{PatchOperation, apply_patch};
 use super::projection::Projection;
 use super::schema::USER_RESOURCE;
@@ -174,8 +175,8 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
     Ok(input)
 }
 
-/// The full JSON representation of a user, written by serde straight from the
-/// domain user: the stored attribute text is copied, not rebuilt value by value.
+/// The full JSON representation of a user, written as text: the stored attribute
+/// members are copied as they are, and only Roster's own parts go through serde.
 pub struct UserRepresentation<'a> {
     user: &'a User,
     base: &'a BaseUrl,
@@ -195,27 +196,28 @@ impl<'a> UserRepresentation<'a> {
     pub fn location(&self) -> String {
         self.base.resource(USER_RESOURCE.endpoint, &self.user.id)
     }
-}
 
-impl Serialize for UserRepresentation<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    /// Appends the representation's JSON text to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         let user = self.user;
-        let members = user.attributes.members().map_err(|e| {
-            S::Error::custom(format!(
-                "stored attributes of user {} are corrupt: {e}",
+        let members = user.attributes.members_text().ok_or_else(|| {
+            serde_json::Error::custom(format!(
+                "stored attributes of user {} are not a JSON object",
                 user.id
             ))
         })?;
-        let mut out = serializer.serialize_map(None)?;
-        let schemas: &[&str] = if members.has_enterprise() {
+        let schemas: &[&str] = if user.attributes.has_enterprise() {
             &[urn::CORE_USER, urn::ENTERPRISE_USER, urn::ROSTER_USER]
         } else {
             &[urn::CORE_USER, urn::ROSTER_USER]
         };
-        out.serialize_entry("schemas", schemas)?;
-        out.serialize_entry("id", &user.id)?;
-        for (key, value) in members.iter() {
-            out.serialize_entry(key, value)?;
+        out.extend_from_slice(b"{\"schemas\":");
+        serde_json::to_writer(&mut *out, schemas)?;
+        out.extend_from_slice(b",\"id\":");
+        serde_json::to_writer(&mut *out, &user.id)?;
+        if !members.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(members.as_bytes());
         }
         if !user.groups.is_empty() {
             let groups: Vec<GroupEntry> = user
@@ -228,21 +230,33 @@ impl Serialize for UserRepresentation<'_> {
                     display: group.display.as_deref(),
                 })
                 .collect();
-            out.serialize_entry("groups", &groups)?;
+            out.extend_from_slice(b",\"groups\":");
+            serde_json::to_writer(&mut *out, &groups)?;
         }
-        out.serialize_entry(urn::ROSTER_USER, &RosterFields(user))?;
-        out.serialize_entry(
-            "meta",
-            &Meta {
-                resource_type: "User",
-                created: format_time(user.created),
-                last_modified: format_time(user.last_modified),
-                location: self.location(),
-                version: self.etag(),
-            },
-        )?;
-        out.end()
+        write_member(out, urn::ROSTER_USER, &RosterFields(user))?;
+        let meta = Meta {
+            resource_type: "User",
+            created: format_time(user.created),
+            last_modified: format_time(user.last_modified),
+            location: self.location(),
+            version: self.etag(),
+        };
+        write_member(out, "meta", &meta)?;
+        out.push(b'}');
+        Ok(())
     }
+}
+
+/// Appends `,"key":value` to an object being written.
+fn write_member<T: Serialize>(
+    out: &mut Vec<u8>,
+    key: &str,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    out.push(b',');
+    serde_json::to_writer(&mut *out, key)?;
+    out.push(b':');
+    serde_json::to_writer(&mut *out, value)
 }
 
 #[derive(Serialize)]
@@ -337,16 +351,28 @@ struct AppEntry<'a> {
 /// The full representation of a user as a JSON value, for projection and for
 /// documents that embed it.
 pub fn render_user(user: &User, base: &BaseUrl) -> Result<Value, ScimError> {
-    serde_json::to_value(UserRepresentation::new(user, base)).map_err(corrupt_user)
+    let mut text = Vec::with_capacity(4096);
+    UserRepresentation::new(user, base)
+        .write_json(&mut text)
+        .and_then(|()| serde_json::from_slice(&text))
+        .map_err(corrupt_user)
 }
 
 /// A user as a response shows it: whole, written straight from the stored text, or
 /// projected by `attributes` / `excludedAttributes`.
-#[derive(Serialize)]
-#[serde(untagged)]
 pub enum UserBody<'a> {
     Full(UserRepresentation<'a>),
     Projected(Value),
+}
+
+impl UserBody<'_> {
+    /// Appends the body's JSON text to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            UserBody::Full(representation) => representation.write_json(out),
+            UserBody::Projected(value) => serde_json::to_writer(out, value),
+        }
+    }
 }
 
 /// The body of `user` under `projection`.
@@ -362,11 +388,21 @@ pub fn user_body<'a>(
     })
 }
 
-/// `body` as JSON text; a stored user that cannot be written is a server error.
-pub fn user_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ScimError> {
+/// One user's response body as JSON text; a stored user that cannot be written is
+/// a server error.
+pub fn user_json(body: &UserBody) -> Result<Vec<u8>, ScimError> {
     // A user is 1–3 KiB of JSON: one allocation, not a doubling from 1 KiB.
     let mut bytes = Vec::with_capacity(4096);
-    serde_json::to_writer(&mut bytes, body).map_err(corrupt_user)?;
+    body.write_json(&mut bytes).map_err(corrupt_user)?;
+    Ok(bytes)
+}
+
+/// A ListResponse of users as JSON text.
+pub fn user_list_json(response: &ListResponse<UserBody>) -> Result<Vec<u8>, ScimError> {
+    let mut bytes = Vec::with_capacity(4096 * response.len().max(1));
+    response
+        .write_json(&mut bytes, UserBody::write_json)
+        .map_err(corrupt_user)?;
     Ok(bytes)
 }
 
@@ -517,6 +553,23 @@ mod tests {
             let written = user_body(&user, &base, &projection).and_then(|body| user_json(&body));
             assert_eq!(written.err().map(|e| e.status), Some(500));
         }
+    }
+
+    #[test]
+    fn a_user_with_no_stored_attributes_is_still_one_json_object() {
+        let mut user = full_user();
+        user.attributes =
+            crate::domain::attributes::AttributeDocument::from_stored("{}".into(), true);
+        let bytes = user_json(
+            &user_body(&user, &BaseUrl("https://h".into()), &Projection::Default).unwrap(),
+        )
+        .unwrap();
+        let written: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(written["id"], "u1");
+        assert_eq!(
+            written["schemas"],
+            json!([urn::CORE_USER, urn::ROSTER_USER])
+        );
     }
 
     #[test]

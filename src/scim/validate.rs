@@ -459,6 +459,19 @@ mod tests {
         assert!(err.detail.contains("favouriteColour"));
     }
 
+    /// The stored text relies on this to find the enterprise extension by its key.
+    #[test]
+    fn a_schema_urn_is_refused_below_the_top_level() {
+        let nested = [
+            json!({"userName": "a", "name": {urn::ENTERPRISE_USER: {}}}),
+            json!({"userName": "a", "emails": [{"value": "a@x", urn::ENTERPRISE_USER: {}}]}),
+            json!({"userName": "a", urn::ENTERPRISE_USER: {"manager": {urn::ENTERPRISE_USER: {}}}}),
+        ];
+        for body in nested {
+            assert!(normalize(body.clone()).is_err(), "{body}");
+        }
+    }
+
     #[test]
     fn unknown_schema_urn_is_rejected() {
         let err =
