@@ -352,27 +352,30 @@ fn common_attribute(path: &AttrPath) -> Option<Result<Target, ResolveError>> {
         kind: ValueKind::Text { case_exact: true },
         multi_valued: false,
     };
-    let attribute = path.attribute.to_ascii_lowercase();
-    let sub = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
-    Some(Ok(match (attribute.as_str(), sub.as_deref()) {
-        ("id", None) => text(Location::Id),
-        ("externalid", None) => text(Location::ExternalId),
-        ("meta", Some("created")) => Target {
-            location: Location::MetaCreated,
-            kind: ValueKind::DateTime,
-            multi_valued: false,
+    let is = |name: &str, expected: &str| name.eq_ignore_ascii_case(expected);
+    Some(Ok(
+        match (path.attribute.as_str(), path.sub_attribute.as_deref()) {
+            (a, None) if is(a, "id") => text(Location::Id),
+            (a, None) if is(a, "externalId") => text(Location::ExternalId),
+            (a, Some(s)) if is(a, "meta") && is(s, "created") => Target {
+                location: Location::MetaCreated,
+                kind: ValueKind::DateTime,
+                multi_valued: false,
+            },
+            (a, Some(s)) if is(a, "meta") && is(s, "lastModified") => Target {
+                location: Location::MetaLastModified,
+                kind: ValueKind::DateTime,
+                multi_valued: false,
+            },
+            (a, Some(s)) if is(a, "meta") && is(s, "resourceType") => {
+                text(Location::MetaResourceType)
+            }
+            (a, Some(s)) if is(a, "meta") && is(s, "location") => text(Location::MetaLocation),
+            (a, Some(s)) if is(a, "meta") && is(s, "version") => text(Location::MetaVersion),
+            (a, _) if is(a, "meta") => return Some(Err(unknown(path))),
+            _ => return None,
         },
-        ("meta", Some("lastmodified")) => Target {
-            location: Location::MetaLastModified,
-            kind: ValueKind::DateTime,
-            multi_valued: false,
-        },
-        ("meta", Some("resourcetype")) => text(Location::MetaResourceType),
-        ("meta", Some("location")) => text(Location::MetaLocation),
-        ("meta", Some("version")) => text(Location::MetaVersion),
-        ("meta", _) => return Some(Err(unknown(path))),
-        _ => return None,
-    }))
+    ))
 }
 
 fn kind_of(definition: &AttributeDef) -> ValueKind {

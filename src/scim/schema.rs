@@ -1,7 +1,6 @@
 //! The schema registry: the JSON schema documents in `schemas/`, compiled into the
 //! binary, parsed once, and used both to serve `/Schemas` and to validate input.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -143,7 +142,6 @@ const SERVICE_PROVIDER_CONFIG_DOCUMENT: &str =
 pub struct SchemaRegistry {
     schemas: Vec<SchemaDef>,
     documents: Vec<Value>,
-    by_urn: HashMap<String, usize>,
     resource_types: Value,
     service_provider_config: Value,
 }
@@ -152,14 +150,12 @@ impl SchemaRegistry {
     fn load() -> SchemaRegistry {
         let mut schemas = Vec::new();
         let mut documents = Vec::new();
-        let mut by_urn = HashMap::new();
         for text in SCHEMA_DOCUMENTS {
             // The documents are part of the binary; a broken one is a build defect.
             let document: Value =
                 serde_json::from_str(text).expect("schemas/*.json must be valid JSON");
             let schema: SchemaDef = serde_json::from_value(document.clone())
                 .expect("schemas/*.json must be SCIM schema documents");
-            by_urn.insert(schema.id.to_ascii_lowercase(), schemas.len());
             schemas.push(schema);
             documents.push(document);
         }
@@ -170,17 +166,22 @@ impl SchemaRegistry {
         SchemaRegistry {
             schemas,
             documents,
-            by_urn,
             resource_types,
             service_provider_config,
         }
     }
 
+    /// Where the schema with this URN is, matched case-insensitively: a scan of a
+    /// handful of URNs, which costs less than lowercasing and hashing the URN.
+    fn position(&self, urn: &str) -> Option<usize> {
+        self.schemas
+            .iter()
+            .position(|schema| schema.id.eq_ignore_ascii_case(urn))
+    }
+
     /// The schema with this URN, matched case-insensitively.
     pub fn schema(&self, urn: &str) -> Option<&SchemaDef> {
-        self.by_urn
-            .get(&urn.to_ascii_lowercase())
-            .map(|&i| &self.schemas[i])
+        self.position(urn).map(|i| &self.schemas[i])
     }
 
     /// The schema documents as served by `/Schemas`, without `meta`.
@@ -190,9 +191,7 @@ impl SchemaRegistry {
 
     /// The schema document with this URN, matched case-insensitively.
     pub fn document(&self, urn: &str) -> Option<&Value> {
-        self.by_urn
-            .get(&urn.to_ascii_lowercase())
-            .map(|&i| &self.documents[i])
+        self.position(urn).map(|i| &self.documents[i])
     }
 
     pub fn resource_types(&self) -> &[Value] {
