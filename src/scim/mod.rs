@@ -69,24 +69,24 @@ pub fn format_time(time: chrono::NaiveDateTime) -> String {
             .and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     }
-    let mut out = String::with_capacity(24);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
     let fields = [
-        (time.year() as u32, 4, '-'),
-        (time.month(), 2, '-'),
-        (time.day(), 2, 'T'),
-        (time.hour(), 2, ':'),
-        (time.minute(), 2, ':'),
-        (time.second(), 2, '.'),
-        (nanos / 1_000_000, 3, 'Z'),
+        (0..4, time.year() as u32),
+        (5..7, time.month()),
+        (8..10, time.day()),
+        (11..13, time.hour()),
+        (14..16, time.minute()),
+        (17..19, time.second()),
+        (20..23, nanos / 1_000_000),
     ];
-    for (value, width, separator) in fields {
-        for place in (0..width).rev() {
-            let digit = value / 10u32.pow(place) % 10;
-            out.push(char::from(b'0' + digit as u8));
+    for (digits, mut value) in fields {
+        for digit in text[digits].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
         }
-        out.push(separator);
     }
-    out
+    // Every byte written is an ASCII digit or one of the template's.
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// The weak ETag of a resource version (RFC 7644 §3.14).

@@ -172,11 +172,17 @@ impl SchemaRegistry {
     }
 
     /// Where the schema with this URN is, matched case-insensitively: a scan of a
-    /// handful of URNs, which costs less than lowercasing and hashing the URN.
+    /// handful of URNs, which costs less than lowercasing and hashing the URN. The
+    /// URN as written is tried first, as comparing exactly is the cheaper test.
     fn position(&self, urn: &str) -> Option<usize> {
         self.schemas
             .iter()
-            .position(|schema| schema.id.eq_ignore_ascii_case(urn))
+            .position(|schema| schema.id == urn)
+            .or_else(|| {
+                self.schemas
+                    .iter()
+                    .position(|schema| schema.id.eq_ignore_ascii_case(urn))
+            })
     }
 
     /// The schema with this URN, matched case-insensitively.

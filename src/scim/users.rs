@@ -211,9 +211,14 @@ impl<'a> UserRepresentation<'a> {
         } else {
             &[urn::CORE_USER, urn::ROSTER_USER]
         };
-        out.extend_from_slice(b"{\"schemas\":");
-        serde_json::to_writer(&mut *out, schemas)?;
-        out.extend_from_slice(b",\"id\":");
+        out.extend_from_slice(b"{\"schemas\":[");
+        for (i, schema) in schemas.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_plain_str(out, schema);
+        }
+        out.extend_from_slice(b"],\"id\":");
         serde_json::to_writer(&mut *out, &user.id)?;
         if !members.is_empty() {
             out.push(b',');
@@ -247,16 +252,26 @@ impl<'a> UserRepresentation<'a> {
     }
 }
 
-/// Appends `,"key":value` to an object being written.
+/// Appends `,"key":value` to an object being written; `key` is one of Roster's
+/// names, which need no escapes.
 fn write_member<T: Serialize>(
     out: &mut Vec<u8>,
     key: &str,
     value: &T,
 ) -> Result<(), serde_json::Error> {
     out.push(b',');
-    serde_json::to_writer(&mut *out, key)?;
+    write_plain_str(out, key);
     out.push(b':');
     serde_json::to_writer(&mut *out, value)
+}
+
+/// Appends a string that needs no escapes (a URN or a member name of Roster's) as
+/// a JSON string, without serde's check of every byte.
+fn write_plain_str(out: &mut Vec<u8>, text: &str) {
+    debug_assert!(!text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 #[derive(Serialize)]
