@@ -708,12 +708,6 @@ fn value_compare(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &TypedV
 
 /// The comparison of a non-null column with a typed literal.
 fn compare_expression(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &TypedValue) {
-    let param = match value {
-        TypedValue::Text(text) => SqlParam::Text(text.clone()),
-        TypedValue::Bool(flag) => SqlParam::Bool(*flag),
-        TypedValue::Number(number) => SqlParam::Float(*number),
-        TypedValue::DateTime(time) => SqlParam::Timestamp(*time),
-    };
     match (op, value) {
         (CompareOp::Co, TypedValue::Text(text)) => match b.backend() {
             Backend::Sqlite => {
@@ -758,9 +752,17 @@ fn compare_expression(b: &mut SqlBuilder, column: &str, op: CompareOp, value: &T
             b.push("1 = 0");
         }
         _ => {
-            let symbol = comparison_symbol(op);
-            b.push(&format!("{column} {symbol} "));
-            b.param(param);
+            let param = match value {
+                TypedValue::Text(text) => SqlParam::Text(text.clone()),
+                TypedValue::Bool(flag) => SqlParam::Bool(*flag),
+                TypedValue::Number(number) => SqlParam::Float(*number),
+                TypedValue::DateTime(time) => SqlParam::Timestamp(*time),
+            };
+            b.push(column)
+                .push(" ")
+                .push(comparison_symbol(op))
+                .push(" ")
+                .param(param);
         }
     }
 }
