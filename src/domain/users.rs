@@ -2,6 +2,7 @@
 //! manager reference, lifecycle status and an audit event for every change.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::assignments::{
@@ -44,13 +45,14 @@ impl UserStatus {
 const STORED_PENDING: &str = "pending";
 
 /// A user as the domain knows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: String,
     /// Core and enterprise attributes, validated and in canonical form.
     pub attributes: AttributeDocument,
     pub status: UserStatus,
-    pub custom_data: Option<Value>,
+    /// As stored: written out as it is, parsed only by code that changes it.
+    pub custom_data: Option<Box<RawValue>>,
     pub birthday: Option<NaiveDate>,
     pub last_sign_in: Option<NaiveDateTime>,
     pub created: NaiveDateTime,
@@ -551,8 +553,8 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
             row.id
         )))
     };
-    let custom_data = match &row.custom_data {
-        Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("customData"))?),
+    let custom_data = match row.custom_data {
+        Some(text) => Some(RawValue::from_string(text).map_err(|_| corrupt("customData"))?),
         None => None,
     };
     let attributes = AttributeDocument::from_stored(row.attributes, row.active);

@@ -146,7 +146,8 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
     let mut document = user.attributes.to_map().map_err(corrupt_user)?;
     let mut roster = Map::new();
     if let Some(custom_data) = &user.custom_data {
-        roster.insert("customData".into(), custom_data.clone());
+        let custom_data = serde_json::from_str(custom_data.get()).map_err(corrupt_user)?;
+        roster.insert("customData".into(), custom_data);
     }
     if let Some(birthday) = user.birthday {
         roster.insert("birthday".into(), format_birthday(birthday).into());
@@ -485,7 +486,7 @@ mod tests {
             id: "u1".into(),
             attributes: AttributeDocument::from_map(attributes.as_object().cloned().unwrap()),
             status: UserStatus::Active,
-            custom_data: Some(json!({"plan": "gold"})),
+            custom_data: Some(serde_json::value::to_raw_value(&json!({"plan": "gold"})).unwrap()),
             birthday: NaiveDate::from_ymd_opt(1990, 1, 31),
             last_sign_in: Some(at("2026-01-02 03:04:05")),
             created: at("2026-01-01 00:00:00"),
