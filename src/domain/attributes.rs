@@ -13,9 +13,6 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use serde_json::{Map, Value};
 
-#[cfg(test)]
-use crate::scim::urn::ENTERPRISE_USER;
-
 /// The enterprise extension's key as the stored text writes it.
 const ENTERPRISE_KEY: &str = "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":";
 
@@ -90,6 +87,7 @@ impl fmt::Debug for AttributeDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::urn::ENTERPRISE_USER;
     use serde_json::json;
 
     fn document(value: Value) -> AttributeDocument {

@@ -291,9 +291,7 @@ impl<T> ListResponse<T> {
             next_cursor,
         }
     }
-}
 
-impl<T> ListResponse<T> {
     /// How many resources the page holds.
     pub fn len(&self) -> usize {
         self.resources.len()
@@ -315,12 +313,12 @@ impl<T> ListResponse<T> {
         out.extend_from_slice(b"{\"schemas\":");
         serde_json::to_writer(&mut *out, &self.schemas)?;
         out.extend_from_slice(b",\"totalResults\":");
-        out.extend_from_slice(self.total_results.to_string().as_bytes());
+        serde_json::to_writer(&mut *out, &self.total_results)?;
         out.extend_from_slice(b",\"itemsPerPage\":");
-        out.extend_from_slice(self.items_per_page.to_string().as_bytes());
+        serde_json::to_writer(&mut *out, &self.items_per_page)?;
         if let Some(start_index) = self.start_index {
             out.extend_from_slice(b",\"startIndex\":");
-            out.extend_from_slice(start_index.to_string().as_bytes());
+            serde_json::to_writer(&mut *out, &start_index)?;
         }
         out.extend_from_slice(b",\"Resources\":[");
         for (i, resource) in self.resources.iter().enumerate() {
@@ -349,16 +347,8 @@ mod tests {
         max_count: 1000,
     };
 
-    fn written(response: &ListResponse<Value>) -> Value {
-        let mut out = Vec::new();
-        response
-            .write_json(&mut out, |value, out| serde_json::to_writer(out, value))
-            .unwrap();
-        serde_json::from_slice(&out).unwrap()
-    }
-
     #[test]
-    fn a_written_list_response_is_what_serde_writes() {
+    fn a_written_list_response_is_byte_for_byte_what_serde_writes() {
         let resources = || vec![json!({"id": "a"}), json!({"id": "b\"c"})];
         for response in [
             list_response(resources(), 7, 3),
@@ -366,18 +356,15 @@ mod tests {
             cursor_list_response(resources(), 9, Some("next+/=".into())),
             cursor_list_response(resources(), 2, None),
         ] {
-            assert_eq!(written(&response), serde_json::to_value(&response).unwrap());
+            let mut out = Vec::new();
+            response
+                .write_json(&mut out, |value, out| serde_json::to_writer(out, value))
+                .unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&response).unwrap()
+            );
         }
-    }
-
-    #[test]
-    fn a_written_list_response_keeps_serde_member_order() {
-        let response = list_response(vec![json!({"id": "a"})], 1, 1);
-        let mut out = Vec::new();
-        response
-            .write_json(&mut out, |value, out| serde_json::to_writer(out, value))
-            .unwrap();
-        assert_eq!(out, serde_json::to_vec(&response).unwrap());
     }
 
     #[test]

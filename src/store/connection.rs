@@ -330,7 +330,7 @@ impl Store {
 
 /// Runs the pending SQLite migrations, then refreshes the planner's statistics so
 /// that selective indexes (externalId, emails) win over ordered scans.
-fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+pub(super) fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
         .map_err(|e| StoreError::Migration(e.to_string()))?;
     conn.batch_execute("PRAGMA optimize = 0x10002;")

@@ -566,7 +566,28 @@ const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_
 
 /// Runs a search; returns the users with the position each one ends at.
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
-    let backend = conn.backend();
+    let b = search_statement(conn.backend(), search)?;
+    if search.with_extras {
+        let rows = match equality_lookup(search) {
+            Some((column, one_app)) => load_equality_lookup(conn, &b, column, one_app)?,
+            None => load_dynamic_columns::<SearchWithExtrasColumns, _>(conn, &b)?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| row.found.into_hit(Some(row.extras)))
+            .collect())
+    } else {
+        let rows: Vec<SearchRow> = load_dynamic_columns::<SearchColumns, _>(conn, &b)?;
+        Ok(rows.into_iter().map(|row| row.into_hit(None)).collect())
+    }
+}
+
+/// The SQL of a search on `backend`: where a filter, a sort and a page become one
+/// statement.
+fn search_statement(
+    backend: super::Backend,
+    search: &UserSearch,
+) -> Result<SqlBuilder, SearchError> {
     let mut b = SqlBuilder::new(backend);
     b.push("SELECT ").push(USER_COLUMNS).push(", ");
     match search.sort {
@@ -647,19 +668,7 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
         b.push(" OFFSET ");
         b.param(SqlParam::BigInt(offset));
     }
-    if search.with_extras {
-        let rows = match equality_lookup(search) {
-            Some((column, one_app)) => load_equality_lookup(conn, &b, column, one_app)?,
-            None => load_dynamic_columns::<SearchWithExtrasColumns, _>(conn, &b)?,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|row| row.found.into_hit(Some(row.extras)))
-            .collect())
-    } else {
-        let rows: Vec<SearchRow> = load_dynamic_columns::<SearchColumns, _>(conn, &b)?;
-        Ok(rows.into_iter().map(|row| row.into_hit(None)).collect())
-    }
+    Ok(b)
 }
 
 /// The columns of a search that reads each user's extras.
@@ -894,4 +903,65 @@ pub fn record_sign_in(
     ))
     .execute(c))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    use super::*;
+    use crate::filter::{parse_filter, resolve};
+    use crate::scim::schema::USER_RESOURCE;
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    /// SQLite's plan of a first-page look-up by `filter`, one step a line.
+    fn lookup_plan(filter: &str, app_id: Option<&str>) -> String {
+        let mut conn = SqliteConnection::establish(":memory:").expect("opens");
+        super::super::connection::migrate_sqlite(&mut conn).expect("migrates");
+        let filter =
+            resolve(&parse_filter(filter).expect("parses"), &USER_RESOURCE).expect("resolves");
+        let search = UserSearch {
+            tenant_id: "t",
+            app_id,
+            filter: Some(&filter),
+            sort: None,
+            window: UserWindow::Offset {
+                offset: 0,
+                limit: 100,
+            },
+            with_extras: true,
+        };
+        let statement = search_statement(super::super::Backend::Sqlite, &search).expect("builds");
+        diesel::sql_query(format!("EXPLAIN QUERY PLAN {}", statement.sql))
+            .load::<PlanStep>(&mut conn)
+            .expect("plans")
+            .into_iter()
+            .map(|step| step.detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Each equality look-up, with the index that answers it.
+    const LOOKUPS: [(&str, &str); 4] = [
+        (r#"userName eq "a""#, "users_tenant_user_name"),
+        (r#"externalId eq "a""#, "users_tenant_external_id"),
+        (r#"id eq "a""#, "(id=?)"),
+        (r#"emails.value eq "a@x""#, "user_values_lookup"),
+    ];
+
+    #[test]
+    fn equality_lookups_search_their_index_and_sort_nothing() {
+        for (filter, index) in LOOKUPS {
+            for app_id in [None, Some("app")] {
+                let plan = lookup_plan(filter, app_id);
+                assert!(plan.contains(index), "{filter}:\n{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{filter}:\n{plan}");
+            }
+        }
+    }
 }
