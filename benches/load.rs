@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 struct Options {
     users: u64,
     seconds: u64,
+    /// Untimed seconds of each scenario before its measured ones.
+    warmup: u64,
     connections: usize,
     database_url: Option<String>,
     only: Option<String>,
@@ -45,6 +47,7 @@ fn options() -> Options {
     let mut options = Options {
         users: 1_000_000,
         seconds: 10,
+        warmup: 1,
         connections: 32,
         database_url: None,
         only: None,
@@ -56,6 +59,7 @@ fn options() -> Options {
         match args[i].as_str() {
             "--users" => options.users = value.parse().expect("--users N"),
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--warmup" => options.warmup = value.parse().expect("--warmup N"),
             "--connections" => options.connections = value.parse().expect("--connections N"),
             "--database-url" => options.database_url = Some(value),
             "--only" => options.only = Some(value),
@@ -175,6 +179,8 @@ struct Outcome {
     p99_ms: f64,
     /// Server CPU time per request, in microseconds.
     server_cpu_us: f64,
+    /// One past the last request number drawn (numbers start at `first_sequence`).
+    sequence_end: u64,
 }
 
 async fn run_scenario(
@@ -183,10 +189,12 @@ async fn run_scenario(
     token: &str,
     name: &str,
     options: &Options,
+    seconds: u64,
+    first_sequence: u64,
     make: RequestFn,
 ) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(first_sequence));
     let mut tasks = Vec::new();
     let started = Instant::now();
     for connection in 0..options.connections {
@@ -227,7 +235,7 @@ async fn run_scenario(
             (latencies, errors)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(options.seconds)).await;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
     let mut errors = 0;
@@ -254,6 +262,7 @@ async fn run_scenario(
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         server_cpu_us: 0.0,
+        sequence_end: counter.load(Ordering::Relaxed),
     }
 }
 
@@ -429,8 +438,15 @@ fn main() {
             if !options.wants(name) {
                 continue;
             }
+            // Untimed first: the pages this scenario reads come into the caches, so that
+            // it measures its steady state rather than the order it runs in. Request
+            // numbers go on from the warm-up's, so POST's user names stay new.
+            let mut first_sequence = 0;
+            if options.warmup > 0 {
+                first_sequence = run_scenario(&client, &base, &token, name, &options, options.warmup, 0, make.clone()).await.sequence_end;
+            }
             let cpu_before = cpu_micros(pid);
-            let mut outcome = run_scenario(&client, &base, &token, name, &options, make).await;
+            let mut outcome = run_scenario(&client, &base, &token, name, &options, options.seconds, first_sequence, make).await;
             outcome.server_cpu_us = (cpu_micros(pid) - cpu_before) / outcome.requests.max(1) as f64;
             eprintln!("{:<38} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  server {:>7.1} µs CPU/req  ({} errors)", outcome.name, outcome.rps, outcome.p50_ms, outcome.p99_ms, outcome.server_cpu_us, outcome.errors);
             outcomes.push(outcome);
@@ -467,8 +483,9 @@ fn main() {
         }
         let walk_seconds = walk_started.elapsed().as_secs_f64();
         // Leave the store as seeded, so that runs stay comparable: the users the POST
-        // scenario created (numbered from 0 by its request counter) go again.
-        let posted = outcomes.iter().find(|o| o.name == "POST user").map_or(0, |o| o.requests + o.errors);
+        // scenario created (numbered from 0 by its request counter, warm-up included)
+        // go again.
+        let posted = outcomes.iter().find(|o| o.name == "POST user").map_or(0, |o| o.sequence_end);
         let mut deleters = Vec::new();
         for lane in 0..options.connections as u64 {
             let (client, base, token, tag) = (client.clone(), base.clone(), token.clone(), run_tag.clone());
@@ -504,7 +521,7 @@ fn main() {
             println!("| cursor walk, count=1000 | {walked} users in {walk_seconds:.1} s ({pages} pages) | | | | |");
         }
         println!();
-        println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario", options.users, options.connections, options.seconds);
+        println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario after {} s of warm-up", options.users, options.connections, options.seconds, options.warmup);
         let _ = requests_total(&outcomes);
     });
 }
