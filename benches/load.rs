@@ -183,16 +183,25 @@ struct Outcome {
     sequence_end: u64,
 }
 
+/// How long a scenario runs and the number its first request gets.
+struct Stint {
+    seconds: u64,
+    first_sequence: u64,
+}
+
 async fn run_scenario(
     client: &reqwest::Client,
     base: &str,
     token: &str,
     name: &str,
     options: &Options,
-    seconds: u64,
-    first_sequence: u64,
+    stint: Stint,
     make: RequestFn,
 ) -> Outcome {
+    let Stint {
+        seconds,
+        first_sequence,
+    } = stint;
     let stop = Arc::new(AtomicBool::new(false));
     let counter = Arc::new(AtomicU64::new(first_sequence));
     let mut tasks = Vec::new();
@@ -443,10 +452,10 @@ fn main() {
             // numbers go on from the warm-up's, so POST's user names stay new.
             let mut first_sequence = 0;
             if options.warmup > 0 {
-                first_sequence = run_scenario(&client, &base, &token, name, &options, options.warmup, 0, make.clone()).await.sequence_end;
+                first_sequence = run_scenario(&client, &base, &token, name, &options, Stint { seconds: options.warmup, first_sequence: 0 }, make.clone()).await.sequence_end;
             }
             let cpu_before = cpu_micros(pid);
-            let mut outcome = run_scenario(&client, &base, &token, name, &options, options.seconds, first_sequence, make).await;
+            let mut outcome = run_scenario(&client, &base, &token, name, &options, Stint { seconds: options.seconds, first_sequence }, make).await;
             outcome.server_cpu_us = (cpu_micros(pid) - cpu_before) / outcome.requests.max(1) as f64;
             eprintln!("{:<38} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  server {:>7.1} µs CPU/req  ({} errors)", outcome.name, outcome.rps, outcome.p50_ms, outcome.p99_ms, outcome.server_cpu_us, outcome.errors);
             outcomes.push(outcome);
