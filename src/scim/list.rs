@@ -292,16 +292,6 @@ impl<T> ListResponse<T> {
         }
     }
 
-    /// How many resources the page holds.
-    pub fn len(&self) -> usize {
-        self.resources.len()
-    }
-
-    /// Whether the page holds no resource.
-    pub fn is_empty(&self) -> bool {
-        self.resources.is_empty()
-    }
-
     /// Appends the message's JSON text to `out`, each resource written by
     /// `write_resource`: for resources that write their own text rather than go
     /// through serde. The members and their order are those serde writes.

@@ -415,7 +415,7 @@ pub fn user_json(body: &UserBody) -> Result<Vec<u8>, ScimError> {
 
 /// A ListResponse of users as JSON text.
 pub fn user_list_json(response: &ListResponse<UserBody>) -> Result<Vec<u8>, ScimError> {
-    let mut bytes = Vec::with_capacity(4096 * response.len().max(1));
+    let mut bytes = Vec::with_capacity(4096);
     response
         .write_json(&mut bytes, UserBody::write_json)
         .map_err(corrupt_user)?;

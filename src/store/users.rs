@@ -922,7 +922,7 @@ mod tests {
     /// SQLite's plan of a first-page look-up by `filter`, one step a line.
     fn lookup_plan(filter: &str, app_id: Option<&str>) -> String {
         let mut conn = SqliteConnection::establish(":memory:").expect("opens");
-        super::super::connection::migrate_sqlite(&mut conn).expect("migrates");
+        crate::store::connection::migrate_sqlite(&mut conn).expect("migrates");
         let filter =
             resolve(&parse_filter(filter).expect("parses"), &USER_RESOURCE).expect("resolves");
         let search = UserSearch {
@@ -936,7 +936,7 @@ mod tests {
             },
             with_extras: true,
         };
-        let statement = search_statement(super::super::Backend::Sqlite, &search).expect("builds");
+        let statement = search_statement(crate::store::Backend::Sqlite, &search).expect("builds");
         diesel::sql_query(format!("EXPLAIN QUERY PLAN {}", statement.sql))
             .load::<PlanStep>(&mut conn)
             .expect("plans")
