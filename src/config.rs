@@ -118,11 +118,42 @@ pub struct ServeConfig {
     /// Largest page size a client may ask for.
     #[arg(long, env = "ROSTER_MAX_PAGE_SIZE", default_value_t = 1000)]
     pub max_page_size: i64,
-    /// Public base URL (e.g. https://roster.example.com) for `meta.location`;
-    /// by default derived from each request's Host header.
-    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    /// Public base URL (e.g. https://roster.example.com) for `meta.location` and
+    /// `Location`; wins over any header. Unset, links follow each request's Host
+    /// header (or a trusted proxy's forwarded host): set it in production.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// Comma-separated IP addresses or CIDR ranges of reverse proxies whose
+    /// `Forwarded` / `X-Forwarded-*` headers are believed (default: none).
+    #[arg(
+        long,
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::http::proxy::parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Failed client authentications per minute at /oauth2/token before a client id
+    /// is refused (429) for a while.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_CLIENT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_client: u32,
+    /// Failed client authentications per minute at /oauth2/token before an address
+    /// is refused (429) for a while.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_ADDRESS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_address: u32,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "ROSTER_WORKERS")]
     pub workers: Option<usize>,
+}
+
+/// A `--public-url`: an absolute http(s) URL, kept without its trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("'{text}' must start with https:// or http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if !crate::http::proxy::is_valid_host(host) {
+        return Err(format!("'{text}' does not name a valid host"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
