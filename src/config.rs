@@ -128,10 +128,11 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "ROSTER_TRUSTED_PROXIES",
-        value_delimiter = ',',
-        value_parser = crate::http::proxy::parse_trusted_proxy
+        default_value = "",
+        hide_default_value = true,
+        value_parser = crate::http::proxy::parse_trusted_proxies
     )]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: crate::http::proxy::TrustedProxies,
     /// Failed client authentications per minute at /oauth2/token before a client id
     /// is refused (429) for a while.
     #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_CLIENT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
@@ -156,4 +157,57 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         return Err(format!("'{text}' does not name a valid host"));
     }
     Ok(text.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_an_absolute_http_url() {
+        assert_eq!(
+            parse_public_url("https://roster.example.com/").as_deref(),
+            Ok("https://roster.example.com")
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.1:8080/idm").as_deref(),
+            Ok("http://10.0.0.1:8080/idm")
+        );
+        for bad in ["roster.example.com", "ftp://x", "https://", "https://a b/"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serve_reads_its_hostile_caller_settings() {
+        let cli = Cli::try_parse_from([
+            "roster",
+            "serve",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.7",
+            "--auth-failures-per-client",
+            "3",
+        ])
+        .unwrap();
+        let Command::Serve(config) = cli.command else {
+            panic!("not serve");
+        };
+        assert!(
+            config
+                .trusted_proxies
+                .contains("192.0.2.7".parse().unwrap())
+        );
+        assert!(
+            !config
+                .trusted_proxies
+                .contains("192.0.2.8".parse().unwrap())
+        );
+        assert_eq!(config.auth_failures_per_client, 3);
+        assert!(
+            Cli::try_parse_from(["roster", "serve", "--auth-failures-per-address", "0"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["roster", "serve", "--trusted-proxies", "proxy.local"]).is_err()
+        );
+    }
 }

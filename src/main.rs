@@ -10,7 +10,6 @@ use roster::config::{
     Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
 };
 use roster::domain::{DomainError, tenants};
-use roster::http::proxy::TrustedProxies;
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
@@ -125,7 +124,7 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 max_count: config.max_page_size,
             },
             public_url: config.public_url,
-            trusted_proxies: TrustedProxies::new(config.trusted_proxies),
+            trusted_proxies: config.trusted_proxies,
             auth_failure_quotas: AuthFailureQuotas {
                 per_client_id: NonZeroU32::new(config.auth_failures_per_client)
                     .unwrap_or(NonZeroU32::MIN),

@@ -33,6 +33,15 @@ impl TrustedProxies {
     }
 }
 
+/// Parses `--trusted-proxies`: comma-separated entries, none when empty.
+pub fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
+    text.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(parse_trusted_proxy)
+        .collect::<Result<_, _>>()
+        .map(TrustedProxies)
+}
+
 /// Parses a `--trusted-proxies` entry: an address (`10.0.0.7`) or a CIDR range
 /// (`10.0.0.0/8`, `fd00::/8`).
 pub fn parse_trusted_proxy(text: &str) -> Result<IpNet, String> {
@@ -193,6 +202,11 @@ mod tests {
         assert!(proxies.contains("fd12::1".parse().unwrap()));
         assert!(proxies.contains("::ffff:10.9.9.9".parse().unwrap()));
         assert!(parse_trusted_proxy("proxy.example").is_err());
+        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        let listed = parse_trusted_proxies("10.0.0.1, 10.0.1.0/24,").unwrap();
+        assert!(listed.contains("10.0.1.9".parse().unwrap()));
+        assert!(!listed.contains("10.0.2.9".parse().unwrap()));
+        assert!(parse_trusted_proxies("10.0.0.1,nope").is_err());
         assert!(parse_trusted_proxy("10.0.0.0/33").is_err());
     }
 
