@@ -118,11 +118,96 @@ pub struct ServeConfig {
     /// Largest page size a client may ask for.
     #[arg(long, env = "ROSTER_MAX_PAGE_SIZE", default_value_t = 1000)]
     pub max_page_size: i64,
-    /// Public base URL (e.g. https://roster.example.com) for `meta.location`;
-    /// by default derived from each request's Host header.
-    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    /// Public base URL (e.g. https://roster.example.com) for `meta.location` and
+    /// `Location`; wins over any header. Unset, links follow each request's Host
+    /// header (or a trusted proxy's forwarded host): set it in production.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// Comma-separated IP addresses or CIDR ranges of reverse proxies whose
+    /// `Forwarded` / `X-Forwarded-*` headers are believed (default: none).
+    #[arg(
+        long,
+        env = "ROSTER_TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true,
+        value_parser = crate::http::proxy::parse_trusted_proxies
+    )]
+    pub trusted_proxies: crate::http::proxy::TrustedProxies,
+    /// Failed client authentications per minute at /oauth2/token before a client id
+    /// is refused (429) for a while.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_CLIENT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_client: u32,
+    /// Failed client authentications per minute at /oauth2/token before an address
+    /// is refused (429) for a while.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_ADDRESS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_address: u32,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "ROSTER_WORKERS")]
     pub workers: Option<usize>,
+}
+
+/// A `--public-url`: an absolute http(s) URL, kept without its trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("'{text}' must start with https:// or http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if !crate::http::proxy::is_valid_host(host) {
+        return Err(format!("'{text}' does not name a valid host"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_an_absolute_http_url() {
+        assert_eq!(
+            parse_public_url("https://roster.example.com/").as_deref(),
+            Ok("https://roster.example.com")
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.1:8080/idm").as_deref(),
+            Ok("http://10.0.0.1:8080/idm")
+        );
+        for bad in ["roster.example.com", "ftp://x", "https://", "https://a b/"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serve_reads_its_hostile_caller_settings() {
+        let cli = Cli::try_parse_from([
+            "roster",
+            "serve",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.7",
+            "--auth-failures-per-client",
+            "3",
+        ])
+        .unwrap();
+        let Command::Serve(config) = cli.command else {
+            panic!("not serve");
+        };
+        assert!(
+            config
+                .trusted_proxies
+                .contains("192.0.2.7".parse().unwrap())
+        );
+        assert!(
+            !config
+                .trusted_proxies
+                .contains("192.0.2.8".parse().unwrap())
+        );
+        assert_eq!(config.auth_failures_per_client, 3);
+        assert!(
+            Cli::try_parse_from(["roster", "serve", "--auth-failures-per-address", "0"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["roster", "serve", "--trusted-proxies", "proxy.local"]).is_err()
+        );
+    }
 }

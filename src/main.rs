@@ -1,4 +1,5 @@
 use std::net::TcpListener;
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,6 +10,7 @@ use roster::config::{
     Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
 };
 use roster::domain::{DomainError, tenants};
+use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
 use roster::store::{PoolSizes, Store};
@@ -104,6 +106,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             config.listen,
         );
     }
+    if config.public_url.is_none() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "listening beyond loopback without --public-url: links in responses follow each \
+             request's Host header; set --public-url (ROSTER_PUBLIC_URL) in production"
+        );
+    }
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let state = AppState::new(
@@ -115,6 +124,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 max_count: config.max_page_size,
             },
             public_url: config.public_url,
+            trusted_proxies: config.trusted_proxies,
+            auth_failure_quotas: AuthFailureQuotas {
+                per_client_id: NonZeroU32::new(config.auth_failures_per_client)
+                    .unwrap_or(NonZeroU32::MIN),
+                per_address: NonZeroU32::new(config.auth_failures_per_address)
+                    .unwrap_or(NonZeroU32::MIN),
+            },
         },
     );
     tracing::info!(listen = %config.listen, "roster is serving");

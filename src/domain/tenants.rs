@@ -141,29 +141,68 @@ pub async fn authenticate_bearer(
 }
 
 /// OAuth2 client-credentials grant: checks the client's secret and issues a
-/// short-lived access token for its application.
+/// short-lived access token for its application. A wrong secret for a known client
+/// is recorded in its tenant's audit log (`auth.failed`, with the client id and the
+/// caller's `address`, never the secret).
 pub async fn issue_access_token(
     store: &Store,
     client_id: String,
     client_secret: String,
+    address: Option<std::net::IpAddr>,
 ) -> Result<AccessToken, DomainError> {
+    // The outer error rolls back; the inner one is the grant's refusal, which
+    // commits its audit event.
+    type Outcome = Result<AccessToken, DomainError>;
     store
-        .write(move |conn| {
+        .write(move |conn| -> Result<Outcome, DomainError> {
             let invalid = || DomainError::Unauthorized("client authentication failed".into());
-            let app = repo::find_application_by_client_id(conn, &client_id)?.ok_or_else(invalid)?;
+            let Some(app) = repo::find_application_by_client_id(conn, &client_id)? else {
+                return Ok(Err(invalid()));
+            };
             if !verify_token_hash(&client_secret, &app.client_secret_hash) {
-                return Err(invalid());
+                record_failed_authentication(conn, &app, address)?;
+                return Ok(Err(invalid()));
             }
             repo::delete_expired_tokens(conn, now())?;
             let expiry = now() + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
             let access_token = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
-            Ok(AccessToken {
+            Ok(Ok(AccessToken {
                 access_token,
                 token_type: "Bearer",
                 expires_in: ACCESS_TOKEN_LIFETIME_SECS,
-            })
+            }))
         })
-        .await
+        .await?
+}
+
+/// The audit event of a wrong secret for `app`; its transaction commits although
+/// the request fails.
+fn record_failed_authentication(
+    conn: &mut Conn,
+    app: &ApplicationRow,
+    address: Option<std::net::IpAddr>,
+) -> Result<(), DomainError> {
+    crate::store::audit::insert_event(
+        conn,
+        &crate::store::audit::AuditEventRow {
+            id: new_id(),
+            tenant_id: app.tenant_id.clone(),
+            occurred_at: now(),
+            actor: "anonymous".to_owned(),
+            action: "auth.failed".to_owned(),
+            resource_type: "Application".to_owned(),
+            resource_id: app.id.clone(),
+            detail: Some(
+                serde_json::json!({
+                    "client_id": app.client_id,
+                    "address": address.map(|a| a.to_string()),
+                    "reason": "wrong client secret",
+                })
+                .to_string(),
+            ),
+        },
+    )?;
+    Ok(())
 }
 
 /// A new long-lived SCIM token for `app`.

@@ -11,8 +11,11 @@ mod health;
 mod management;
 mod oauth;
 mod params;
+pub mod proxy;
+pub mod redact;
 mod response;
 mod search;
+pub mod throttle;
 mod users;
 
 use std::net::TcpListener;
@@ -32,8 +35,13 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub page_limits: PageLimits,
     /// Public base URL of the service (scheme, host, optional path prefix), used in
-    /// `meta.location`; derived from each request's Host header when unset.
+    /// `meta.location`; derived from each request's Host header (or a trusted proxy's
+    /// forwarded host) when unset.
     pub public_url: Option<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: proxy::TrustedProxies,
+    /// Failed client authentications allowed per minute at `/oauth2/token`.
+    pub auth_failure_quotas: throttle::AuthFailureQuotas,
 }
 
 /// Shared state of every worker.
@@ -43,16 +51,20 @@ pub struct AppState {
     pub settings: HttpSettings,
     /// Verified bearer tokens, shared by all workers.
     pub tokens: std::sync::Arc<crate::auth::TokenCache>,
+    /// Failed client authentications, shared by all workers.
+    pub auth_failures: std::sync::Arc<throttle::AuthFailureLimits>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: HttpSettings) -> Self {
         // Revoked tokens stop working within 30 seconds on every instance.
         let tokens = crate::auth::TokenCache::new(std::time::Duration::from_secs(30), 100_000);
+        let auth_failures = throttle::AuthFailureLimits::new(settings.auth_failure_quotas);
         AppState {
             store,
             settings,
             tokens: std::sync::Arc::new(tokens),
+            auth_failures: std::sync::Arc::new(auth_failures),
         }
     }
 }
@@ -96,7 +108,7 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
             .app_data(web::PayloadConfig::new(data.settings.max_body_bytes))
             .wrap(actix_web::middleware::Condition::new(
                 access_log,
-                request_logger(),
+                request_logger(data.settings.trusted_proxies.clone()),
             ))
             .configure(configure)
             .default_service(web::to(error::not_found_fallback))
@@ -107,6 +119,25 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
     Ok(server)
 }
 
-fn request_logger() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+/// One line per request: the client's address (a trusted proxy's forwarded one, or
+/// the peer), the request line with credential-like query values redacted, status,
+/// size and time.
+fn request_logger(trusted: proxy::TrustedProxies) -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+        .custom_request_replace("client", move |req| {
+            proxy::client_address(req.request(), &trusted)
+                .map_or_else(|| "-".to_owned(), |address| address.to_string())
+        })
+        .custom_request_replace("request", |req| {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map_or(req.path(), |target| target.as_str());
+            format!(
+                "{} {} {:?}",
+                req.method(),
+                redact::redact_target(target),
+                req.version()
+            )
+        })
 }

@@ -1,6 +1,9 @@
 //! `POST /oauth2/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4), with
 //! client_secret_basic or client_secret_post. Errors carry both the SCIM Error fields
-//! and OAuth2's `error` / `error_description` (RFC 6749 §5.2).
+//! and OAuth2's `error` / `error_description` (RFC 6749 §5.2). Failed client
+//! authentications are counted per client id and per address (see `throttle`).
+
+use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -10,7 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::proxy::client_address;
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
+use super::throttle::MAX_COUNTED_CLIENT_ID;
 use crate::domain::DomainError;
 use crate::domain::tenants::issue_access_token;
 use crate::scim::urn;
@@ -28,6 +33,8 @@ pub struct OAuthError {
     status: StatusCode,
     code: &'static str,
     description: String,
+    /// Seconds to wait before trying again (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -36,6 +43,27 @@ impl OAuthError {
             status,
             code,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    fn invalid_client(description: impl Into<String>) -> Self {
+        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+
+    /// `429`: this client id or address failed to authenticate too often.
+    fn too_many_failures(wait: Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        OAuthError {
+            retry_after: Some(seconds),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                format!(
+                    "too many failed client authentications from this address or for this client; retry in {seconds} s"
+                ),
+            )
         }
     }
 }
@@ -59,6 +87,9 @@ impl ResponseError for OAuthError {
             .insert_header((header::CACHE_CONTROL, "no-store"));
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"roster\""));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.body(json_bytes(&body))
     }
@@ -95,25 +126,45 @@ pub async fn token(
         }
         None => return Err(invalid_request("grant_type is required")),
     }
-    let (client_id, client_secret) = match basic_credentials(&req)? {
-        Some(credentials) => credentials,
-        None => match (form.client_id, form.client_secret) {
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    let limits = &state.auth_failures;
+    let (client_id, client_secret) = match basic_credentials(&req) {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => match (form.client_id, form.client_secret) {
             (Some(id), Some(secret)) => (id, secret),
             _ => {
-                return Err(OAuthError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
+                return Err(OAuthError::invalid_client(
                     "client credentials are required (HTTP Basic or client_id and client_secret in the body)",
                 ));
             }
         },
+        Err(malformed) => {
+            if let Some(wait) = limits.refused_for(None, address) {
+                return Err(OAuthError::too_many_failures(wait));
+            }
+            return Err(limits
+                .record_failure(None, address)
+                .map_or(malformed, OAuthError::too_many_failures));
+        }
     };
-    let token = issue_access_token(&state.store, client_id, client_secret)
+    if let Some(wait) = limits.refused_for(Some(&client_id), address) {
+        return Err(OAuthError::too_many_failures(wait));
+    }
+    let failed = |detail: String| {
+        limits
+            .record_failure(Some(&client_id), address)
+            .map_or_else(
+                || OAuthError::invalid_client(detail),
+                OAuthError::too_many_failures,
+            )
+    };
+    if client_id.len() > MAX_COUNTED_CLIENT_ID {
+        return Err(failed("client authentication failed".to_owned()));
+    }
+    let token = issue_access_token(&state.store, client_id.clone(), client_secret, address)
         .await
         .map_err(|e| match e {
-            DomainError::Unauthorized(detail) => {
-                OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", detail)
-            }
+            DomainError::Unauthorized(detail) => failed(detail),
             other => {
                 tracing::error!(error = %other, "token issue failed");
                 OAuthError::new(
@@ -134,9 +185,7 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
         return Ok(None);
     };
     let invalid = || {
-        OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
+        OAuthError::invalid_client(
             "the Authorization header must be 'Basic base64(client_id:client_secret)'",
         )
     };

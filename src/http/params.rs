@@ -6,6 +6,7 @@ use crate::scim::BaseUrl;
 use crate::scim::list::ListRequest;
 
 use super::AppState;
+use super::proxy::is_valid_host;
 
 /// Query parameters in their order, looked up by name ignoring case (clients vary);
 /// borrowed from the query string unless percent-decoding changed them.
@@ -51,20 +52,28 @@ impl<'a> QueryParams<'a> {
     }
 }
 
-/// The SCIM base URL as this request reached it.
+/// The SCIM base URL as this request reached it: `--public-url` when set; else the
+/// scheme and host a trusted proxy forwarded; else the request's own Host header
+/// when it is a well-formed `host[:port]`, and the listening address when not.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> BaseUrl {
     const SCIM_PATH: &str = "/scim/v2";
     if let Some(public) = &state.settings.public_url {
         return BaseUrl(format!("{}{SCIM_PATH}", public.trim_end_matches('/')));
     }
     let info;
-    let (scheme, host) = match direct_scheme_and_host(req) {
-        Some(direct) => direct,
-        None => {
-            info = req.connection_info();
-            (info.scheme(), info.host())
+    let (mut scheme, mut host) = direct_scheme_and_host(req);
+    if has_proxy_headers(req) && state.settings.trusted_proxies.sent(req) {
+        info = req.connection_info();
+        if info.scheme().eq_ignore_ascii_case("https") {
+            scheme = "https";
+        } else if info.scheme().eq_ignore_ascii_case("http") {
+            scheme = "http";
         }
-    };
+        host = info.host();
+    }
+    if !is_valid_host(host) {
+        host = req.app_config().host();
+    }
     let mut url = String::with_capacity(scheme.len() + 3 + host.len() + SCIM_PATH.len());
     url.push_str(scheme);
     url.push_str("://");
@@ -73,33 +82,34 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> BaseUrl {
     BaseUrl(url)
 }
 
-/// The scheme and host of a request that names no proxy headers, as actix-web's
-/// `ConnectionInfo` would find them, without building one (it also formats the
-/// peer's address, a measurable part of a look-up). `None` when proxy headers
-/// (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) need its full reading.
-fn direct_scheme_and_host(req: &HttpRequest) -> Option<(&str, &str)> {
-    use actix_web::http::header::{self, FORWARDED, X_FORWARDED_HOST, X_FORWARDED_PROTO};
+/// Whether the request names a proxy's view of it (`Forwarded`, `X-Forwarded-Proto`,
+/// `X-Forwarded-Host`), which actix-web's `ConnectionInfo` reads.
+fn has_proxy_headers(req: &HttpRequest) -> bool {
+    use actix_web::http::header::{FORWARDED, X_FORWARDED_HOST, X_FORWARDED_PROTO};
     let headers = req.headers();
-    if [FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST]
+    [FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST]
         .iter()
         .any(|name| headers.contains_key(name))
-    {
-        return None;
-    }
-    let scheme = req
-        .uri()
-        .scheme_str()
-        .unwrap_or(if req.app_config().secure() {
-            "https"
-        } else {
-            "http"
-        });
-    let host = headers
+}
+
+/// The scheme and host of a request as it reached this server, read without building
+/// actix-web's `ConnectionInfo` (which also formats the peer's address, a measurable
+/// part of a look-up).
+fn direct_scheme_and_host(req: &HttpRequest) -> (&'static str, &str) {
+    use actix_web::http::header;
+    let scheme = match req.uri().scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
+        Some(_) => "http",
+        None if req.app_config().secure() => "https",
+        None => "http",
+    };
+    let host = req
+        .headers()
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
         .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
         .unwrap_or_else(|| req.app_config().host());
-    Some((scheme, host))
+    (scheme, host)
 }
 
 /// The version an `If-Match` header names, if any.

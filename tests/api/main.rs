@@ -3,14 +3,17 @@
 
 mod support;
 
+mod access_log;
 mod apps;
 mod auth;
+mod auth_failures;
 mod cli;
 mod differential;
 mod discovery;
 mod errors;
 mod groups;
 mod health;
+mod proxies;
 mod queries;
 mod scenarios;
 mod tenancy;

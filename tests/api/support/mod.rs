@@ -197,6 +197,8 @@ impl TestServer {
                 max_count: 1000,
             },
             public_url: None,
+            trusted_proxies: Default::default(),
+            auth_failure_quotas: Default::default(),
         };
         adjust(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
