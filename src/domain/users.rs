@@ -120,7 +120,7 @@ pub(crate) fn insert_new_user(
     password_hash: Option<String>,
 ) -> Result<String, DomainError> {
     let mut attributes = input.attributes;
-    resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
+    resolve_manager(conn, principal, None, None, &mut attributes)?;
     let roster = input.roster.unwrap_or_default();
     let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
     let created = now();
@@ -270,7 +270,16 @@ fn write_user(
         return Ok(None);
     }
     let mut attributes = input.attributes;
-    resolve_manager(conn, &principal.tenant_id, Some(id), &mut attributes)?;
+    let current_manager = serde_json::from_str::<Value>(&current.attributes)
+        .ok()
+        .and_then(|doc| manager_id(&doc));
+    resolve_manager(
+        conn,
+        principal,
+        Some(id),
+        current_manager.as_deref(),
+        &mut attributes,
+    )?;
     let (custom_data, birthday) = match &input.roster {
         Some(roster) => (
             serialize_limited(roster.custom_data.as_ref(), "customData")?,
@@ -469,12 +478,25 @@ pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), 
     }
 }
 
+/// The id the enterprise `manager` of a user document names, if any.
+fn manager_id(doc: &Value) -> Option<String> {
+    doc.get(ENTERPRISE_USER)?
+        .get("manager")?
+        .get("value")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The enterprise `manager` must name a user of the same tenant (and not the user
-/// itself); its read-only `displayName` is filled in from that user.
+/// itself) that the caller may see: for an application, a user assigned to it,
+/// unless the manager is the one the user already has. A user the caller cannot
+/// see is refused exactly like one that does not exist. The read-only
+/// `displayName` is filled in from that user.
 fn resolve_manager(
     conn: &mut Conn,
-    tenant_id: &str,
+    principal: &Principal,
     self_id: Option<&str>,
+    current_manager: Option<&str>,
     attributes: &mut Map<String, Value>,
 ) -> Result<(), DomainError> {
     let Some(manager) = attributes
@@ -495,11 +517,21 @@ fn resolve_manager(
             "a user cannot be their own manager".into(),
         ));
     }
-    let manager_row = repo::find_user(conn, tenant_id, &manager_id)?.ok_or_else(|| {
+    let unknown = || {
         DomainError::InvalidValue(format!(
             "manager '{manager_id}' is not a user of this tenant"
         ))
-    })?;
+    };
+    let manager_row =
+        repo::find_user(conn, &principal.tenant_id, &manager_id)?.ok_or_else(unknown)?;
+    let kept = current_manager == Some(manager_id.as_str());
+    if !principal.is_management
+        && !kept
+        && crate::store::assignments::find_assignment(conn, &manager_id, &principal.app_id)?
+            .is_none()
+    {
+        return Err(unknown());
+    }
     let display_name = serde_json::from_str::<Value>(&manager_row.attributes)
         .ok()
         .and_then(|doc| doc.get("displayName").cloned());

@@ -386,15 +386,19 @@ fn value_column(attribute: &str, sub: &str) -> Option<&'static str> {
     })
 }
 
-/// Appends the SQL condition for `filter` over `users u` of tenant `tenant_id`.
+/// Appends the SQL condition for `filter` over `users u` of tenant `tenant_id`;
+/// with `app_id`, a reference to another user counts only if that application may
+/// see the user.
 pub fn push_user_condition(
     builder: &mut SqlBuilder,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: &Resolved,
 ) -> Result<(), ResolveError> {
     Translator {
         element: None,
         tenant_id,
+        app_id,
         table: ResourceTable::Users,
     }
     .condition(builder, filter)
@@ -439,6 +443,7 @@ impl<'f> ValueLookup<'f> {
         Translator {
             element: None,
             tenant_id,
+            app_id: None,
             table: ResourceTable::Users,
         }
         .values_of(b, self.attribute);
@@ -447,24 +452,41 @@ impl<'f> ValueLookup<'f> {
     }
 }
 
-/// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`.
+/// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`;
+/// with `app_id`, a member counts only if that application may see it.
 pub fn push_group_condition(
     builder: &mut SqlBuilder,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: &Resolved,
 ) -> Result<(), ResolveError> {
     Translator {
         element: None,
         tenant_id,
+        app_id,
         table: ResourceTable::Groups,
     }
     .condition(builder, filter)
+}
+
+/// The condition that a member row `gm` is one application `app_id` may see: a
+/// group, or a user assigned to it. Every read of members in an application's
+/// scope uses it, so that a hidden member is answered like an absent one.
+pub fn push_member_in_scope(b: &mut SqlBuilder, app_id: &str) {
+    b.push(
+        "(gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua \
+         WHERE ua.user_id = gm.member_id AND ua.app_id = ",
+    );
+    b.text(app_id);
+    b.push("))");
 }
 
 struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
     tenant_id: &'t str,
+    /// A regular application's scope; `None` for the Management Application.
+    app_id: Option<&'t str>,
     table: ResourceTable,
 }
 
@@ -503,6 +525,7 @@ impl Translator<'_> {
                 Translator {
                     element: Some(attribute),
                     tenant_id: self.tenant_id,
+                    app_id: self.app_id,
                     table: self.table,
                 }
                 .condition(b, filter)?;
@@ -591,6 +614,10 @@ impl Translator<'_> {
         if self.table == ResourceTable::Groups {
             b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
             b.text(self.tenant_id);
+            if let Some(app_id) = self.app_id {
+                b.push(" AND ");
+                push_member_in_scope(b, app_id);
+            }
             return;
         }
         b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE ");

@@ -633,7 +633,7 @@ fn search_statement(
     push_app_scope(&mut b, search.app_id);
     if let (None, Some(filter)) = (&value_lookup, search.filter) {
         b.push(" AND ");
-        push_user_condition(&mut b, search.tenant_id, filter)?;
+        push_user_condition(&mut b, search.tenant_id, search.app_id, filter)?;
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
@@ -735,7 +735,7 @@ pub fn count_matching_users(
     push_app_scope(&mut b, app_id);
     if let Some(filter) = filter {
         b.push(" AND ");
-        push_user_condition(&mut b, tenant_id, filter)?;
+        push_user_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let rows: Vec<CountRow> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))

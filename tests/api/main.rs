@@ -11,6 +11,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod health;
+mod hostile_apps;
 mod queries;
 mod scenarios;
 mod tenancy;
