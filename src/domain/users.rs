@@ -166,7 +166,7 @@ pub(crate) fn load_user(
     let (row, extras) =
         repo::find_user_with_extras(conn, &principal.tenant_id, id, app_scope(principal))?
             .ok_or_else(|| not_found(id))?;
-    let mut users = users_with_extras(conn, vec![(row, extras)])?;
+    let mut users = users_with_extras(conn, principal, vec![(row, extras)])?;
     users.pop().ok_or_else(|| not_found(id))
 }
 
@@ -270,9 +270,10 @@ fn write_user(
         return Ok(None);
     }
     let mut attributes = input.attributes;
-    let current_manager = serde_json::from_str::<Value>(&current.attributes)
-        .ok()
-        .and_then(|doc| manager_id(&doc));
+    let current_attributes =
+        serde_json::from_str::<Map<String, Value>>(&current.attributes).unwrap_or_default();
+    let current_manager = manager_id(&current_attributes);
+    keep_unseen_manager(conn, principal, &current_attributes, &mut attributes)?;
     resolve_manager(
         conn,
         principal,
@@ -456,7 +457,9 @@ pub async fn search_users(
         let (rows, extras): (Vec<UserRow>, Vec<Option<StoredExtras>>) =
             rows.into_iter().map(|hit| (hit.user, hit.extras)).unzip();
         let users = match extras.into_iter().collect::<Option<Vec<_>>>() {
-            Some(extras) => users_with_extras(conn, rows.into_iter().zip(extras).collect())?,
+            Some(extras) => {
+                users_with_extras(conn, &principal, rows.into_iter().zip(extras).collect())?
+            }
             None => users_from_rows(conn, &principal, rows)?,
         };
         Ok(UserPage { users, total, next })
@@ -478,13 +481,44 @@ pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), 
     }
 }
 
-/// The id the enterprise `manager` of a user document names, if any.
-fn manager_id(doc: &Value) -> Option<String> {
-    doc.get(ENTERPRISE_USER)?
+/// The id the enterprise `manager` of a user's attributes names, if any.
+fn manager_id(attributes: &Map<String, Value>) -> Option<String> {
+    attributes
+        .get(ENTERPRISE_USER)?
         .get("manager")?
         .get("value")?
         .as_str()
         .map(str::to_owned)
+}
+
+/// Keeps the stored manager through an application's change that names none when
+/// the application cannot see that manager: it was never shown the manager, so
+/// leaving it out removes nothing.
+fn keep_unseen_manager(
+    conn: &mut Conn,
+    principal: &Principal,
+    current: &Map<String, Value>,
+    attributes: &mut Map<String, Value>,
+) -> Result<(), DomainError> {
+    if principal.is_management || manager_id(attributes).is_some() {
+        return Ok(());
+    }
+    let (Some(manager), Some(stored)) = (
+        manager_id(current),
+        current.get(ENTERPRISE_USER).and_then(|e| e.get("manager")),
+    ) else {
+        return Ok(());
+    };
+    if crate::store::assignments::find_assignment(conn, &manager, &principal.app_id)?.is_some() {
+        return Ok(());
+    }
+    let enterprise = attributes
+        .entry(ENTERPRISE_USER)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(fields) = enterprise {
+        fields.insert("manager".into(), stored.clone());
+    }
+    Ok(())
 }
 
 /// The enterprise `manager` must name a user of the same tenant (and not the user
@@ -633,6 +667,7 @@ fn app_scope(principal: &Principal) -> Option<&str> {
 /// takes another query.
 fn users_with_extras(
     conn: &mut Conn,
+    principal: &Principal,
     rows: Vec<(UserRow, StoredExtras)>,
 ) -> Result<Vec<User>, DomainError> {
     let grouped: Vec<String> = rows
@@ -645,14 +680,17 @@ fn users_with_extras(
     } else {
         crate::store::groups::groups_of_members(conn, &grouped)?
     };
-    rows.into_iter()
+    let mut users = rows
+        .into_iter()
         .map(|(row, extras)| {
             let mut user = user_from_row(row)?;
             (user.apps, user.social_accounts) = assignments::extras_from_stored(&user.id, &extras)?;
             user.groups = groups.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
-        .collect()
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    hide_unseen_managers(conn, principal, &mut users)?;
+    Ok(users)
 }
 
 /// Users with their assignments and social accounts, loaded for the whole batch.
@@ -664,7 +702,8 @@ fn users_from_rows(
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let (mut apps, mut socials) = assignments::extras_of(conn, principal, &ids)?;
     let mut groups = crate::store::groups::groups_of_users(conn, &ids)?;
-    rows.into_iter()
+    let mut users = rows
+        .into_iter()
         .map(|row| {
             let mut user = user_from_row(row)?;
             user.apps = apps.remove(&user.id).unwrap_or_default();
@@ -672,5 +711,65 @@ fn users_from_rows(
             user.groups = groups.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
-        .collect()
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    hide_unseen_managers(conn, principal, &mut users)?;
+    Ok(users)
+}
+
+/// Leaves out, for an application, the enterprise `manager` of users whose manager
+/// it cannot see: a reference the caller cannot see reads like a missing one.
+fn hide_unseen_managers(
+    conn: &mut Conn,
+    principal: &Principal,
+    users: &mut [User],
+) -> Result<(), DomainError> {
+    if principal.is_management {
+        return Ok(());
+    }
+    let mut managed = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        if !user.attributes.may_have_manager() {
+            continue;
+        }
+        let attributes = user.attributes.to_map().map_err(|_| {
+            DomainError::Store(StoreError::Corrupt(format!(
+                "stored attributes of user {} are not valid JSON",
+                user.id
+            )))
+        })?;
+        if let Some(manager) = manager_id(&attributes) {
+            managed.push((index, attributes, manager));
+        }
+    }
+    if managed.is_empty() {
+        return Ok(());
+    }
+    let managers: Vec<String> = managed.iter().map(|(_, _, m)| m.clone()).collect();
+    let visible: std::collections::HashSet<String> =
+        crate::store::assignments::assigned_among(conn, &principal.app_id, &managers)?
+            .into_iter()
+            .collect();
+    for (index, mut attributes, manager) in managed {
+        if visible.contains(&manager) {
+            continue;
+        }
+        remove_manager(&mut attributes);
+        let user = &mut users[index];
+        user.attributes = AttributeDocument::from_stored(
+            Value::Object(attributes).to_string(),
+            user.attributes.is_active(),
+        );
+    }
+    Ok(())
+}
+
+/// Removes the enterprise `manager`, and the extension with it when nothing else
+/// is left in it.
+fn remove_manager(attributes: &mut Map<String, Value>) {
+    if let Some(Value::Object(enterprise)) = attributes.get_mut(ENTERPRISE_USER) {
+        enterprise.remove("manager");
+        if enterprise.is_empty() {
+            attributes.remove(ENTERPRISE_USER);
+        }
+    }
 }

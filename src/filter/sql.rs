@@ -510,8 +510,12 @@ impl Translator<'_> {
                 self.condition(b, inner)?;
                 b.push(")");
             }
-            Resolved::Present(target) => self.present(b, target)?,
-            Resolved::Compare { target, op, value } => self.compare(b, target, *op, value)?,
+            Resolved::Present(target) => {
+                self.in_reference_scope(b, target, |b| self.present(b, target))?
+            }
+            Resolved::Compare { target, op, value } => {
+                self.in_reference_scope(b, target, |b| self.compare(b, target, *op, value))?
+            }
             Resolved::ValuePath { target, filter } => {
                 let UserColumn::MultiValued { attribute, .. } =
                     self.resource_column(target, b.backend())?
@@ -533,6 +537,31 @@ impl Translator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Writes a condition on `target` with `write`; in an application's scope, a
+    /// condition on the manager holds only if the application may see that user.
+    fn in_reference_scope(
+        &self,
+        b: &mut SqlBuilder,
+        target: &Target,
+        write: impl FnOnce(&mut SqlBuilder) -> Result<(), ResolveError>,
+    ) -> Result<(), ResolveError> {
+        match self.app_id {
+            Some(app_id)
+                if self.table == ResourceTable::Users
+                    && self.element.is_none()
+                    && is_manager(target) =>
+            {
+                b.push("(");
+                push_manager_in_scope(b, app_id);
+                b.push(" AND ");
+                write(b)?;
+                b.push(")");
+                Ok(())
+            }
+            _ => write(b),
+        }
     }
 
     fn column(&self, target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
@@ -902,17 +931,36 @@ fn free_form_compare(b: &mut SqlBuilder, op: CompareOp, value: &TypedValue) {
     }
 }
 
+/// Whether `target` is the enterprise `manager`: a reference to another user.
+fn is_manager(target: &Target) -> bool {
+    matches!(&target.location, Location::Attribute { schema, attribute, .. }
+        if *schema == urn::ENTERPRISE_USER && *attribute == "manager")
+}
+
+/// The condition that the manager of user `u` is a user application `app_id` may
+/// see (one assigned to it), so that a manager it cannot see filters and sorts
+/// like a missing one.
+fn push_manager_in_scope(b: &mut SqlBuilder, app_id: &str) {
+    b.push(
+        "EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = u.manager_value_ci AND ua.app_id = ",
+    );
+    b.text(app_id);
+    b.push(")");
+}
+
 /// Appends the SQL expression a user sort key orders by: the (case-folded where
 /// case-insensitive) value, the primary or else first value of a multi-valued
 /// attribute.
 pub fn push_user_sort_key(b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
-    push_sort_key(b, ResourceTable::Users, target)
+    push_sort_key(b, ResourceTable::Users, None, target)
 }
 
-/// The sort key expression over either resource table.
+/// The sort key expression over either resource table, in the scope of
+/// application `app_id` when given.
 pub fn push_sort_key(
     b: &mut SqlBuilder,
     table: ResourceTable,
+    app_id: Option<&str>,
     target: &Target,
 ) -> Result<(), ResolveError> {
     let column = match table {
@@ -926,9 +974,16 @@ pub fn push_sort_key(
         UserColumn::MultiValued { .. } if table == ResourceTable::Groups => {
             return Err(ResolveError("sorting by members is not supported".into()));
         }
-        UserColumn::Plain(column) => {
-            b.push(&column);
-        }
+        UserColumn::Plain(column) => match app_id {
+            Some(app_id) if table == ResourceTable::Users && is_manager(target) => {
+                b.push("(CASE WHEN ");
+                push_manager_in_scope(b, app_id);
+                b.push(&format!(" THEN {column} END)"));
+            }
+            _ => {
+                b.push(&column);
+            }
+        },
         UserColumn::MultiValued { attribute, column } => {
             let column = column.unwrap_or("v.value_ci");
             b.push(&format!(

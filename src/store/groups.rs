@@ -388,7 +388,7 @@ pub fn search_groups(
     match sort {
         Some(sort) => {
             b.push("CAST(");
-            push_sort_key(&mut b, ResourceTable::Groups, &sort.key)?;
+            push_sort_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
             b.push(" AS TEXT)");
         }
         None => {
@@ -406,7 +406,7 @@ pub fn search_groups(
         UserWindow::After { position, limit } => {
             if let Some(position) = position {
                 b.push(" AND ");
-                push_keyset(&mut b, ResourceTable::Groups, sort, position)?;
+                push_keyset(&mut b, ResourceTable::Groups, app_id, sort, position)?;
             }
             (*limit, None)
         }
@@ -419,9 +419,9 @@ pub fn search_groups(
     b.push(" ORDER BY ");
     if let Some(sort) = sort {
         b.push("(");
-        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
         b.push(&format!(") IS NULL {direction}, "));
-        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
         b.push(&format!(" {direction}, "));
     }
     b.push(&format!("g.id {direction} LIMIT "));

@@ -20,6 +20,7 @@ on_both_backends!(
     a_linked_subject_never_moves_to_another_user,
     member_filters_answer_as_if_hidden_members_did_not_exist,
     a_manager_the_app_cannot_see_is_refused_like_an_unknown_id,
+    a_manager_the_app_cannot_see_reads_filters_and_sorts_like_none,
     an_app_changes_attributes_only_of_groups_it_created,
 );
 
@@ -489,6 +490,151 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, stored) = tenant.get(&path).await;
     assert_eq!(stored[ENTERPRISE]["manager"]["value"], boss.as_str());
+    assert_eq!(stored["title"], "Lead");
+}
+
+/// The users `token` finds with `filter` (ids in the order returned) and how many
+/// it is told there are.
+async fn users_found(tenant: &Tenant, token: &str, query: &str) -> (Vec<String>, i64) {
+    let (status, page) =
+        scim_as(tenant, token, Method::GET, &format!("/Users?{query}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {page}");
+    let ids = page["Resources"]
+        .as_array()
+        .map(|r| r.iter().map(id_of).collect())
+        .unwrap_or_default();
+    (ids, page["totalResults"].as_i64().unwrap())
+}
+
+async fn a_manager_the_app_cannot_see_reads_filters_and_sorts_like_none(server: TestServer) {
+    let tenant = server.tenant().await;
+    let (_, token) = app(&tenant, "Narrow", false).await;
+    let boss = tenant
+        .create_user(
+            &UserBuilder::new("boss")
+                .with("displayName", json!("Secret Boss"))
+                .build(),
+        )
+        .await;
+    let boss = id_of(&boss);
+    let create = |name: &str, manager: Option<&str>| {
+        let mut user = UserBuilder::new(name);
+        if let Some(manager) = manager {
+            user = user.enterprise(json!({"manager": {"value": manager}, "department": "R&D"}));
+        }
+        user.build()
+    };
+    let (_, peer) = scim_as(
+        &tenant,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(create("peer", None)),
+    )
+    .await;
+    let peer = id_of(&peer);
+    let (_, subordinate) = scim_as(
+        &tenant,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(create("subordinate", Some(&peer))),
+    )
+    .await;
+    let subordinate = id_of(&subordinate);
+    let (_, worker) = scim_as(
+        &tenant,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(create("worker", None)),
+    )
+    .await;
+    let worker = id_of(&worker);
+    let path = format!("/Users/{worker}");
+    let (status, _) = scim_as(
+        &tenant,
+        tenant.token(),
+        Method::PUT,
+        &path,
+        Some(create("worker", Some(&boss))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, seen) = scim_as(&tenant, &token, Method::GET, &path, None).await;
+    assert!(seen[ENTERPRISE].get("manager").is_none(), "{seen}");
+    assert_eq!(seen[ENTERPRISE]["department"], "R&D");
+    assert!(!seen.to_string().contains("Secret Boss"), "{seen}");
+    let (_, listed) = scim_as(
+        &tenant,
+        &token,
+        Method::GET,
+        &format!("/Users?filter={}", urlencode("userName eq \"worker\"")),
+        None,
+    )
+    .await;
+    assert!(
+        listed["Resources"][0][ENTERPRISE].get("manager").is_none(),
+        "{listed}"
+    );
+    let (_, page) = scim_as(&tenant, &token, Method::GET, "/Users?count=10", None).await;
+    assert!(!page.to_string().contains(&boss), "{page}");
+    let (_, subordinate_seen) = scim_as(
+        &tenant,
+        &token,
+        Method::GET,
+        &format!("/Users/{subordinate}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        subordinate_seen[ENTERPRISE]["manager"]["value"],
+        peer.as_str(),
+        "a manager in scope shows"
+    );
+
+    let manager = format!("{ENTERPRISE}:manager");
+    for probe in [
+        format!("{manager}.value eq \"{boss}\""),
+        format!("{manager}.value sw \"{}\"", &boss[..20]),
+        format!("{manager}.displayName eq \"Secret Boss\""),
+        format!("{manager}.displayName co \"Secret\""),
+        format!("{manager}.value pr and userName eq \"worker\""),
+        format!("{manager} pr and userName eq \"worker\""),
+    ] {
+        let query = format!("count=0&filter={}", urlencode(&probe));
+        assert_eq!(users_found(&tenant, &token, &query).await.1, 0, "{probe}");
+        assert_eq!(
+            users_found(&tenant, tenant.token(), &query).await.1,
+            1,
+            "{probe} finds the worker when in scope"
+        );
+    }
+    let query = format!("filter={}", urlencode(&format!("not ({manager}.value pr)")));
+    let (mut without, _) = users_found(&tenant, &token, &query).await;
+    without.sort();
+    let mut expected = vec![peer.clone(), worker.clone()];
+    expected.sort();
+    assert_eq!(without, expected);
+
+    // Missing values sort last: a hidden manager's id takes no place in the order.
+    let sorted = format!("sortBy={}", urlencode(&format!("{manager}.value")));
+    let (order, _) = users_found(&tenant, &token, &sorted).await;
+    assert_eq!(order[0], subordinate, "{order:?}");
+    let (cursor_order, _) =
+        users_found(&tenant, &token, &format!("{sorted}&count=1&cursor=")).await;
+    assert_eq!(cursor_order, [subordinate.as_str()]);
+
+    // The application's replace, without the manager it never saw, keeps it.
+    let mut replacement = seen.clone();
+    replacement["title"] = json!("Lead");
+    let (status, replaced) = scim_as(&tenant, &token, Method::PUT, &path, Some(replacement)).await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert!(replaced[ENTERPRISE].get("manager").is_none(), "{replaced}");
+    let (_, stored) = tenant.get(&path).await;
+    assert_eq!(stored[ENTERPRISE]["manager"]["value"], boss.as_str());
+    assert_eq!(stored[ENTERPRISE]["manager"]["displayName"], "Secret Boss");
     assert_eq!(stored["title"], "Lead");
 }
 
