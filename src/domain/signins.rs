@@ -79,10 +79,8 @@ pub async fn record_sign_in(
                 match sign_in(conn, &principal, &app, &subject)? {
                     Ok(signed_in) => Ok(Ok(signed_in)),
                     Err(refusal) => {
-                        let mut detail = json!({"app": app.id, "reason": refusal.reason});
-                        if let Some(field) = detail.as_object_mut() {
-                            field.insert("signin".into(), describe(&subject));
-                        }
+                        let detail = json!({"app": app.id, "reason": refusal.reason,
+                            "signin": describe(&subject)});
                         match &refusal.user_id {
                             Some(user_id) => {
                                 record(conn, &principal, "signin.refused", user_id, detail)?

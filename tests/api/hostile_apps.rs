@@ -358,6 +358,24 @@ async fn member_filters_answer_as_if_hidden_members_did_not_exist(server: TestSe
     for probe in &probes {
         while_hidden.push(total_found(&tenant, &token, probe).await);
     }
+    let unknown = "0b9e7a0c-52b1-4a4f-9d8e-1c2d3e4f5a6b";
+    let mut refusals = Vec::new();
+    for member in [hidden.as_str(), unknown] {
+        let (status, body) = scim_as(
+            &tenant,
+            &token,
+            Method::POST,
+            "/Groups",
+            Some(group(&format!("Probe {member}"), &[member])),
+        )
+        .await;
+        assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
+        refusals.push(detail_without(&body, member));
+    }
+    assert_eq!(
+        refusals[0], refusals[1],
+        "hidden and unknown members answer alike"
+    );
     let management_sees = total_found(&tenant, tenant.token(), &probes[1]).await;
     assert!(
         management_sees >= 2,
