@@ -72,6 +72,16 @@ impl AttributeDocument {
     }
 }
 
+impl AttributeDocument {
+    /// Whether the document may name a manager: false only when it surely does not,
+    /// so that most reads need not parse it to find out.
+    pub fn may_have_manager(&self) -> bool {
+        static FINDER: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new("\"manager\":"));
+        self.has_enterprise() && FINDER.find(self.text.as_bytes()).is_some()
+    }
+}
+
 impl PartialEq for AttributeDocument {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text
@@ -144,6 +154,18 @@ mod tests {
         assert!(!has_enterprise(
             json!({"userName": "a", "title": format!("\"{ENTERPRISE_USER}\":")})
         ));
+    }
+
+    #[test]
+    fn a_manager_may_be_named_only_with_the_enterprise_extension() {
+        let may = |value: Value| document(value).may_have_manager();
+        assert!(may(
+            json!({"userName": "a", ENTERPRISE_USER: {"manager": {"value": "m"}}})
+        ));
+        assert!(!may(
+            json!({"userName": "a", ENTERPRISE_USER: {"department": "x"}})
+        ));
+        assert!(!may(json!({"userName": "a", "title": "manager"})));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! as rows and changed row by row, so a one-member change costs the same in a group
 //! of ten and of a hundred thousand. Cycles of nested groups are refused; members
 //! must be users or groups of the same tenant; an application's token sees, adds
-//! and removes only the members in its scope.
+//! and removes only the members in its scope, and changes the attributes of (or
+//! deletes) only the groups it created.
 
 use std::collections::HashSet;
 
@@ -158,6 +159,7 @@ pub async fn create_group(
                 created_at: created,
                 last_modified: created,
                 version: 1,
+                created_by_app: (!principal.is_management).then(|| principal.app_id.to_string()),
             };
             repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
             apply_member_changes(conn, &principal, &row.id, &[MemberChange::Add(members)])?;
@@ -311,7 +313,6 @@ fn write_group(
     if expected_version.is_some_and(|expected| current.version != expected) {
         return Ok(None);
     }
-    let members_changed = apply_member_changes(conn, principal, id, &update.members)?;
     let current_attributes: Map<String, Value> =
         serde_json::from_str(&current.attributes).unwrap_or_default();
     let attributes = update
@@ -322,6 +323,12 @@ fn write_group(
         None => current.custom_data.clone(),
     };
     let attributes_changed = attributes != current_attributes || custom_data != current.custom_data;
+    if attributes_changed && !created_by_caller(conn, principal, id)? {
+        return Err(DomainError::Forbidden(format!(
+            "Group '{id}' was not created by this application: it may change only the group's members"
+        )));
+    }
+    let members_changed = apply_member_changes(conn, principal, id, &update.members)?;
     if !attributes_changed && !members_changed {
         return load_group(conn, principal, id, with_members).map(Some);
     }
@@ -358,10 +365,10 @@ pub async fn delete_group(
             let current =
                 repo::find_group(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
             check_version(if_match.as_deref(), current.version)?;
-            if !principal.is_management {
-                return Err(DomainError::Forbidden(
-                    "only the Management Application's tokens delete groups".into(),
-                ));
+            if !created_by_caller(conn, &principal, &id)? {
+                return Err(DomainError::Forbidden(format!(
+                    "Group '{id}' was not created by this application: only the Management Application or the group's creator deletes it"
+                )));
             }
             repo::remove_member_everywhere(conn, &principal.tenant_id, &id)?;
             repo::delete_group(conn, &principal.tenant_id, &id)?;
@@ -391,7 +398,8 @@ pub async fn search_groups(
     let principal = principal.clone();
     store
         .read(move |conn| {
-            let total = repo::count_groups(conn, &principal.tenant_id, filter.as_ref())?;
+            let scope = (!principal.is_management).then_some(&*principal.app_id);
+            let total = repo::count_groups(conn, &principal.tenant_id, scope, filter.as_ref())?;
             let (limit, cursor) = match &window {
                 UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. }
                     if *limit <= 0 =>
@@ -415,6 +423,7 @@ pub async fn search_groups(
             let mut rows = repo::search_groups(
                 conn,
                 &principal.tenant_id,
+                scope,
                 filter.as_ref(),
                 sort.as_ref(),
                 &fetch_window,
@@ -492,6 +501,21 @@ fn group_from_row(
         last_modified: row.last_modified,
         version: row.version,
     })
+}
+
+/// Whether the caller may change the group's attributes and delete it: the
+/// Management Application may, another application only if it created the group.
+fn created_by_caller(
+    conn: &mut Conn,
+    principal: &Principal,
+    id: &str,
+) -> Result<bool, DomainError> {
+    if principal.is_management {
+        return Ok(true);
+    }
+    let creator =
+        repo::group_creator(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    Ok(creator.as_deref() == Some(&*principal.app_id))
 }
 
 /// Whether the caller may see (and so add or remove) this member.

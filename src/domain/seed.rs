@@ -246,6 +246,7 @@ pub async fn seed(store: &Store, plan: SeedPlan) -> Result<SeedReport, DomainErr
                         created_at: at,
                         last_modified: at,
                         version: 1,
+                        created_by_app: None,
                     },
                 )?;
                 let rows: Vec<MemberRow> = members

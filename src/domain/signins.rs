@@ -6,10 +6,11 @@
 use serde_json::{Map, Value, json};
 
 use super::users::{User, UserInput, insert_new_user, load_user, record};
-use super::{DomainError, now};
+use super::{DomainError, now, record_event};
 use crate::auth::Principal;
+use crate::casefold::fold;
 use crate::store::assignments::{self as assignment_repo, SocialAccountRow};
-use crate::store::tenants::find_application;
+use crate::store::tenants::{ApplicationRow, find_application};
 use crate::store::users as user_repo;
 use crate::store::{Conn, Store};
 
@@ -42,73 +43,197 @@ pub struct SignIn {
     pub claims: Value,
 }
 
+/// A sign-in the rules refuse: answered with `error`, and recorded in the audit log
+/// with `reason`.
+struct Refusal {
+    reason: &'static str,
+    /// The user the sign-in named, when there is one.
+    user_id: Option<String>,
+    error: DomainError,
+}
+
+impl Refusal {
+    fn new(reason: &'static str, user_id: Option<&str>, error: DomainError) -> Refusal {
+        Refusal {
+            reason,
+            user_id: user_id.map(str::to_owned),
+            error,
+        }
+    }
+}
+
 pub async fn record_sign_in(
     store: &Store,
     principal: &Principal,
     subject: SignInSubject,
 ) -> Result<SignIn, DomainError> {
     let principal = principal.clone();
+    // A refusal commits its audit event and then answers with its error.
     store
-        .write(move |conn| {
-            let app = find_application(conn, &principal.tenant_id, &principal.app_id)?
-                .ok_or_else(|| DomainError::Unauthorized("the token's application no longer exists".into()))?;
-            let at = now();
-            let user_id = match find_subject(conn, &principal.tenant_id, &subject)? {
-                Some(row) => {
-                    let active = serde_json::from_str::<Value>(&row.attributes)
-                        .ok()
-                        .and_then(|doc| doc.get("active").and_then(Value::as_bool))
-                        .unwrap_or(true);
-                    if !active {
-                        return Err(DomainError::Forbidden("the user is disabled; sign-in refused".into()));
-                    }
-                    if assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_none() {
-                        if !app.allow_signup_on_signin {
-                            return Err(DomainError::Forbidden(
-                                "the user is not assigned to this application, which does not allow sign-up on sign-in".into(),
-                            ));
+        .write(
+            move |conn| -> Result<Result<SignIn, DomainError>, DomainError> {
+                let app = find_application(conn, &principal.tenant_id, &principal.app_id)?
+                    .ok_or_else(|| {
+                        DomainError::Unauthorized("the token's application no longer exists".into())
+                    })?;
+                match sign_in(conn, &principal, &app, &subject)? {
+                    Ok(signed_in) => Ok(Ok(signed_in)),
+                    Err(refusal) => {
+                        let detail = json!({"app": app.id, "reason": refusal.reason,
+                            "signin": describe(&subject)});
+                        match &refusal.user_id {
+                            Some(user_id) => {
+                                record(conn, &principal, "signin.refused", user_id, detail)?
+                            }
+                            None => record_event(
+                                conn,
+                                &principal,
+                                "Application",
+                                "signin.refused",
+                                &app.id,
+                                detail,
+                            )?,
                         }
-                        super::assignments::assign(conn, &principal.tenant_id, &row.id, &app.id, at)?;
+                        Ok(Err(refusal.error))
                     }
-                    row.id
                 }
-                None => {
-                    if !app.allow_signup_on_signin {
-                        return Err(DomainError::NotFound(
-                            "no such user, and this application does not allow sign-up on sign-in".into(),
-                        ));
-                    }
-                    insert_new_user(conn, &principal, new_user_input(&subject)?, None)?
-                }
-            };
-            if let SignInSubject::Social(profile) = &subject {
-                link_social(conn, &principal.tenant_id, &user_id, profile, at)?;
-            }
-            user_repo::record_sign_in(conn, &principal.tenant_id, &user_id, at)?;
-            assignment_repo::touch_assignment(conn, &user_id, &app.id, at)?;
-            record(conn, &principal, "user.signed_in", &user_id, json!({"app": app.id}))?;
-            let user = load_user(conn, &principal, &user_id)?;
-            let email_verified = match &subject {
-                SignInSubject::Social(profile) => profile.email_verified.unwrap_or(false),
-                _ => false,
-            };
-            let claims = oidc_claims(&user, email_verified);
-            Ok(SignIn { user, claims })
-        })
-        .await
+            },
+        )
+        .await?
 }
 
+/// What a sign-in named, for the audit log: identifiers only.
+fn describe(subject: &SignInSubject) -> Value {
+    match subject {
+        SignInSubject::UserId(id) => json!({"user_id": id}),
+        SignInSubject::UserName(name) => json!({"user_name": name}),
+        SignInSubject::Email(email) => json!({"email": email}),
+        SignInSubject::Social(profile) => json!({
+            "provider": profile.provider,
+            "subject": profile.subject,
+            "email_verified": profile.email_verified.unwrap_or(false),
+        }),
+    }
+}
+
+fn sign_in(
+    conn: &mut Conn,
+    principal: &Principal,
+    app: &ApplicationRow,
+    subject: &SignInSubject,
+) -> Result<Result<SignIn, Refusal>, DomainError> {
+    let at = now();
+    let user_id = match find_subject(conn, &principal.tenant_id, subject)? {
+        Some(found) => {
+            let row = found.user;
+            let active = serde_json::from_str::<Value>(&row.attributes)
+                .ok()
+                .and_then(|doc| doc.get("active").and_then(Value::as_bool))
+                .unwrap_or(true);
+            if !active {
+                return Ok(Err(Refusal::new(
+                    "user_disabled",
+                    Some(&row.id),
+                    DomainError::Forbidden("the user is disabled; sign-in refused".into()),
+                )));
+            }
+            if assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_none() {
+                if !app.allow_signup_on_signin {
+                    return Ok(Err(Refusal::new(
+                        "not_assigned",
+                        Some(&row.id),
+                        DomainError::Forbidden(
+                            "the user is not assigned to this application, which does not allow sign-up on sign-in".into(),
+                        ),
+                    )));
+                }
+                super::assignments::assign(conn, &principal.tenant_id, &row.id, &app.id, at)?;
+            }
+            if let (SignInSubject::Social(profile), false) = (subject, found.linked) {
+                link_social(
+                    conn,
+                    principal,
+                    &app.id,
+                    &row.id,
+                    profile,
+                    "verified_email",
+                    at,
+                )?;
+            }
+            row.id
+        }
+        None => {
+            if !app.allow_signup_on_signin {
+                return Ok(Err(Refusal::new(
+                    "unknown_user",
+                    None,
+                    DomainError::NotFound(
+                        "no such user, and this application does not allow sign-up on sign-in"
+                            .into(),
+                    ),
+                )));
+            }
+            let input = match new_user_input(conn, &principal.tenant_id, subject)? {
+                Ok(input) => input,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let user_id = insert_new_user(conn, principal, input, None)?;
+            if let SignInSubject::Social(profile) = subject {
+                link_social(conn, principal, &app.id, &user_id, profile, "sign_up", at)?;
+            }
+            user_id
+        }
+    };
+    user_repo::record_sign_in(conn, &principal.tenant_id, &user_id, at)?;
+    assignment_repo::touch_assignment(conn, &user_id, &app.id, at)?;
+    record(
+        conn,
+        principal,
+        "user.signed_in",
+        &user_id,
+        json!({"app": app.id}),
+    )?;
+    let user = load_user(conn, principal, &user_id)?;
+    let verified_email = match subject {
+        SignInSubject::Social(profile) if profile.email_verified == Some(true) => {
+            profile.email.as_deref()
+        }
+        _ => None,
+    };
+    let claims = oidc_claims(&user, verified_email);
+    Ok(Ok(SignIn { user, claims }))
+}
+
+/// The user a sign-in names, and whether it came through a linked social account.
+struct FoundUser {
+    user: user_repo::UserRow,
+    linked: bool,
+}
+
+/// The user a sign-in names. A social account is found by its link; failing that,
+/// by its email only when the provider asserts it is verified, so that nobody
+/// takes over an account by claiming its address.
 fn find_subject(
     conn: &mut Conn,
     tenant_id: &str,
     subject: &SignInSubject,
-) -> Result<Option<user_repo::UserRow>, DomainError> {
+) -> Result<Option<FoundUser>, DomainError> {
+    let unlinked = |user: Option<user_repo::UserRow>| {
+        user.map(|user| FoundUser {
+            user,
+            linked: false,
+        })
+    };
     Ok(match subject {
-        SignInSubject::UserId(id) => user_repo::find_user(conn, tenant_id, id)?,
-        SignInSubject::UserName(name) => user_repo::find_user_by_user_name(conn, tenant_id, name)?,
-        SignInSubject::Email(email) => user_repo::find_users_by_email(conn, tenant_id, email)?
-            .into_iter()
-            .next(),
+        SignInSubject::UserId(id) => unlinked(user_repo::find_user(conn, tenant_id, id)?),
+        SignInSubject::UserName(name) => {
+            unlinked(user_repo::find_user_by_user_name(conn, tenant_id, name)?)
+        }
+        SignInSubject::Email(email) => unlinked(
+            user_repo::find_users_by_email(conn, tenant_id, email)?
+                .into_iter()
+                .next(),
+        ),
         SignInSubject::Social(profile) => {
             match assignment_repo::find_social_account(
                 conn,
@@ -116,50 +241,82 @@ fn find_subject(
                 &profile.provider,
                 &profile.subject,
             )? {
-                Some(account) => user_repo::find_user(conn, tenant_id, &account.user_id)?,
-                None => match &profile.email {
-                    Some(email) => user_repo::find_users_by_email(conn, tenant_id, email)?
-                        .into_iter()
-                        .next(),
-                    None => None,
+                Some(account) => user_repo::find_user(conn, tenant_id, &account.user_id)?
+                    .map(|user| FoundUser { user, linked: true }),
+                None => match (&profile.email, profile.email_verified) {
+                    (Some(email), Some(true)) => unlinked(
+                        user_repo::find_users_by_email(conn, tenant_id, email)?
+                            .into_iter()
+                            .next(),
+                    ),
+                    _ => None,
                 },
             }
         }
     })
 }
 
+/// Links a social account to a user. A provider's subject belongs to at most one
+/// user of a tenant and is never moved to another.
 fn link_social(
     conn: &mut Conn,
-    tenant_id: &str,
+    principal: &Principal,
+    app_id: &str,
     user_id: &str,
     profile: &SocialProfile,
+    through: &str,
     at: chrono::NaiveDateTime,
 ) -> Result<(), DomainError> {
-    if assignment_repo::find_social_account(conn, tenant_id, &profile.provider, &profile.subject)?
-        .is_some()
+    let tenant_id = &principal.tenant_id;
+    if let Some(account) =
+        assignment_repo::find_social_account(conn, tenant_id, &profile.provider, &profile.subject)?
     {
-        return Ok(());
+        if account.user_id == user_id {
+            return Ok(());
+        }
+        return Err(DomainError::Conflict(
+            "this social account is linked to another user".into(),
+        ));
     }
     assignment_repo::insert_social_account(
         conn,
         &SocialAccountRow {
             user_id: user_id.to_owned(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.to_string(),
             provider: profile.provider.clone(),
             subject: profile.subject.clone(),
             email: profile.email.clone(),
             linked_at: at,
         },
     )?;
-    Ok(())
+    record(
+        conn,
+        principal,
+        "user.social_linked",
+        user_id,
+        json!({"app": app_id, "provider": profile.provider, "subject": profile.subject,
+            "email_verified": profile.email_verified.unwrap_or(false), "through": through}),
+    )
 }
 
-/// The user a sign-up on sign-in creates.
-fn new_user_input(subject: &SignInSubject) -> Result<UserInput, DomainError> {
+/// The user a sign-up on sign-in creates. A social sign-up takes the email as its
+/// userName and address only when the provider asserts it is verified; otherwise
+/// (or when that userName is taken) the userName is `provider:subject` and the
+/// address stays on the social account alone, so an unverified address never
+/// becomes an identity that finds the user.
+fn new_user_input(
+    conn: &mut Conn,
+    tenant_id: &str,
+    subject: &SignInSubject,
+) -> Result<Result<UserInput, Refusal>, DomainError> {
     let mut attributes = Map::new();
     let (user_name, email) = match subject {
         SignInSubject::UserId(_) => {
-            return Err(DomainError::NotFound("no user has this id".into()));
+            return Ok(Err(Refusal::new(
+                "unknown_user",
+                None,
+                DomainError::NotFound("no user has this id".into()),
+            )));
         }
         SignInSubject::UserName(name) => (name.clone(), None),
         SignInSubject::Email(email) => (email.clone(), Some(email.clone())),
@@ -183,11 +340,31 @@ fn new_user_input(subject: &SignInSubject) -> Result<UserInput, DomainError> {
                     json!([{"value": picture, "type": "photo"}]),
                 );
             }
-            let user_name = profile
+            let verified_email = profile
                 .email
                 .clone()
-                .unwrap_or_else(|| format!("{}:{}", profile.provider, profile.subject));
-            (user_name, profile.email.clone())
+                .filter(|_| profile.email_verified == Some(true));
+            let candidates = verified_email
+                .iter()
+                .cloned()
+                .chain([format!("{}:{}", profile.provider, profile.subject)]);
+            let mut free = None;
+            for candidate in candidates {
+                if user_repo::find_user_by_user_name(conn, tenant_id, &candidate)?.is_none() {
+                    free = Some(candidate);
+                    break;
+                }
+            }
+            let Some(user_name) = free else {
+                return Ok(Err(Refusal::new(
+                    "user_name_taken",
+                    None,
+                    DomainError::Conflict(
+                        "the social account's userName is already used by another user".into(),
+                    ),
+                )));
+            };
+            (user_name, verified_email)
         }
     };
     if user_name.trim().is_empty() {
@@ -199,16 +376,17 @@ fn new_user_input(subject: &SignInSubject) -> Result<UserInput, DomainError> {
     if let Some(email) = email {
         attributes.insert("emails".into(), json!([{"value": email, "primary": true}]));
     }
-    Ok(UserInput {
+    Ok(Ok(UserInput {
         attributes,
         password: None,
         roster: None,
-    })
+    }))
 }
 
 /// The user's identity as the standard claims of an OpenID Connect ID token
-/// (OpenID Connect Core 1.0 §5.1).
-pub fn oidc_claims(user: &User, email_verified: bool) -> Value {
+/// (OpenID Connect Core 1.0 §5.1). `email_verified` is true when the claimed email
+/// is `verified_email`, the one the identity provider asserted as verified.
+pub fn oidc_claims(user: &User, verified_email: Option<&str>) -> Value {
     // A stored document always parses; claims from one that did not would be empty.
     let attributes = user.attributes.to_map().unwrap_or_default();
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
@@ -256,8 +434,9 @@ pub fn oidc_claims(user: &User, email_verified: bool) -> Value {
         "birthdate",
         user.birthday.map(|b| b.format("%Y-%m-%d").to_string()),
     );
-    if claims.contains_key("email") {
-        claims.insert("email_verified".into(), email_verified.into());
+    if let Some(email) = claims.get("email").and_then(Value::as_str) {
+        let verified = verified_email.is_some_and(|v| fold(v) == fold(email));
+        claims.insert("email_verified".into(), verified.into());
     }
     if claims.contains_key("phone_number") {
         claims.insert("phone_number_verified".into(), false.into());

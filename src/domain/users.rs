@@ -120,7 +120,7 @@ pub(crate) fn insert_new_user(
     password_hash: Option<String>,
 ) -> Result<String, DomainError> {
     let mut attributes = input.attributes;
-    resolve_manager(conn, &principal.tenant_id, None, &mut attributes)?;
+    resolve_manager(conn, principal, None, None, &mut attributes)?;
     let roster = input.roster.unwrap_or_default();
     let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
     let created = now();
@@ -166,7 +166,7 @@ pub(crate) fn load_user(
     let (row, extras) =
         repo::find_user_with_extras(conn, &principal.tenant_id, id, app_scope(principal))?
             .ok_or_else(|| not_found(id))?;
-    let mut users = users_with_extras(conn, vec![(row, extras)])?;
+    let mut users = users_with_extras(conn, principal, vec![(row, extras)])?;
     users.pop().ok_or_else(|| not_found(id))
 }
 
@@ -270,7 +270,17 @@ fn write_user(
         return Ok(None);
     }
     let mut attributes = input.attributes;
-    resolve_manager(conn, &principal.tenant_id, Some(id), &mut attributes)?;
+    let current_attributes =
+        serde_json::from_str::<Map<String, Value>>(&current.attributes).unwrap_or_default();
+    let current_manager = manager_id(&current_attributes);
+    keep_unseen_manager(conn, principal, &current_attributes, &mut attributes)?;
+    resolve_manager(
+        conn,
+        principal,
+        Some(id),
+        current_manager.as_deref(),
+        &mut attributes,
+    )?;
     let (custom_data, birthday) = match &input.roster {
         Some(roster) => (
             serialize_limited(roster.custom_data.as_ref(), "customData")?,
@@ -447,7 +457,9 @@ pub async fn search_users(
         let (rows, extras): (Vec<UserRow>, Vec<Option<StoredExtras>>) =
             rows.into_iter().map(|hit| (hit.user, hit.extras)).unzip();
         let users = match extras.into_iter().collect::<Option<Vec<_>>>() {
-            Some(extras) => users_with_extras(conn, rows.into_iter().zip(extras).collect())?,
+            Some(extras) => {
+                users_with_extras(conn, &principal, rows.into_iter().zip(extras).collect())?
+            }
             None => users_from_rows(conn, &principal, rows)?,
         };
         Ok(UserPage { users, total, next })
@@ -469,12 +481,56 @@ pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), 
     }
 }
 
+/// The id the enterprise `manager` of a user's attributes names, if any.
+fn manager_id(attributes: &Map<String, Value>) -> Option<String> {
+    attributes
+        .get(ENTERPRISE_USER)?
+        .get("manager")?
+        .get("value")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Keeps the stored manager through an application's change that names none when
+/// the application cannot see that manager: it was never shown the manager, so
+/// leaving it out removes nothing.
+fn keep_unseen_manager(
+    conn: &mut Conn,
+    principal: &Principal,
+    current: &Map<String, Value>,
+    attributes: &mut Map<String, Value>,
+) -> Result<(), DomainError> {
+    if principal.is_management || manager_id(attributes).is_some() {
+        return Ok(());
+    }
+    let (Some(manager), Some(stored)) = (
+        manager_id(current),
+        current.get(ENTERPRISE_USER).and_then(|e| e.get("manager")),
+    ) else {
+        return Ok(());
+    };
+    if crate::store::assignments::find_assignment(conn, &manager, &principal.app_id)?.is_some() {
+        return Ok(());
+    }
+    let enterprise = attributes
+        .entry(ENTERPRISE_USER)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(fields) = enterprise {
+        fields.insert("manager".into(), stored.clone());
+    }
+    Ok(())
+}
+
 /// The enterprise `manager` must name a user of the same tenant (and not the user
-/// itself); its read-only `displayName` is filled in from that user.
+/// itself) that the caller may see: for an application, a user assigned to it,
+/// unless the manager is the one the user already has. A user the caller cannot
+/// see is refused exactly like one that does not exist. The read-only
+/// `displayName` is filled in from that user.
 fn resolve_manager(
     conn: &mut Conn,
-    tenant_id: &str,
+    principal: &Principal,
     self_id: Option<&str>,
+    current_manager: Option<&str>,
     attributes: &mut Map<String, Value>,
 ) -> Result<(), DomainError> {
     let Some(manager) = attributes
@@ -495,11 +551,21 @@ fn resolve_manager(
             "a user cannot be their own manager".into(),
         ));
     }
-    let manager_row = repo::find_user(conn, tenant_id, &manager_id)?.ok_or_else(|| {
+    let unknown = || {
         DomainError::InvalidValue(format!(
             "manager '{manager_id}' is not a user of this tenant"
         ))
-    })?;
+    };
+    let manager_row =
+        repo::find_user(conn, &principal.tenant_id, &manager_id)?.ok_or_else(unknown)?;
+    let kept = current_manager == Some(manager_id.as_str());
+    if !principal.is_management
+        && !kept
+        && crate::store::assignments::find_assignment(conn, &manager_id, &principal.app_id)?
+            .is_none()
+    {
+        return Err(unknown());
+    }
     let display_name = serde_json::from_str::<Value>(&manager_row.attributes)
         .ok()
         .and_then(|doc| doc.get("displayName").cloned());
@@ -601,6 +667,7 @@ fn app_scope(principal: &Principal) -> Option<&str> {
 /// takes another query.
 fn users_with_extras(
     conn: &mut Conn,
+    principal: &Principal,
     rows: Vec<(UserRow, StoredExtras)>,
 ) -> Result<Vec<User>, DomainError> {
     let grouped: Vec<String> = rows
@@ -613,14 +680,17 @@ fn users_with_extras(
     } else {
         crate::store::groups::groups_of_members(conn, &grouped)?
     };
-    rows.into_iter()
+    let mut users = rows
+        .into_iter()
         .map(|(row, extras)| {
             let mut user = user_from_row(row)?;
             (user.apps, user.social_accounts) = assignments::extras_from_stored(&user.id, &extras)?;
             user.groups = groups.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
-        .collect()
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    hide_unseen_managers(conn, principal, &mut users)?;
+    Ok(users)
 }
 
 /// Users with their assignments and social accounts, loaded for the whole batch.
@@ -632,7 +702,8 @@ fn users_from_rows(
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let (mut apps, mut socials) = assignments::extras_of(conn, principal, &ids)?;
     let mut groups = crate::store::groups::groups_of_users(conn, &ids)?;
-    rows.into_iter()
+    let mut users = rows
+        .into_iter()
         .map(|row| {
             let mut user = user_from_row(row)?;
             user.apps = apps.remove(&user.id).unwrap_or_default();
@@ -640,5 +711,65 @@ fn users_from_rows(
             user.groups = groups.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
-        .collect()
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    hide_unseen_managers(conn, principal, &mut users)?;
+    Ok(users)
+}
+
+/// Leaves out, for an application, the enterprise `manager` of users whose manager
+/// it cannot see: a reference the caller cannot see reads like a missing one.
+fn hide_unseen_managers(
+    conn: &mut Conn,
+    principal: &Principal,
+    users: &mut [User],
+) -> Result<(), DomainError> {
+    if principal.is_management {
+        return Ok(());
+    }
+    let mut managed = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        if !user.attributes.may_have_manager() {
+            continue;
+        }
+        let attributes = user.attributes.to_map().map_err(|_| {
+            DomainError::Store(StoreError::Corrupt(format!(
+                "stored attributes of user {} are not valid JSON",
+                user.id
+            )))
+        })?;
+        if let Some(manager) = manager_id(&attributes) {
+            managed.push((index, attributes, manager));
+        }
+    }
+    if managed.is_empty() {
+        return Ok(());
+    }
+    let managers: Vec<String> = managed.iter().map(|(_, _, m)| m.clone()).collect();
+    let visible: std::collections::HashSet<String> =
+        crate::store::assignments::assigned_among(conn, &principal.app_id, &managers)?
+            .into_iter()
+            .collect();
+    for (index, mut attributes, manager) in managed {
+        if visible.contains(&manager) {
+            continue;
+        }
+        remove_manager(&mut attributes);
+        let user = &mut users[index];
+        user.attributes = AttributeDocument::from_stored(
+            Value::Object(attributes).to_string(),
+            user.attributes.is_active(),
+        );
+    }
+    Ok(())
+}
+
+/// Removes the enterprise `manager`, and the extension with it when nothing else
+/// is left in it.
+fn remove_manager(attributes: &mut Map<String, Value>) {
+    if let Some(Value::Object(enterprise)) = attributes.get_mut(ENTERPRISE_USER) {
+        enterprise.remove("manager");
+        if enterprise.is_empty() {
+            attributes.remove(ENTERPRISE_USER);
+        }
+    }
 }

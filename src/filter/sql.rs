@@ -386,15 +386,19 @@ fn value_column(attribute: &str, sub: &str) -> Option<&'static str> {
     })
 }
 
-/// Appends the SQL condition for `filter` over `users u` of tenant `tenant_id`.
+/// Appends the SQL condition for `filter` over `users u` of tenant `tenant_id`;
+/// with `app_id`, a reference to another user counts only if that application may
+/// see the user.
 pub fn push_user_condition(
     builder: &mut SqlBuilder,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: &Resolved,
 ) -> Result<(), ResolveError> {
     Translator {
         element: None,
         tenant_id,
+        app_id,
         table: ResourceTable::Users,
     }
     .condition(builder, filter)
@@ -439,6 +443,7 @@ impl<'f> ValueLookup<'f> {
         Translator {
             element: None,
             tenant_id,
+            app_id: None,
             table: ResourceTable::Users,
         }
         .values_of(b, self.attribute);
@@ -447,24 +452,41 @@ impl<'f> ValueLookup<'f> {
     }
 }
 
-/// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`.
+/// Appends the SQL condition for `filter` over `groups g` of tenant `tenant_id`;
+/// with `app_id`, a member counts only if that application may see it.
 pub fn push_group_condition(
     builder: &mut SqlBuilder,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: &Resolved,
 ) -> Result<(), ResolveError> {
     Translator {
         element: None,
         tenant_id,
+        app_id,
         table: ResourceTable::Groups,
     }
     .condition(builder, filter)
+}
+
+/// The condition that a member row `gm` is one application `app_id` may see: a
+/// group, or a user assigned to it. Every read of members in an application's
+/// scope uses it, so that a hidden member is answered like an absent one.
+pub fn push_member_in_scope(b: &mut SqlBuilder, app_id: &str) {
+    b.push(
+        "(gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua \
+         WHERE ua.user_id = gm.member_id AND ua.app_id = ",
+    );
+    b.text(app_id);
+    b.push("))");
 }
 
 struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
     tenant_id: &'t str,
+    /// A regular application's scope; `None` for the Management Application.
+    app_id: Option<&'t str>,
     table: ResourceTable,
 }
 
@@ -488,8 +510,12 @@ impl Translator<'_> {
                 self.condition(b, inner)?;
                 b.push(")");
             }
-            Resolved::Present(target) => self.present(b, target)?,
-            Resolved::Compare { target, op, value } => self.compare(b, target, *op, value)?,
+            Resolved::Present(target) => {
+                self.in_reference_scope(b, target, |b| self.present(b, target))?
+            }
+            Resolved::Compare { target, op, value } => {
+                self.in_reference_scope(b, target, |b| self.compare(b, target, *op, value))?
+            }
             Resolved::ValuePath { target, filter } => {
                 let UserColumn::MultiValued { attribute, .. } =
                     self.resource_column(target, b.backend())?
@@ -503,6 +529,7 @@ impl Translator<'_> {
                 Translator {
                     element: Some(attribute),
                     tenant_id: self.tenant_id,
+                    app_id: self.app_id,
                     table: self.table,
                 }
                 .condition(b, filter)?;
@@ -510,6 +537,31 @@ impl Translator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Writes a condition on `target` with `write`; in an application's scope, a
+    /// condition on the manager holds only if the application may see that user.
+    fn in_reference_scope(
+        &self,
+        b: &mut SqlBuilder,
+        target: &Target,
+        write: impl FnOnce(&mut SqlBuilder) -> Result<(), ResolveError>,
+    ) -> Result<(), ResolveError> {
+        match self.app_id {
+            Some(app_id)
+                if self.table == ResourceTable::Users
+                    && self.element.is_none()
+                    && is_manager(target) =>
+            {
+                b.push("(");
+                push_manager_in_scope(b, app_id);
+                b.push(" AND ");
+                write(b)?;
+                b.push(")");
+                Ok(())
+            }
+            _ => write(b),
+        }
     }
 
     fn column(&self, target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
@@ -591,6 +643,10 @@ impl Translator<'_> {
         if self.table == ResourceTable::Groups {
             b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
             b.text(self.tenant_id);
+            if let Some(app_id) = self.app_id {
+                b.push(" AND ");
+                push_member_in_scope(b, app_id);
+            }
             return;
         }
         b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE ");
@@ -875,17 +931,36 @@ fn free_form_compare(b: &mut SqlBuilder, op: CompareOp, value: &TypedValue) {
     }
 }
 
+/// Whether `target` is the enterprise `manager`: a reference to another user.
+fn is_manager(target: &Target) -> bool {
+    matches!(&target.location, Location::Attribute { schema, attribute, .. }
+        if *schema == urn::ENTERPRISE_USER && *attribute == "manager")
+}
+
+/// The condition that the manager of user `u` is a user application `app_id` may
+/// see (one assigned to it), so that a manager it cannot see filters and sorts
+/// like a missing one.
+fn push_manager_in_scope(b: &mut SqlBuilder, app_id: &str) {
+    b.push(
+        "EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = u.manager_value_ci AND ua.app_id = ",
+    );
+    b.text(app_id);
+    b.push(")");
+}
+
 /// Appends the SQL expression a user sort key orders by: the (case-folded where
 /// case-insensitive) value, the primary or else first value of a multi-valued
 /// attribute.
 pub fn push_user_sort_key(b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
-    push_sort_key(b, ResourceTable::Users, target)
+    push_sort_key(b, ResourceTable::Users, None, target)
 }
 
-/// The sort key expression over either resource table.
+/// The sort key expression over either resource table, in the scope of
+/// application `app_id` when given.
 pub fn push_sort_key(
     b: &mut SqlBuilder,
     table: ResourceTable,
+    app_id: Option<&str>,
     target: &Target,
 ) -> Result<(), ResolveError> {
     let column = match table {
@@ -899,9 +974,16 @@ pub fn push_sort_key(
         UserColumn::MultiValued { .. } if table == ResourceTable::Groups => {
             return Err(ResolveError("sorting by members is not supported".into()));
         }
-        UserColumn::Plain(column) => {
-            b.push(&column);
-        }
+        UserColumn::Plain(column) => match app_id {
+            Some(app_id) if table == ResourceTable::Users && is_manager(target) => {
+                b.push("(CASE WHEN ");
+                push_manager_in_scope(b, app_id);
+                b.push(&format!(" THEN {column} END)"));
+            }
+            _ => {
+                b.push(&column);
+            }
+        },
         UserColumn::MultiValued { attribute, column } => {
             let column = column.unwrap_or("v.value_ci");
             b.push(&format!(

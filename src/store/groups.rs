@@ -14,7 +14,7 @@ use super::users::{
 use super::{Conn, StoreError};
 use crate::filter::Resolved;
 use crate::filter::sql::{
-    ResourceTable, SqlBuilder, SqlParam, push_group_condition, push_sort_key,
+    ResourceTable, SqlBuilder, SqlParam, push_group_condition, push_member_in_scope, push_sort_key,
 };
 use crate::with_conn;
 
@@ -42,6 +42,8 @@ pub struct NewGroupRow {
     pub created_at: NaiveDateTime,
     pub last_modified: NaiveDateTime,
     pub version: i64,
+    /// The application that creates the group; `None` for the Management Application.
+    pub created_by_app: Option<String>,
 }
 
 #[derive(Debug, Clone, AsChangeset)]
@@ -100,6 +102,21 @@ pub fn find_group(
         .filter(groups::tenant_id.eq(tenant_id))
         .filter(groups::id.eq(id))
         .select(GroupRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The application that created the group (`Some(None)` when the Management
+/// Application did, or nobody knows); `None` when there is no such group.
+pub fn group_creator(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    Ok(with_conn!(conn, c => groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
+        .filter(groups::id.eq(id))
+        .select(groups::created_by_app)
         .first(c)
         .optional())?)
 }
@@ -302,9 +319,8 @@ pub fn member_details(
     ));
     b.text(group_id);
     if let Some(app_id) = app_id {
-        b.push(" AND (gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = gm.member_id AND ua.app_id = ");
-        b.text(app_id);
-        b.push("))");
+        b.push(" AND ");
+        push_member_in_scope(&mut b, app_id);
     }
     if let Some(after) = window.after {
         b.push(" AND gm.member_id > ");
@@ -357,10 +373,12 @@ struct GroupCount {
     count: i64,
 }
 
-/// A filtered, sorted page of a tenant's groups with where each row ends.
+/// A filtered, sorted page of a tenant's groups with where each row ends; with
+/// `app_id`, filters on members see only that application's members.
 pub fn search_groups(
     conn: &mut Conn,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: Option<&Resolved>,
     sort: Option<&UserSort>,
     window: &UserWindow,
@@ -370,7 +388,7 @@ pub fn search_groups(
     match sort {
         Some(sort) => {
             b.push("CAST(");
-            push_sort_key(&mut b, ResourceTable::Groups, &sort.key)?;
+            push_sort_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
             b.push(" AS TEXT)");
         }
         None => {
@@ -381,14 +399,14 @@ pub fn search_groups(
     b.text(tenant_id);
     if let Some(filter) = filter {
         b.push(" AND ");
-        push_group_condition(&mut b, tenant_id, filter)?;
+        push_group_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let (limit, offset) = match window {
         UserWindow::Offset { offset, limit } => (*limit, Some(*offset)),
         UserWindow::After { position, limit } => {
             if let Some(position) = position {
                 b.push(" AND ");
-                push_keyset(&mut b, ResourceTable::Groups, sort, position)?;
+                push_keyset(&mut b, ResourceTable::Groups, app_id, sort, position)?;
             }
             (*limit, None)
         }
@@ -401,9 +419,9 @@ pub fn search_groups(
     b.push(" ORDER BY ");
     if let Some(sort) = sort {
         b.push("(");
-        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
         b.push(&format!(") IS NULL {direction}, "));
-        push_order_key(&mut b, ResourceTable::Groups, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Groups, app_id, &sort.key)?;
         b.push(&format!(" {direction}, "));
     }
     b.push(&format!("g.id {direction} LIMIT "));
@@ -425,10 +443,11 @@ pub fn search_groups(
         .collect())
 }
 
-/// How many of a tenant's groups match `filter`.
+/// How many of a tenant's groups match `filter` (members scoped as in [`search_groups`]).
 pub fn count_groups(
     conn: &mut Conn,
     tenant_id: &str,
+    app_id: Option<&str>,
     filter: Option<&Resolved>,
 ) -> Result<i64, SearchError> {
     let mut b = SqlBuilder::new(conn.backend());
@@ -436,7 +455,7 @@ pub fn count_groups(
     b.text(tenant_id);
     if let Some(filter) = filter {
         b.push(" AND ");
-        push_group_condition(&mut b, tenant_id, filter)?;
+        push_group_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let rows: Vec<GroupCount> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))

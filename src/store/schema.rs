@@ -142,6 +142,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_modified -> Timestamp,
         version -> BigInt,
+        created_by_app -> Nullable<Text>,
     }
 }
 

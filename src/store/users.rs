@@ -593,7 +593,7 @@ fn search_statement(
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
-            push_sort_key(&mut b, ResourceTable::Users, &sort.key)?;
+            push_sort_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
             b.push(" AS TEXT)");
         }
         None => {
@@ -633,7 +633,7 @@ fn search_statement(
     push_app_scope(&mut b, search.app_id);
     if let (None, Some(filter)) = (&value_lookup, search.filter) {
         b.push(" AND ");
-        push_user_condition(&mut b, search.tenant_id, filter)?;
+        push_user_condition(&mut b, search.tenant_id, search.app_id, filter)?;
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
@@ -641,7 +641,13 @@ fn search_statement(
         UserWindow::After { position, limit } => {
             if let Some(position) = position {
                 b.push(" AND ");
-                push_keyset(&mut b, ResourceTable::Users, search.sort, position)?;
+                push_keyset(
+                    &mut b,
+                    ResourceTable::Users,
+                    search.app_id,
+                    search.sort,
+                    position,
+                )?;
             }
             (*limit, None)
         }
@@ -654,9 +660,9 @@ fn search_statement(
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
         b.push("(");
-        push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
         b.push(") IS NULL ").push(direction).push(", ");
-        push_order_key(&mut b, ResourceTable::Users, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
         b.push(" ").push(direction).push(", ");
     }
     b.push(order_column)
@@ -735,7 +741,7 @@ pub fn count_matching_users(
     push_app_scope(&mut b, app_id);
     if let Some(filter) = filter {
         b.push(" AND ");
-        push_user_condition(&mut b, tenant_id, filter)?;
+        push_user_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let rows: Vec<CountRow> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))
@@ -756,15 +762,16 @@ fn push_app_scope(b: &mut SqlBuilder, app_id: Option<&str>) {
 pub(crate) fn push_order_key(
     b: &mut SqlBuilder,
     table: ResourceTable,
+    app_id: Option<&str>,
     key: &Target,
 ) -> Result<(), ResolveError> {
     if key.kind == crate::filter::resolve::ValueKind::FreeForm {
         b.push("CAST(");
-        push_sort_key(b, table, key)?;
+        push_sort_key(b, table, app_id, key)?;
         b.push(" AS TEXT)");
         Ok(())
     } else {
-        push_sort_key(b, table, key)
+        push_sort_key(b, table, app_id, key)
     }
 }
 
@@ -772,6 +779,7 @@ pub(crate) fn push_order_key(
 pub(crate) fn push_keyset(
     b: &mut SqlBuilder,
     table: ResourceTable,
+    app_id: Option<&str>,
     sort: Option<&UserSort>,
     position: &CursorPosition,
 ) -> Result<(), ResolveError> {
@@ -787,7 +795,7 @@ pub(crate) fn push_keyset(
     };
     let key = |b: &mut SqlBuilder| -> Result<(), ResolveError> {
         b.push("CAST(");
-        push_sort_key(b, table, &sort.key)?;
+        push_sort_key(b, table, app_id, &sort.key)?;
         b.push(" AS TEXT)");
         Ok(())
     };

@@ -13,6 +13,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod health;
+mod hostile_apps;
 mod proxies;
 mod queries;
 mod scenarios;
