@@ -11,6 +11,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod health;
+mod hostile;
 mod queries;
 mod scenarios;
 mod tenancy;
