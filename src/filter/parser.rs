@@ -426,6 +426,10 @@ impl<'a> FilterParser<'a> {
                     let literal = &i[..=offset];
                     let text: String = serde_json::from_str(literal)
                         .map_err(|e| self.error(i, format!("invalid string literal: {e}")))?;
+                    // No stored string holds NUL, and PostgreSQL refuses it as a parameter.
+                    if text.contains('\0') {
+                        return Err(self.error(i, "a string cannot contain the character U+0000"));
+                    }
                     return Ok((&i[offset + 1..], CompValue::String(text)));
                 }
                 _ => {}
@@ -737,6 +741,7 @@ mod tests {
             "a eq 01x",
             "a eq \"bad \\q escape\"",
             "a eq tru",
+            "a eq \"nul \\u0000\"",
         ] {
             assert!(parse_filter(text).is_err(), "accepted: {text:?}");
         }

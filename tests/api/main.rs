@@ -14,6 +14,7 @@ mod health;
 mod hostile;
 mod queries;
 mod scenarios;
+mod strings;
 mod tenancy;
 mod users;
 mod writes;
