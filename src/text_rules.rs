@@ -108,7 +108,7 @@ fn check_value<'d>(
     match value {
         Value::String(text) => {
             let attribute = || display_path(path);
-            let is = |list: &[AttributePath<'_>]| list.iter().any(|p| *p == path.as_slice());
+            let is = |list: &[AttributePath<'_>]| list.contains(&path.as_slice());
             if is(names) {
                 check_user_name_characters(text, attribute)?;
             } else {

@@ -12,6 +12,7 @@ use crate::store::assignments::{self as assignment_repo, SocialAccountRow};
 use crate::store::tenants::find_application;
 use crate::store::users as user_repo;
 use crate::store::{Conn, Store};
+use crate::text_rules::check_controls;
 
 /// Who signed in.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ pub async fn record_sign_in(
     principal: &Principal,
     subject: SignInSubject,
 ) -> Result<SignIn, DomainError> {
+    check_subject_text(&subject)?;
     let principal = principal.clone();
     store
         .write(move |conn| {
@@ -151,6 +153,30 @@ fn link_social(
             linked_at: at,
         },
     )?;
+    Ok(())
+}
+
+/// Refuses control characters in the strings that name the user, before any look-up
+/// (PostgreSQL refuses NUL in a parameter); the created user's own attributes are
+/// checked like any other user's.
+fn check_subject_text(subject: &SignInSubject) -> Result<(), DomainError> {
+    let named: Vec<(&str, &str)> = match subject {
+        SignInSubject::UserId(id) => vec![("user_id", id)],
+        SignInSubject::UserName(name) => vec![("user_name", name)],
+        SignInSubject::Email(email) => vec![("email", email)],
+        SignInSubject::Social(profile) => [
+            ("social.provider", Some(&profile.provider)),
+            ("social.subject", Some(&profile.subject)),
+            ("social.email", profile.email.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, text)| text.map(|text| (field, text.as_str())))
+        .collect(),
+    };
+    for (field, text) in named {
+        check_controls(text, false, || field.to_owned())
+            .map_err(|e| DomainError::InvalidValue(e.to_string()))?;
+    }
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! characters, look-alike userNames), the re-fold of stored keys, and tokens of
 //! deleted applications: the same answers on both stores.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,6 +27,7 @@ on_both_backends!(
     look_alike_user_names_are_one_user_and_invisible_characters_are_refused,
     stored_keys_of_an_earlier_fold_are_refolded,
     a_deleted_applications_tokens_answer_401,
+    nul_in_ids_sign_ins_and_app_names_is_a_client_error,
 );
 
 async fn v1(
@@ -436,7 +439,7 @@ async fn stored_keys_of_an_earlier_fold_are_refolded(server: TestServer) {
     let store = server.store.clone();
     let refold = move || {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(|conn| refold_if_needed(conn)))
+        tokio::task::spawn_blocking(move || store.write_blocking(refold_if_needed))
     };
     assert_eq!(refold().await.expect("join").expect("refold"), None);
     execute(&server, "DELETE FROM store_settings");
@@ -524,4 +527,68 @@ async fn a_deleted_applications_tokens_answer_401(server: TestServer) {
     let filter = urlencode("userName eq \"cached\" or userName eq \"after\"");
     let (_, list) = tenant.get(&format!("/Users?filter={filter}")).await;
     assert_eq!(list["totalResults"], 0, "{list}");
+}
+
+async fn nul_in_ids_sign_ins_and_app_names_is_a_client_error(server: TestServer) {
+    let tenant = server.tenant().await;
+    for path in ["/Users/a%00b", "/Groups/a%00b"] {
+        let (status, answer) = tenant.get(path).await;
+        assert_scim_error(status, &answer, StatusCode::NOT_FOUND, None);
+        let (status, answer) = patch(
+            &tenant,
+            path,
+            json!([{"op": "replace", "path": "displayName", "value": "x"}]),
+        )
+        .await;
+        assert_scim_error(status, &answer, StatusCode::NOT_FOUND, None);
+        assert_eq!(tenant.delete(path).await, StatusCode::NOT_FOUND);
+    }
+    let (status, answer) = v1(&tenant, tenant.token(), Method::GET, "/apps/a%00b", None).await;
+    assert_scim_error(status, &answer, StatusCode::NOT_FOUND, None);
+    let (status, answer) = v1(
+        &tenant,
+        tenant.token(),
+        Method::POST,
+        "/apps",
+        Some(json!({"name": "bad\u{0}name"})),
+    )
+    .await;
+    assert_scim_error(
+        status,
+        &answer,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    );
+    // A cursor rebuilt with NUL in its position is refused like any forged cursor.
+    tenant.create_user(&UserBuilder::new("c1").build()).await;
+    tenant.create_user(&UserBuilder::new("c2").build()).await;
+    let (status, page) = tenant.get("/Users?cursor=&count=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let issued = page["nextCursor"].as_str().unwrap_or_default();
+    let decoded = URL_SAFE_NO_PAD.decode(issued).unwrap_or_default();
+    let mut position: Value = serde_json::from_slice(&decoded).unwrap_or_default();
+    position["i"] = json!("a\u{0}b");
+    let forged = URL_SAFE_NO_PAD.encode(position.to_string());
+    let (status, answer) = tenant.get(&format!("/Users?count=1&cursor={forged}")).await;
+    assert_scim_error(
+        status,
+        &answer,
+        StatusCode::BAD_REQUEST,
+        Some("invalidCursor"),
+    );
+    let (_, token) = app(&tenant).await;
+    for body in [
+        json!({"user_name": "a\u{0}b"}),
+        json!({"email": "a\u{0}@x.org"}),
+        json!({"user_id": "a\u{0}b"}),
+    ] {
+        let (status, answer) = v1(&tenant, &token, Method::POST, "/signins", Some(body)).await;
+        assert_scim_error(
+            status,
+            &answer,
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+        );
+    }
+    healthy(&server).await;
 }
