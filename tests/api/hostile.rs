@@ -117,6 +117,19 @@ async fn filters_at_the_term_limit_answer_in_every_worst_case_shape(server: Test
             assert_eq!(status, StatusCode::OK, "{}: {body}", &filter[..60]);
         }
     }
+    let group_terms = chain(MAX_TERMS, " or ", |n| format!("groups.value eq \"g{n}\""));
+    let (status, body) = list(&tenant, &group_terms).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let member_terms = format!(
+        "{}{}{}",
+        "not (".repeat(63),
+        chain(MAX_TERMS, " and ", |n| format!("members.value eq \"m{n}\"")),
+        ")".repeat(63)
+    );
+    let (status, body) = tenant
+        .get(&format!("/Groups?filter={}", urlencode(&member_terms)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (_, found) = list(&tenant, &shapes[0]).await;
     assert_eq!(found["totalResults"], 1, "{found}");
     let (status, body) = list(&tenant, &nested_nots).await;
