@@ -10,3 +10,4 @@ pub mod filter;
 pub mod http;
 pub mod scim;
 pub mod store;
+pub mod text_rules;

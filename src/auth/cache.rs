@@ -46,6 +46,14 @@ impl TokenCache {
         }
         entries.insert(digest, (principal, Instant::now() + lifetime));
     }
+
+    /// Drops every cached token of an application, as its deletion does.
+    pub fn forget_application(&self, tenant_id: &str, app_id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (principal, _)| {
+            !(&*principal.tenant_id == tenant_id && &*principal.app_id == app_id)
+        });
+    }
 }
 
 #[cfg(test)]
@@ -68,6 +76,20 @@ mod tests {
         cache.put([2; 32], principal(), Some(Duration::ZERO));
         assert_eq!(cache.get(&[2; 32]), None);
         assert_eq!(cache.get(&[3; 32]), None);
+    }
+
+    #[test]
+    fn forgetting_an_application_drops_only_its_tokens() {
+        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        let other = Principal {
+            app_id: "b".into(),
+            ..principal()
+        };
+        cache.put([1; 32], principal(), None);
+        cache.put([2; 32], other.clone(), None);
+        cache.forget_application("t", "a");
+        assert_eq!(cache.get(&[1; 32]), None);
+        assert_eq!(cache.get(&[2; 32]), Some(other));
     }
 
     #[test]

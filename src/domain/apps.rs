@@ -57,9 +57,10 @@ fn require_management(principal: &Principal) -> Result<(), DomainError> {
 
 fn check_name(name: &str) -> Result<String, DomainError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(DomainError::InvalidValue(
-            "an application name must have 1 to 200 characters".into(),
+            "an application name must have 1 to 200 characters, none of them control characters"
+                .into(),
         ));
     }
     Ok(name.to_owned())

@@ -273,7 +273,27 @@ pub fn apply_app_inputs(
     Ok(changed)
 }
 
-/// Compact JSON of a free-form object, refused over 500 KB.
+/// Deepest nesting of objects and arrays kept in free-form data (customData,
+/// customAppData): well inside the 128 levels JSON parsers (serde_json's included)
+/// accept, so a stored document always reads back, inside a response too.
+pub const MAX_FREE_FORM_DEPTH: usize = 64;
+
+/// How deeply `value` nests objects and arrays (a scalar is 0), without recursion.
+fn nesting_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1usize)];
+    while let Some((node, depth)) = pending.pop() {
+        match node {
+            Value::Object(fields) => pending.extend(fields.values().map(|v| (v, depth + 1))),
+            Value::Array(items) => pending.extend(items.iter().map(|v| (v, depth + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(depth);
+    }
+    deepest
+}
+
+/// Compact JSON of a free-form object, refused over 500 KB or [`MAX_FREE_FORM_DEPTH`].
 pub fn serialize_limited(value: Option<&Value>, name: &str) -> Result<Option<String>, DomainError> {
     let Some(value) = value else {
         return Ok(None);
@@ -281,6 +301,11 @@ pub fn serialize_limited(value: Option<&Value>, name: &str) -> Result<Option<Str
     if !value.is_object() {
         return Err(DomainError::InvalidValue(format!(
             "{name} must be a JSON object"
+        )));
+    }
+    if nesting_depth(value) > MAX_FREE_FORM_DEPTH {
+        return Err(DomainError::InvalidValue(format!(
+            "{name} nests deeper than {MAX_FREE_FORM_DEPTH} levels of objects and arrays"
         )));
     }
     let text = value.to_string();
@@ -296,6 +321,28 @@ pub fn serialize_limited(value: Option<&Value>, name: &str) -> Result<Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_form_data_deeper_than_the_limit_is_refused() {
+        let nest = |depth: usize| {
+            let mut value = serde_json::json!(1);
+            for level in 0..depth {
+                value = if level % 2 == 0 {
+                    serde_json::json!({ "k": value })
+                } else {
+                    serde_json::json!([value])
+                };
+            }
+            value
+        };
+        assert_eq!(nesting_depth(&nest(0)), 0);
+        assert_eq!(nesting_depth(&nest(7)), 7);
+        let within = serde_json::json!({ "a": nest(MAX_FREE_FORM_DEPTH - 1) });
+        assert!(serialize_limited(Some(&within), "customData").is_ok());
+        let deeper = serde_json::json!({ "a": nest(MAX_FREE_FORM_DEPTH) });
+        let err = serialize_limited(Some(&deeper), "customData").unwrap_err();
+        assert!(err.to_string().contains("nests deeper"), "{err}");
+    }
 
     fn stored(apps: &str, socials: &str) -> StoredExtras {
         StoredExtras {

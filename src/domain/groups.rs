@@ -21,6 +21,7 @@ use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };
 use crate::store::{Conn, Store, StoreError};
+use crate::text_rules::check_group_document;
 
 /// What kind of resource a member is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +146,8 @@ pub async fn create_group(
     store
         .write(move |conn| {
             let name = display_name(&attributes)?;
+            check_group_document(&attributes)
+                .map_err(|e| DomainError::InvalidValue(e.to_string()))?;
             let created = now();
             let row = NewGroupRow {
                 id: new_id(),
@@ -333,6 +336,7 @@ fn write_group(
         return load_group(conn, principal, id, with_members).map(Some);
     }
     let name = display_name(&attributes)?;
+    check_group_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
     let changes = GroupChanges {
         attributes: Value::Object(attributes.clone()).to_string(),
         custom_data,

@@ -13,6 +13,7 @@ use crate::store::assignments::{self as assignment_repo, SocialAccountRow};
 use crate::store::tenants::{ApplicationRow, find_application};
 use crate::store::users as user_repo;
 use crate::store::{Conn, Store};
+use crate::text_rules::check_controls;
 
 /// Who signed in.
 #[derive(Debug, Clone)]
@@ -67,6 +68,7 @@ pub async fn record_sign_in(
     principal: &Principal,
     subject: SignInSubject,
 ) -> Result<SignIn, DomainError> {
+    check_subject_text(&subject)?;
     let principal = principal.clone();
     // A refusal commits its audit event and then answers with its error.
     store
@@ -297,6 +299,30 @@ fn link_social(
         json!({"app": app_id, "provider": profile.provider, "subject": profile.subject,
             "email_verified": profile.email_verified.unwrap_or(false), "through": through}),
     )
+}
+
+/// Refuses control characters in the strings that name the user, before any look-up
+/// (PostgreSQL refuses NUL in a parameter); the created user's own attributes are
+/// checked like any other user's.
+fn check_subject_text(subject: &SignInSubject) -> Result<(), DomainError> {
+    let named: Vec<(&str, &str)> = match subject {
+        SignInSubject::UserId(id) => vec![("user_id", id)],
+        SignInSubject::UserName(name) => vec![("user_name", name)],
+        SignInSubject::Email(email) => vec![("email", email)],
+        SignInSubject::Social(profile) => [
+            ("social.provider", Some(&profile.provider)),
+            ("social.subject", Some(&profile.subject)),
+            ("social.email", profile.email.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, text)| text.map(|text| (field, text.as_str())))
+        .collect(),
+    };
+    for (field, text) in named {
+        check_controls(text, false, || field.to_owned())
+            .map_err(|e| DomainError::InvalidValue(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The user a sign-up on sign-in creates. A social sign-up takes the email as its

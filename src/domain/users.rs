@@ -14,12 +14,14 @@ use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
 use crate::filter::sql::is_user_index_lookup;
 use crate::scim::urn::ENTERPRISE_USER;
+use crate::store::tenants::find_application;
 use crate::store::users::{
     self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
     value_rows,
 };
 pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
+use crate::text_rules::check_user_document;
 
 /// Lifecycle status of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +122,7 @@ pub(crate) fn insert_new_user(
     password_hash: Option<String>,
 ) -> Result<String, DomainError> {
     let mut attributes = input.attributes;
+    check_user_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
     resolve_manager(conn, principal, None, None, &mut attributes)?;
     let roster = input.roster.unwrap_or_default();
     let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
@@ -142,6 +145,12 @@ pub(crate) fn insert_new_user(
     let values = value_rows(&principal.tenant_id, &id, &doc);
     repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
     if !principal.is_management {
+        // A token another instance still holds in its cache may outlive its application.
+        if find_application(conn, &principal.tenant_id, &principal.app_id)?.is_none() {
+            return Err(DomainError::Unauthorized(
+                "the token's application no longer exists".into(),
+            ));
+        }
         assignments::assign(conn, &principal.tenant_id, &id, &principal.app_id, created)?;
     }
     if let Some(apps) = &roster.apps {
@@ -270,6 +279,7 @@ fn write_user(
         return Ok(None);
     }
     let mut attributes = input.attributes;
+    check_user_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
     let current_attributes =
         serde_json::from_str::<Map<String, Value>>(&current.attributes).unwrap_or_default();
     let current_manager = manager_id(&current_attributes);

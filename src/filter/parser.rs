@@ -2,7 +2,8 @@
 //!
 //! Precedence is `not` > `and` > `or`; parentheses group. Keywords, operators and
 //! literals are case-insensitive. Nesting (parentheses, `not`, value paths) is capped
-//! at [`MAX_DEPTH`] so hostile input cannot exhaust the stack.
+//! at [`MAX_DEPTH`] and the number of terms at [`MAX_TERMS`], so hostile input cannot
+//! exhaust the stack.
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
@@ -10,11 +11,22 @@ use nom::character::complete::{char, digit1, multispace0, multispace1};
 use nom::combinator::{opt, recognize};
 use nom::sequence::pair;
 use nom::{IResult, Parser};
+use std::cell::Cell;
 
 use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 
 /// Deepest nesting of parentheses, `not` and value filters accepted.
 pub const MAX_DEPTH: usize = 64;
+
+/// Most terms (comparisons and presence tests) accepted in one filter or PATCH path.
+///
+/// `and`/`or` chains make a left-deep tree: resolution, SQL building, the in-memory
+/// matcher and even dropping the tree recurse once per term, and SQLite refuses SQL
+/// expressions nested deeper than 1000. Real clients send a handful of terms (an
+/// identity provider's look-up is one or two, a `members` sync a few dozen); 200 keeps
+/// every recursion (plus [`MAX_DEPTH`] levels of nesting) far from both limits. The
+/// parser counts terms as it reads them and stops at the first one over the limit.
+pub const MAX_TERMS: usize = 200;
 
 /// Where and why a filter could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +42,7 @@ type NomResult<'a, T> = IResult<&'a str, T>;
 
 /// Parses a whole filter expression.
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
-    let parser = FilterParser { input };
+    let parser = FilterParser::new(input);
     let start = skip_space(input);
     if start.is_empty() {
         return Err(parser.error(start, "the filter is empty"));
@@ -45,7 +57,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
 
 /// Parses a lone attribute path (as in `sortBy` or `attributes`).
 pub fn parse_attr_path(input: &str) -> Result<AttrPath, FilterError> {
-    let parser = FilterParser { input };
+    let parser = FilterParser::new(input);
     let start = skip_space(input);
     let (rest, path) = parser.attr_path(start)?;
     if !skip_space(rest).is_empty() {
@@ -66,7 +78,7 @@ pub struct PatchPath {
 
 /// Parses a PATCH operation's `path`.
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
-    let parser = FilterParser { input };
+    let parser = FilterParser::new(input);
     let start = skip_space(input);
     if start.is_empty() {
         return Err(parser.error(start, "the path is empty"));
@@ -96,6 +108,17 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
 
 struct FilterParser<'a> {
     input: &'a str,
+    /// Terms read so far, checked against [`MAX_TERMS`].
+    terms: Cell<usize>,
+}
+
+impl<'a> FilterParser<'a> {
+    fn new(input: &'a str) -> Self {
+        FilterParser {
+            input,
+            terms: Cell::new(0),
+        }
+    }
 }
 
 fn skip_space(i: &str) -> &str {
@@ -171,6 +194,19 @@ impl<'a> FilterParser<'a> {
                 format!("the filter nests deeper than {MAX_DEPTH} levels"),
             ));
         }
+        Ok(())
+    }
+
+    /// Counts one more term at `i`, refusing the one past [`MAX_TERMS`].
+    fn count_term(&self, i: &str) -> Result<(), FilterError> {
+        let terms = self.terms.get() + 1;
+        if terms > MAX_TERMS {
+            return Err(self.error(
+                i,
+                format!("the filter has more than {MAX_TERMS} terms (comparisons and 'pr' tests)"),
+            ));
+        }
+        self.terms.set(terms);
         Ok(())
     }
 
@@ -251,6 +287,7 @@ impl<'a> FilterParser<'a> {
 
     /// `SP "pr"` or `SP compareOp SP compValue` after an attribute path.
     fn condition(&self, i: &'a str, path: AttrPath) -> Step<'a, Filter> {
+        self.count_term(i)?;
         let Ok((rest, _)) = multispace1::<&str, nom::error::Error<&str>>(i) else {
             return Err(self.error(i, format!("expected an operator after '{path}'")));
         };
@@ -326,6 +363,13 @@ impl<'a> FilterParser<'a> {
         {
             return Err(self.error(i, format!("'{token}' is not a valid attribute path")));
         }
+        // Free-form members (`customData.a.b`) nest no deeper than their data may.
+        if sub_attribute.is_some_and(|sub| sub.split('.').count() > MAX_DEPTH) {
+            return Err(self.error(
+                i,
+                format!("the attribute path has more than {MAX_DEPTH} dotted parts"),
+            ));
+        }
         Ok((
             rest,
             AttrPath {
@@ -382,6 +426,10 @@ impl<'a> FilterParser<'a> {
                     let literal = &i[..=offset];
                     let text: String = serde_json::from_str(literal)
                         .map_err(|e| self.error(i, format!("invalid string literal: {e}")))?;
+                    // No stored string holds NUL, and PostgreSQL refuses it as a parameter.
+                    if text.contains('\0') {
+                        return Err(self.error(i, "a string cannot contain the character U+0000"));
+                    }
                     return Ok((&i[offset + 1..], CompValue::String(text)));
                 }
                 _ => {}
@@ -693,6 +741,7 @@ mod tests {
             "a eq 01x",
             "a eq \"bad \\q escape\"",
             "a eq tru",
+            "a eq \"nul \\u0000\"",
         ] {
             assert!(parse_filter(text).is_err(), "accepted: {text:?}");
         }
@@ -711,6 +760,69 @@ mod tests {
             ")".repeat(MAX_DEPTH - 1)
         );
         assert!(parse_filter(&fine).is_ok());
+    }
+
+    fn chain(terms: usize, joiner: &str) -> String {
+        (0..terms)
+            .map(|n| format!("emails.value co \"{n}\""))
+            .collect::<Vec<_>>()
+            .join(joiner)
+    }
+
+    fn count_terms(filter: &Filter) -> usize {
+        match filter {
+            Filter::And(a, b) | Filter::Or(a, b) => count_terms(a) + count_terms(b),
+            Filter::Not(inner) | Filter::ValuePath { filter: inner, .. } => count_terms(inner),
+            Filter::Compare { .. } | Filter::Present(_) => 1,
+        }
+    }
+
+    #[test]
+    fn a_filter_at_the_term_limit_parses() {
+        for joiner in [" and ", " or "] {
+            let filter = parse(&chain(MAX_TERMS, joiner));
+            assert_eq!(count_terms(&filter), MAX_TERMS);
+        }
+    }
+
+    #[test]
+    fn a_filter_past_the_term_limit_is_refused_with_the_limit_named() {
+        for terms in [MAX_TERMS + 1, 3_000, 100_000] {
+            for joiner in [" and ", " or "] {
+                let err = error_of(&chain(terms, joiner));
+                assert!(
+                    err.message
+                        .contains(&format!("more than {MAX_TERMS} terms")),
+                    "{err}"
+                );
+            }
+        }
+        let in_value_paths = (0..=MAX_TERMS / 2)
+            .map(|n| format!("emails[type eq \"w\"].value eq \"{n}\""))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert!(error_of(&in_value_paths).message.contains("terms"));
+    }
+
+    #[test]
+    fn patch_path_value_filters_share_the_term_limit() {
+        let at_limit = format!("emails[{}]", chain(MAX_TERMS, " or "));
+        assert!(parse_patch_path(&at_limit).is_ok());
+        let past = format!("emails[{}].value", chain(5_000, " or "));
+        let err = parse_patch_path(&past).expect_err("past the limit");
+        assert!(err.message.contains(&format!("{MAX_TERMS} terms")), "{err}");
+    }
+
+    #[test]
+    fn attribute_paths_past_the_depth_limit_are_refused() {
+        let path = |parts: usize| format!("customData.{}", vec!["a"; parts].join("."));
+        assert!(parse_attr_path(&path(MAX_DEPTH)).is_ok());
+        for parts in [MAX_DEPTH + 1, 10_000] {
+            let err = parse_attr_path(&path(parts)).expect_err("too many parts");
+            assert!(err.message.contains("dotted parts"), "{err}");
+            assert!(parse_patch_path(&path(parts)).is_err());
+            assert!(parse_filter(&format!("{} pr", path(parts))).is_err());
+        }
     }
 
     #[test]
@@ -792,6 +904,40 @@ mod properties {
             let _ = parse_filter(&text);
             let _ = parse_patch_path(&text);
             let _ = parse_attr_path(&text);
+        }
+
+        /// Long and deep mixes of `and`, `or`, `not` and parentheses either parse
+        /// within the limits or are refused; they never overflow the stack.
+        #[test]
+        fn long_and_deep_filters_stay_within_the_limits(
+            shape in prop::collection::vec((0usize..4, 0usize..3, any::<bool>()), 1..600)
+        ) {
+            let mut text = String::new();
+            let mut open = 0usize;
+            for (index, (opens, closes, use_and)) in shape.iter().enumerate() {
+                if index > 0 {
+                    text.push_str(if *use_and { " and " } else { " or " });
+                }
+                for level in 0..*opens {
+                    text.push_str(if level % 2 == 0 { "not (" } else { "(" });
+                }
+                open += opens;
+                text.push_str("title pr");
+                let closing = (*closes).min(open);
+                text.push_str(&")".repeat(closing));
+                open -= closing;
+            }
+            text.push_str(&")".repeat(open));
+            match parse_filter(&text) {
+                Ok(filter) => {
+                    prop_assert!(shape.len() <= MAX_TERMS);
+                    prop_assert_eq!(filter.to_string().matches("title pr").count(), shape.len());
+                }
+                Err(err) => prop_assert!(
+                    shape.len() > MAX_TERMS || err.message.contains("nests deeper"),
+                    "{}", err
+                ),
+            }
         }
 
         #[test]

@@ -23,10 +23,16 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let names_a_resource = !has_encoded_control(req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::new(500, None, "service state missing"))?;
             let token = token?;
             let principal = authenticate_bearer(&state.store, &state.tokens, token).await?;
+            if !names_a_resource {
+                return Err(ScimError::not_found(
+                    "no resource has an id with a control character",
+                ));
+            }
             Ok(Caller(principal))
         })
     }
@@ -51,4 +57,42 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ScimError> {
         ));
     }
     Ok(token.trim().to_owned())
+}
+
+/// Whether a request path holds a percent-encoded control character (`%00`–`%1F`,
+/// `%7F`). No id holds one, and PostgreSQL refuses NUL in a parameter: such a path
+/// names no resource. Every resource route authenticates through [`Caller`].
+fn has_encoded_control(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    memchr::memchr_iter(b'%', bytes).any(|at| {
+        matches!(
+            (bytes.get(at + 1), bytes.get(at + 2)),
+            (Some(b'0' | b'1'), Some(c)) if c.is_ascii_hexdigit()
+        ) || matches!(
+            (bytes.get(at + 1), bytes.get(at + 2)),
+            (Some(b'7'), Some(b'f' | b'F'))
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_encoded_control;
+
+    #[test]
+    fn encoded_control_characters_are_found_in_paths() {
+        for path in ["/scim/v2/Users/a%00b", "/Users/%1f", "/x/%7F", "/x/%0A%20"] {
+            assert!(has_encoded_control(path), "{path}");
+        }
+        for path in [
+            "/scim/v2/Users/01a2-b",
+            "/x/%20y",
+            "/x/%41",
+            "/x/%",
+            "/x/%0",
+            "/x/%2F",
+        ] {
+            assert!(!has_encoded_control(path), "{path}");
+        }
+    }
 }

@@ -134,7 +134,9 @@ async fn delete_app(
     Caller(principal): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    apps::delete_application(&state.store, &principal, id.into_inner()).await?;
+    let id = id.into_inner();
+    apps::delete_application(&state.store, &principal, id.clone()).await?;
+    state.tokens.forget_application(&principal.tenant_id, &id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -238,6 +238,10 @@ impl ListRequest {
         let id = token["i"]
             .as_str()
             .ok_or_else(|| invalid("it was not issued by this service"))?;
+        // A stored id or key never holds NUL, and PostgreSQL refuses it as a parameter.
+        if id.contains('\0') || token["k"].as_str().is_some_and(|key| key.contains('\0')) {
+            return Err(invalid("it was not issued by this service"));
+        }
         Ok(Some(CursorPosition {
             key: token["k"].as_str().map(str::to_owned),
             id: id.to_owned(),

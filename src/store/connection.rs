@@ -142,9 +142,11 @@ impl Store {
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(PostgresSettings))
                 .build(manager)?;
-            pool.get()?
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
+            let mut conn = pool.get()?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
+            super::refold::refold_if_needed(&mut Conn::Postgres(&mut conn))?;
+            drop(conn);
             Store {
                 pools: Pools::Postgres(pool),
             }
@@ -154,6 +156,7 @@ impl Store {
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             SqlitePragmas::apply(&mut writer, WRITER_CACHE_KIB, WRITER_TEMP_STORE)?;
             migrate_sqlite(&mut writer)?;
+            super::refold::refold_if_needed(&mut Conn::Sqlite(&mut writer))?;
             let sqlite_pool = |size: u32, cache_kib: u32| {
                 Pool::builder()
                     .max_size(size.max(1))

@@ -13,6 +13,7 @@ mod sqlite_writer;
 pub mod assignments;
 pub mod audit;
 pub mod groups;
+pub mod refold;
 pub mod tenants;
 pub mod timestamp;
 pub mod users;
