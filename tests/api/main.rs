@@ -13,6 +13,7 @@ mod groups;
 mod health;
 mod queries;
 mod scenarios;
+mod streaming;
 mod tenancy;
 mod users;
 mod writes;
