@@ -589,13 +589,16 @@ impl PlannedRow {
 /// The SQL types of a planning search's columns: id, bytes, sort key.
 pub(crate) type PlannedSqlColumns = (Text, BigInt, Nullable<Text>);
 
-/// The columns of a planning search: a user's id and the bytes of its document,
-/// custom data and the custom data of its assignments (`octet_length` reads a
-/// value's size without reading the value).
+/// The columns of a planning search: a user's id and about how many bytes it
+/// shows: its document, custom data, the custom data of its assignments
+/// (`octet_length` reads a value's size without reading the value) and 200 bytes
+/// for each group it is a direct member of.
 const PLANNED_USER_COLUMNS: &str = "u.id, CAST(octet_length(u.attributes) \
      + COALESCE(octet_length(u.custom_data), 0) \
      + COALESCE((SELECT SUM(octet_length(ua.custom_app_data)) FROM user_apps ua \
-     WHERE ua.user_id = u.id), 0) AS BIGINT) AS bytes";
+     WHERE ua.user_id = u.id), 0) \
+     + 200 * (SELECT COUNT(*) FROM group_members gm WHERE gm.member_id = u.id) \
+     AS BIGINT) AS bytes";
 
 /// Runs a search for the ids of its users only, with their sizes: a page is then
 /// read in batches of a bounded size ([`users_by_ids`]).
