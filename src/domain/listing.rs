@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::DomainError;
@@ -235,11 +236,19 @@ pub(crate) fn in_order<T>(
 /// Hands a part to the reader from a blocking thread; false when the reader is gone
 /// or has not taken the previous part for [`STALLED_READER`].
 pub(crate) fn send_part<T>(sender: &mpsc::Sender<T>, part: T) -> bool {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime
-            .block_on(sender.send_timeout(part, STALLED_READER))
-            .is_ok(),
-        Err(_) => sender.blocking_send(part).is_ok(),
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return sender.blocking_send(part).is_ok();
+    };
+    match runtime.block_on(sender.send_timeout(part, STALLED_READER)) {
+        Ok(()) => true,
+        Err(SendTimeoutError::Timeout(_)) => {
+            tracing::warn!(
+                seconds = STALLED_READER.as_secs(),
+                "a streamed list's reader took nothing for too long: the reading stops"
+            );
+            false
+        }
+        Err(SendTimeoutError::Closed(_)) => false,
     }
 }
 
