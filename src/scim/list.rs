@@ -333,15 +333,16 @@ pub struct ListFrame<'a> {
 impl ListFrame<'_> {
     /// Appends the text up to the opening of the `Resources` array.
     pub fn write_head(&self, out: &mut Vec<u8>) {
+        // Writing numbers to memory cannot fail.
         out.extend_from_slice(b"{\"schemas\":[\"");
         out.extend_from_slice(urn::LIST_RESPONSE.as_bytes());
         out.extend_from_slice(b"\"],\"totalResults\":");
-        out.extend_from_slice(self.total_results.to_string().as_bytes());
+        let _ = serde_json::to_writer(&mut *out, &self.total_results);
         out.extend_from_slice(b",\"itemsPerPage\":");
-        out.extend_from_slice(self.items_per_page.to_string().as_bytes());
+        let _ = serde_json::to_writer(&mut *out, &self.items_per_page);
         if let Some(start_index) = self.start_index {
             out.extend_from_slice(b",\"startIndex\":");
-            out.extend_from_slice(start_index.to_string().as_bytes());
+            let _ = serde_json::to_writer(&mut *out, &start_index);
         }
         out.extend_from_slice(b",\"Resources\":[");
     }
