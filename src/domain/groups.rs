@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
+use super::listing::{PlannedPage, in_order};
 use super::users::check_version;
 use super::{DomainError, new_id, now, record_event};
 use crate::auth::Principal;
@@ -20,6 +21,7 @@ use crate::store::assignments::find_assignment;
 use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };
+use crate::store::users::{UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_group_document;
 
@@ -102,14 +104,6 @@ pub struct GroupUpdate {
     pub attributes: Option<Map<String, Value>>,
     pub custom_data: Option<Option<Value>>,
     pub members: Vec<MemberChange>,
-}
-
-/// A page of groups.
-#[derive(Debug, Clone)]
-pub struct GroupPage {
-    pub groups: Vec<Group>,
-    pub total: i64,
-    pub next: Option<crate::store::users::CursorPosition>,
 }
 
 fn not_found(id: &str) -> DomainError {
@@ -218,27 +212,13 @@ pub async fn stream_group(
         if head_sender.send(Ok(group)).is_err() {
             return Ok(());
         }
-        let scope = (!principal.is_management).then_some(&*principal.app_id);
-        let mut after: Option<String> = None;
-        loop {
-            let window = MemberWindow {
-                after: after.as_deref(),
-                limit: Some(STREAMED_MEMBER_PAGE),
-            };
-            let rows = match repo::member_details(conn, &group_id, scope, window) {
-                Ok(rows) => rows,
-                Err(error) => {
-                    let _ = page_sender.blocking_send(Err(error.into()));
-                    return Ok(());
-                }
-            };
-            let last_page = (rows.len() as i64) < STREAMED_MEMBER_PAGE;
-            after = rows.last().map(|row| row.member_id.clone());
-            let page = rows.into_iter().map(Member::from).collect();
-            if page_sender.blocking_send(Ok(page)).is_err() || last_page {
-                return Ok(());
-            }
+        let read = read_member_pages(conn, &principal, &group_id, |page| {
+            page_sender.blocking_send(Ok(page)).is_ok()
+        });
+        if let Err(error) = read {
+            let _ = page_sender.blocking_send(Err(error));
         }
+        Ok(())
     });
     let group = head
         .await
@@ -389,67 +369,90 @@ pub async fn delete_group(
         .await
 }
 
-/// Runs a group search (filter already resolved against the Group schemas).
-pub async fn search_groups(
-    store: &Store,
+/// Finds the groups of a page without reading them: how many match, where the next
+/// page starts, and the ids (with sizes) of the page's groups in order.
+pub(crate) fn plan_group_page(
+    conn: &mut Conn,
     principal: &Principal,
-    filter: Option<Resolved>,
-    sort: Option<crate::store::users::UserSort>,
-    window: crate::store::users::UserWindow,
-    with_members: bool,
-) -> Result<GroupPage, DomainError> {
-    use crate::store::users::UserWindow;
-    let principal = principal.clone();
-    store
-        .read(move |conn| {
-            let scope = (!principal.is_management).then_some(&*principal.app_id);
-            let total = repo::count_groups(conn, &principal.tenant_id, scope, filter.as_ref())?;
-            let (limit, cursor) = match &window {
-                UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. }
-                    if *limit <= 0 =>
-                {
-                    return Ok(GroupPage {
-                        groups: Vec::new(),
-                        total,
-                        next: None,
-                    });
-                }
-                UserWindow::Offset { limit, .. } => (*limit, false),
-                UserWindow::After { limit, .. } => (*limit, true),
-            };
-            let fetch_window = match &window {
-                UserWindow::After { position, limit } => UserWindow::After {
-                    position: position.clone(),
-                    limit: limit + 1,
-                },
-                other => other.clone(),
-            };
-            let mut rows = repo::search_groups(
-                conn,
-                &principal.tenant_id,
-                scope,
-                filter.as_ref(),
-                sort.as_ref(),
-                &fetch_window,
-            )?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next = if cursor && more {
-                rows.last().map(|(_, p)| p.clone())
-            } else {
-                None
-            };
-            let mut groups = Vec::with_capacity(rows.len());
-            for (row, _) in rows {
-                groups.push(group_from_row(conn, &principal, row, with_members)?);
-            }
-            Ok(GroupPage {
-                groups,
+    filter: Option<&Resolved>,
+    sort: Option<&UserSort>,
+    window: &UserWindow,
+) -> Result<PlannedPage, DomainError> {
+    let scope = (!principal.is_management).then_some(&*principal.app_id);
+    let total = repo::count_groups(conn, &principal.tenant_id, scope, filter)?;
+    let (limit, cursor) = match window {
+        UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
+            return Ok(PlannedPage {
                 total,
-                next,
-            })
-        })
-        .await
+                next: None,
+                rows: Vec::new(),
+            });
+        }
+        UserWindow::Offset { limit, .. } => (*limit, false),
+        UserWindow::After { limit, .. } => (*limit, true),
+    };
+    // One extra row tells whether another page follows.
+    let fetch_window = match window {
+        UserWindow::After { position, limit } => UserWindow::After {
+            position: position.clone(),
+            limit: limit + 1,
+        },
+        other => other.clone(),
+    };
+    let mut rows = repo::plan_group_search(
+        conn,
+        &principal.tenant_id,
+        scope,
+        filter,
+        sort,
+        &fetch_window,
+    )?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = if cursor && more {
+        rows.last().map(|row| row.position.clone())
+    } else {
+        None
+    };
+    Ok(PlannedPage { total, next, rows })
+}
+
+/// The groups with these ids, in this order, without their members.
+pub(crate) fn read_groups(
+    conn: &mut Conn,
+    principal: &Principal,
+    ids: &[String],
+) -> Result<Vec<Group>, DomainError> {
+    let rows = repo::groups_by_ids(conn, &principal.tenant_id, ids)?;
+    in_order(ids, rows, |row| &row.id)?
+        .into_iter()
+        .map(|row| group_from_row(conn, principal, row, false))
+        .collect()
+}
+
+/// The members of a group the caller may see, page by page in id order: `send`
+/// takes each page and answers whether to go on.
+pub(crate) fn read_member_pages(
+    conn: &mut Conn,
+    principal: &Principal,
+    group_id: &str,
+    mut send: impl FnMut(Vec<Member>) -> bool,
+) -> Result<(), DomainError> {
+    let scope = (!principal.is_management).then_some(&*principal.app_id);
+    let mut after: Option<String> = None;
+    loop {
+        let window = MemberWindow {
+            after: after.as_deref(),
+            limit: Some(STREAMED_MEMBER_PAGE),
+        };
+        let rows = repo::member_details(conn, group_id, scope, window)?;
+        let last_page = (rows.len() as i64) < STREAMED_MEMBER_PAGE;
+        after = rows.last().map(|row| row.member_id.clone());
+        let page = rows.into_iter().map(Member::from).collect();
+        if !send(page) || last_page {
+            return Ok(());
+        }
+    }
 }
 
 /// The group `id` with its members when asked (those the caller may see).

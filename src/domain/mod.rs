@@ -8,6 +8,7 @@ pub mod assignments;
 pub mod attributes;
 mod error;
 pub mod groups;
+pub mod listing;
 pub mod seed;
 pub mod signins;
 pub mod tenants;

@@ -9,6 +9,7 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
+use super::listing::{PlannedPage, in_order};
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
 use crate::filter::Resolved;
@@ -400,15 +401,33 @@ pub struct UserQuery {
     pub window: UserWindow,
 }
 
-/// Runs a filtered, sorted, paged search of the caller's users. With a cursor window,
-/// `next` is where the following page starts, when there is one.
-pub async fn search_users(
+/// How many users an equality look-up on an indexed attribute answers with in one
+/// piece; a look-up that finds more is listed as a stream, like any other list.
+const WHOLE_LOOKUP_USERS: i64 = 4;
+
+/// The answer of [`look_up_users`].
+#[derive(Debug)]
+pub enum LookUp {
+    /// The whole page: a few users.
+    Page(UserPage),
+    /// The query, given back: it is no look-up on an index, or finds more users than
+    /// one piece holds. [`super::listing::stream_list`] lists it.
+    Unanswered(UserQuery),
+}
+
+/// Answers an equality look-up on an indexed attribute (`userName eq "x"`, the
+/// common request of provisioning clients) in one piece, reading at most
+/// [`WHOLE_LOOKUP_USERS`] users, so that it costs no more than a look-up and
+/// memory stays bounded however many users match.
+pub async fn look_up_users(
     store: &Store,
     principal: &Principal,
     query: UserQuery,
-) -> Result<UserPage, DomainError> {
+) -> Result<LookUp, DomainError> {
+    if !query.filter.as_ref().is_some_and(is_user_index_lookup) {
+        return Ok(LookUp::Unanswered(query));
+    }
     let principal = principal.clone();
-    let index_lookup = query.filter.as_ref().is_some_and(is_user_index_lookup);
     let search = move |conn: &mut Conn| {
         let tenant_id: &str = &principal.tenant_id;
         let app_scope = app_scope(&principal);
@@ -416,16 +435,17 @@ pub async fn search_users(
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
                 let total =
                     repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())?;
-                return Ok(UserPage {
+                return Ok(LookUp::Page(UserPage {
                     users: Vec::new(),
                     total,
                     next: None,
-                });
+                }));
             }
+            // One row past the most answered whole tells that the page holds more.
             UserWindow::Offset { offset, limit } => (
                 UserWindow::Offset {
                     offset: *offset,
-                    limit: *limit,
+                    limit: (*limit).min(WHOLE_LOOKUP_USERS + 1),
                 },
                 *limit,
             ),
@@ -433,7 +453,7 @@ pub async fn search_users(
             UserWindow::After { position, limit } => (
                 UserWindow::After {
                     position: position.clone(),
-                    limit: limit + 1,
+                    limit: (*limit).min(WHOLE_LOOKUP_USERS) + 1,
                 },
                 *limit,
             ),
@@ -444,9 +464,12 @@ pub async fn search_users(
             filter: query.filter.as_ref(),
             sort: query.sort.as_ref(),
             window,
-            with_extras: index_lookup,
+            with_extras: true,
         };
         let mut rows = repo::search_users(conn, &search)?;
+        if wanted > WHOLE_LOOKUP_USERS && rows.len() as i64 > WHOLE_LOOKUP_USERS {
+            return Ok(LookUp::Unanswered(query));
+        }
         let more = rows.len() as i64 > wanted;
         // A first page that holds every match is its own count: a look-up by userName
         // or email needs no second pass over its matches.
@@ -472,13 +495,83 @@ pub async fn search_users(
             }
             None => users_from_rows(conn, &principal, rows)?,
         };
-        Ok(UserPage { users, total, next })
+        Ok(LookUp::Page(UserPage { users, total, next }))
     };
-    if index_lookup {
-        store.read_indexed(search).await
+    store.read_indexed(search).await
+}
+
+/// Finds the users of a page without reading them: how many match, where the next
+/// page starts, and the ids (with sizes) of the page's users in order.
+pub(crate) fn plan_user_page(
+    conn: &mut Conn,
+    principal: &Principal,
+    query: &UserQuery,
+) -> Result<PlannedPage, DomainError> {
+    let tenant_id: &str = &principal.tenant_id;
+    let app_scope = app_scope(principal);
+    let count = |conn: &mut Conn| {
+        repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())
+    };
+    let (window, wanted) = match &query.window {
+        UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
+            return Ok(PlannedPage {
+                total: count(conn)?,
+                next: None,
+                rows: Vec::new(),
+            });
+        }
+        UserWindow::Offset { offset, limit } => (
+            UserWindow::Offset {
+                offset: *offset,
+                limit: *limit,
+            },
+            *limit,
+        ),
+        // One extra row tells whether another page follows.
+        UserWindow::After { position, limit } => (
+            UserWindow::After {
+                position: position.clone(),
+                limit: limit + 1,
+            },
+            *limit,
+        ),
+    };
+    let search = UserSearch {
+        tenant_id,
+        app_id: app_scope,
+        filter: query.filter.as_ref(),
+        sort: query.sort.as_ref(),
+        window,
+        with_extras: false,
+    };
+    let mut rows = repo::plan_user_search(conn, &search)?;
+    let more = rows.len() as i64 > wanted;
+    let every_match = match &query.window {
+        UserWindow::Offset { offset, limit } => *offset == 0 && (rows.len() as i64) < *limit,
+        UserWindow::After { position, .. } => position.is_none() && !more,
+    };
+    let total = if every_match {
+        rows.len() as i64
     } else {
-        store.read(search).await
-    }
+        count(conn)?
+    };
+    rows.truncate(usize::try_from(wanted).unwrap_or(0));
+    let next = match (&query.window, more) {
+        (UserWindow::After { .. }, true) => rows.last().map(|row| row.position.clone()),
+        _ => None,
+    };
+    Ok(PlannedPage { total, next, rows })
+}
+
+/// The users with these ids, in this order, as the caller sees them.
+pub(crate) fn read_users(
+    conn: &mut Conn,
+    principal: &Principal,
+    ids: &[String],
+) -> Result<Vec<User>, DomainError> {
+    let rows = repo::users_by_ids(conn, &principal.tenant_id, ids)?;
+    let rows = in_order(ids, rows, |row| &row.id)?;
+    users_from_rows(conn, principal, rows)
 }
 
 /// Checks an `If-Match` version against the stored one.

@@ -6,25 +6,27 @@ use std::future::ready;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::{StreamExt, stream};
-use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
+use super::listing::{ListRendering, streamed_list};
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{resource_response, scim_json, scim_resource, write_json};
+use super::response::{resource_response, scim_resource, write_json};
 use crate::auth::Principal;
 use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
+use crate::domain::listing::{GroupQuery, stream_list};
 use crate::domain::users::UserWindow;
 use crate::scim::ScimError;
 use crate::scim::groups::{
     group_input_from_body, members_envelope, patch_group, project_member, render_group,
     render_member,
 };
-use crate::scim::list::{ListRequest, cursor_list_response, list_response};
+use crate::scim::list::{ListFrame, ListRequest};
 use crate::scim::patch::parse_patch_request;
+use crate::scim::projection::Projection;
 use crate::scim::schema::GROUP_RESOURCE;
 use crate::scim::urn;
 
@@ -228,6 +230,8 @@ async fn search(
     respond_with_groups(&req, &state, &principal, &request).await
 }
 
+/// Runs a list request and streams the ListResponse out as the groups (and their
+/// members) are read.
 async fn respond_with_groups(
     req: &HttpRequest,
     state: &AppState,
@@ -240,30 +244,26 @@ async fn respond_with_groups(
         UserWindow::After { .. } => 1,
     };
     let projection = request.projection(&GROUP_RESOURCE);
-    let with_members = !projection.excludes("members");
-    let page = domain::search_groups(
-        &state.store,
-        principal,
-        query.filter,
-        query.sort,
-        query.window,
-        with_members,
-    )
-    .await?;
-    let base = base_url(req, state);
-    let resources: Vec<Value> = page
-        .groups
-        .iter()
-        .map(|g| projection.apply(render_group(g, &base)))
-        .collect();
-    let body = if request.uses_cursor() {
-        let next = page
-            .next
-            .as_ref()
-            .map(|position| request.encode_cursor(position));
-        cursor_list_response(resources, page.total, next)
-    } else {
-        list_response(resources, page.total, start_index)
+    let groups = GroupQuery {
+        query,
+        with_members: !projection.excludes("members"),
     };
-    Ok(scim_json(StatusCode::OK, &body))
+    let list = stream_list(&state.store, principal, None, Some(groups)).await?;
+    let next = list
+        .head
+        .next
+        .as_ref()
+        .map(|position| request.encode_cursor(position));
+    let frame = ListFrame {
+        total_results: list.head.total,
+        items_per_page: list.head.items,
+        start_index: (!request.uses_cursor()).then_some(start_index),
+        next_cursor: next.as_deref(),
+    };
+    let rendering = ListRendering {
+        base: base_url(req, state),
+        users: Projection::Default,
+        groups: projection,
+    };
+    Ok(streamed_list(list, frame, rendering))
 }

@@ -8,6 +8,7 @@ mod discovery;
 mod error;
 mod groups;
 mod health;
+mod listing;
 mod management;
 mod oauth;
 mod params;

@@ -2,21 +2,18 @@
 //! groups. A filter that names attributes of only one resource type searches only
 //! that type; results list users first, then groups.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
+use super::listing::{ListRendering, streamed_list};
 use super::params::base_url;
-use super::response::scim_json;
-use crate::domain::groups::search_groups;
-use crate::domain::users::{UserWindow, search_users};
-use crate::scim::groups::render_group;
-use crate::scim::list::{ListRequest, list_response};
+use crate::domain::listing::{GroupQuery, stream_list};
+use crate::domain::users::UserWindow;
+use crate::scim::list::{ListFrame, ListRequest};
 use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
-use crate::scim::users::render_user;
 use crate::scim::{ScimError, ScimType};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,56 +56,30 @@ async fn search(
     } else {
         Some(group_query?)
     };
-    let (offset, count) = match user_query
+    let offset = match user_query
         .as_ref()
         .or(group_query.as_ref())
         .map(|q| &q.window)
     {
-        Some(UserWindow::Offset { offset, limit }) => (*offset, *limit),
-        _ => (0, limits.default_count),
+        Some(UserWindow::Offset { offset, .. }) => *offset,
+        _ => 0,
     };
-    let base = base_url(&req, &state);
-    let mut resources = Vec::new();
-    let mut total = 0;
-    if let Some(mut query) = user_query {
-        let users_projection = request.projection(&USER_RESOURCE);
-        query.window = UserWindow::Offset {
-            offset,
-            limit: count,
-        };
-        let page = search_users(&state.store, &principal, query).await?;
-        total += page.total;
-        for user in &page.users {
-            resources.push(users_projection.apply(render_user(user, &base)?));
-        }
-    }
-    if let Some(query) = group_query {
-        let projection = request.projection(&GROUP_RESOURCE);
-        let skipped_users = total;
-        let group_offset = (offset - skipped_users).max(0);
-        let room = count - resources.len() as i64;
-        let window = UserWindow::Offset {
-            offset: group_offset,
-            limit: room.max(0),
-        };
-        let page = search_groups(
-            &state.store,
-            &principal,
-            query.filter,
-            query.sort,
-            window,
-            !projection.excludes("members"),
-        )
-        .await?;
-        total += page.total;
-        resources.extend(
-            page.groups
-                .iter()
-                .map(|g| projection.apply(render_group(g, &base))),
-        );
-    }
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(resources, total, offset + 1),
-    ))
+    let group_projection = request.projection(&GROUP_RESOURCE);
+    let groups = group_query.map(|query| GroupQuery {
+        query,
+        with_members: !group_projection.excludes("members"),
+    });
+    let list = stream_list(&state.store, &principal, user_query, groups).await?;
+    let frame = ListFrame {
+        total_results: list.head.total,
+        items_per_page: list.head.items,
+        start_index: Some(offset + 1),
+        next_cursor: None,
+    };
+    let rendering = ListRendering {
+        base: base_url(&req, &state),
+        users: request.projection(&USER_RESOURCE),
+        groups: group_projection,
+    };
+    Ok(streamed_list(list, frame, rendering))
 }

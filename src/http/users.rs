@@ -7,13 +7,16 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
+use super::listing::{ListRendering, streamed_list};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{resource_headers, scim_bytes};
 use crate::auth::Principal;
-use crate::domain::users::{self as domain, User, UserWindow};
+use crate::domain::listing::stream_list;
+use crate::domain::users::{self as domain, LookUp, User, UserWindow};
 use crate::scim::ScimError;
-use crate::scim::list::{ListRequest, cursor_list_response, list_response};
+use crate::scim::list::{ListFrame, ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
+use crate::scim::projection::Projection;
 use crate::scim::schema::USER_RESOURCE;
 use crate::scim::users::{
     UserRepresentation, patch_user, user_body, user_input_from_body, user_json, user_list_json,
@@ -152,7 +155,8 @@ async fn search(
     respond_with_users(&req, &state, &principal, &request).await
 }
 
-/// Runs a list request and renders the ListResponse.
+/// Runs a list request and renders the ListResponse: a look-up that finds a few
+/// users in one piece, any other list streamed out as it is read.
 pub async fn respond_with_users(
     req: &HttpRequest,
     state: &AppState,
@@ -164,9 +168,31 @@ pub async fn respond_with_users(
         UserWindow::Offset { offset, .. } => offset + 1,
         UserWindow::After { .. } => 1,
     };
-    let page = domain::search_users(&state.store, principal, query).await?;
     let base = base_url(req, state);
     let projection = request.projection(&USER_RESOURCE);
+    let page = match domain::look_up_users(&state.store, principal, query).await? {
+        LookUp::Page(page) => page,
+        LookUp::Unanswered(query) => {
+            let list = stream_list(&state.store, principal, Some(query), None).await?;
+            let next = list
+                .head
+                .next
+                .as_ref()
+                .map(|position| request.encode_cursor(position));
+            let frame = ListFrame {
+                total_results: list.head.total,
+                items_per_page: list.head.items,
+                start_index: (!request.uses_cursor()).then_some(start_index),
+                next_cursor: next.as_deref(),
+            };
+            let rendering = ListRendering {
+                base,
+                users: projection,
+                groups: Projection::Default,
+            };
+            return Ok(streamed_list(list, frame, rendering));
+        }
+    };
     let resources = page
         .users
         .iter()

@@ -304,30 +304,62 @@ impl<T> ListResponse<T> {
         out: &mut Vec<u8>,
         mut write_resource: impl FnMut(&T, &mut Vec<u8>) -> Result<(), serde_json::Error>,
     ) -> Result<(), serde_json::Error> {
-        out.extend_from_slice(b"{\"schemas\":");
-        serde_json::to_writer(&mut *out, &self.schemas)?;
-        out.extend_from_slice(b",\"totalResults\":");
-        serde_json::to_writer(&mut *out, &self.total_results)?;
-        out.extend_from_slice(b",\"itemsPerPage\":");
-        serde_json::to_writer(&mut *out, &self.items_per_page)?;
-        if let Some(start_index) = self.start_index {
-            out.extend_from_slice(b",\"startIndex\":");
-            serde_json::to_writer(&mut *out, &start_index)?;
-        }
-        out.extend_from_slice(b",\"Resources\":[");
+        let frame = ListFrame {
+            total_results: self.total_results,
+            items_per_page: self.items_per_page,
+            start_index: self.start_index,
+            next_cursor: self.next_cursor.as_deref(),
+        };
+        frame.write_head(out);
         for (i, resource) in self.resources.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             write_resource(resource, out)?;
         }
+        frame.write_tail(out);
+        Ok(())
+    }
+}
+
+/// The members of a ListResponse around its `Resources`, for a list written out as
+/// its resources are read: the text before the first resource and after the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListFrame<'a> {
+    pub total_results: i64,
+    pub items_per_page: usize,
+    /// Index paging only.
+    pub start_index: Option<i64>,
+    /// Cursor paging only, when another page follows.
+    pub next_cursor: Option<&'a str>,
+}
+
+impl ListFrame<'_> {
+    /// Appends the text up to the opening of the `Resources` array.
+    pub fn write_head(&self, out: &mut Vec<u8>) {
+        // Writing numbers to memory cannot fail.
+        out.extend_from_slice(b"{\"schemas\":[\"");
+        out.extend_from_slice(urn::LIST_RESPONSE.as_bytes());
+        out.extend_from_slice(b"\"],\"totalResults\":");
+        let _ = serde_json::to_writer(&mut *out, &self.total_results);
+        out.extend_from_slice(b",\"itemsPerPage\":");
+        let _ = serde_json::to_writer(&mut *out, &self.items_per_page);
+        if let Some(start_index) = self.start_index {
+            out.extend_from_slice(b",\"startIndex\":");
+            let _ = serde_json::to_writer(&mut *out, &start_index);
+        }
+        out.extend_from_slice(b",\"Resources\":[");
+    }
+
+    /// Appends the text from the closing of the `Resources` array to the end.
+    pub fn write_tail(&self, out: &mut Vec<u8>) {
         out.push(b']');
-        if let Some(next_cursor) = &self.next_cursor {
+        if let Some(next_cursor) = self.next_cursor {
             out.extend_from_slice(b",\"nextCursor\":");
-            serde_json::to_writer(&mut *out, next_cursor)?;
+            // Writing a string to memory cannot fail.
+            let _ = serde_json::to_writer(&mut *out, next_cursor);
         }
         out.push(b'}');
-        Ok(())
     }
 }
 

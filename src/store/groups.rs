@@ -6,10 +6,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
-use super::dynamic::load_dynamic;
+use super::dynamic::{load_dynamic, load_dynamic_columns};
 use super::schema::{group_members, groups, users};
 use super::users::{
-    CursorPosition, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
+    PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
 use super::{Conn, StoreError};
 use crate::filter::Resolved;
@@ -360,31 +360,28 @@ pub fn ancestors(conn: &mut Conn, group_id: &str) -> Result<Vec<String>, StoreEr
 }
 
 #[derive(QueryableByName)]
-struct GroupSearchRow {
-    #[diesel(embed)]
-    group: GroupRow,
-    #[diesel(sql_type = Nullable<Text>)]
-    sort_key: Option<String>,
-}
-
-#[derive(QueryableByName)]
 struct GroupCount {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     count: i64,
 }
 
-/// A filtered, sorted page of a tenant's groups with where each row ends; with
-/// `app_id`, filters on members see only that application's members.
-pub fn search_groups(
+/// A filtered, sorted page of a tenant's groups: their ids, where each one ends and
+/// the bytes of its document and custom data (its rows are read afterwards, in
+/// batches of a bounded size: [`groups_by_ids`]); with `app_id`, filters on members
+/// see only that application's members.
+pub fn plan_group_search(
     conn: &mut Conn,
     tenant_id: &str,
     app_id: Option<&str>,
     filter: Option<&Resolved>,
     sort: Option<&UserSort>,
     window: &UserWindow,
-) -> Result<Vec<(GroupRow, CursorPosition)>, SearchError> {
+) -> Result<Vec<PlannedRow>, SearchError> {
     let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT g.id, g.tenant_id, g.attributes, g.custom_data, g.created_at, g.last_modified, g.version, ");
+    b.push(
+        "SELECT g.id, CAST(octet_length(g.attributes) \
+         + COALESCE(octet_length(g.custom_data), 0) AS BIGINT) AS bytes, ",
+    );
     match sort {
         Some(sort) => {
             b.push("CAST(");
@@ -430,17 +427,22 @@ pub fn search_groups(
         b.push(" OFFSET ");
         b.param(SqlParam::BigInt(offset));
     }
-    let rows: Vec<GroupSearchRow> = load_dynamic(conn, &b)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let position = CursorPosition {
-                key: row.sort_key,
-                id: row.group.id.clone(),
-            };
-            (row.group, position)
-        })
-        .collect())
+    let rows: Vec<(String, i64, Option<String>)> =
+        load_dynamic_columns::<PlannedSqlColumns, _>(conn, &b)?;
+    Ok(rows.into_iter().map(PlannedRow::from_columns).collect())
+}
+
+/// The groups of a tenant with these ids, in no particular order.
+pub fn groups_by_ids(
+    conn: &mut Conn,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<GroupRow>, StoreError> {
+    Ok(with_conn!(conn, c => groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
+        .filter(groups::id.eq_any(ids))
+        .select(GroupRow::as_select())
+        .load(c))?)
 }
 
 /// How many of a tenant's groups match `filter` (members scoped as in [`search_groups`]).

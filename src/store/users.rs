@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use serde_json::Value;
 
 use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fixed};
@@ -564,6 +564,67 @@ struct CountRow {
 const USER_COLUMNS: &str = "u.id, u.tenant_id, u.attributes, u.status, u.custom_data, u.birthday, \
      u.last_sign_in, u.created_at, u.last_modified, u.version, u.active";
 
+/// One resource a search found, before its row is read: its id, where it sits in
+/// the search's order, and how many bytes of JSON its rows hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRow {
+    pub id: String,
+    pub position: CursorPosition,
+    pub bytes: i64,
+}
+
+impl PlannedRow {
+    pub(crate) fn from_columns((id, bytes, key): (String, i64, Option<String>)) -> PlannedRow {
+        PlannedRow {
+            position: CursorPosition {
+                key,
+                id: id.clone(),
+            },
+            id,
+            bytes,
+        }
+    }
+}
+
+/// The SQL types of a planning search's columns: id, bytes, sort key.
+pub(crate) type PlannedSqlColumns = (Text, BigInt, Nullable<Text>);
+
+/// The columns of a planning search: a user's id and about how many bytes it
+/// shows: its document, custom data, the custom data of its assignments
+/// (`octet_length` reads a value's size without reading the value) and 200 bytes
+/// for each group it is a direct member of.
+const PLANNED_USER_COLUMNS: &str = "u.id, CAST(octet_length(u.attributes) \
+     + COALESCE(octet_length(u.custom_data), 0) \
+     + COALESCE((SELECT SUM(octet_length(ua.custom_app_data)) FROM user_apps ua \
+     WHERE ua.user_id = u.id), 0) \
+     + 200 * (SELECT COUNT(*) FROM group_members gm WHERE gm.member_id = u.id) \
+     AS BIGINT) AS bytes";
+
+/// Runs a search for the ids of its users only, with their sizes: a page is then
+/// read in batches of a bounded size ([`users_by_ids`]).
+pub fn plan_user_search(
+    conn: &mut Conn,
+    search: &UserSearch,
+) -> Result<Vec<PlannedRow>, SearchError> {
+    let b = search_statement_selecting(conn.backend(), search, Selected::Plan)?;
+    let rows: Vec<(String, i64, Option<String>)> =
+        load_dynamic_columns::<PlannedSqlColumns, _>(conn, &b)?;
+    Ok(rows.into_iter().map(PlannedRow::from_columns).collect())
+}
+
+/// The users of a tenant with these ids, in no particular order.
+pub fn users_by_ids(
+    conn: &mut Conn,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<UserRow>, StoreError> {
+    Ok(with_conn!(conn, c => users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(c))?)
+}
+
 /// Runs a search; returns the users with the position each one ends at.
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
     let b = search_statement(conn.backend(), search)?;
@@ -588,8 +649,29 @@ fn search_statement(
     backend: super::Backend,
     search: &UserSearch,
 ) -> Result<SqlBuilder, SearchError> {
+    search_statement_selecting(backend, search, Selected::Rows)
+}
+
+/// What a search statement reads of each user it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selected {
+    /// The whole row (and the extras, when the search asks for them).
+    Rows,
+    /// The id and the size only ([`PLANNED_USER_COLUMNS`]).
+    Plan,
+}
+
+fn search_statement_selecting(
+    backend: super::Backend,
+    search: &UserSearch,
+    selected: Selected,
+) -> Result<SqlBuilder, SearchError> {
     let mut b = SqlBuilder::new(backend);
-    b.push("SELECT ").push(USER_COLUMNS).push(", ");
+    let columns = match selected {
+        Selected::Rows => USER_COLUMNS,
+        Selected::Plan => PLANNED_USER_COLUMNS,
+    };
+    b.push("SELECT ").push(columns).push(", ");
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
@@ -601,7 +683,7 @@ fn search_statement(
         }
     }
     b.push(" AS sort_key");
-    if search.with_extras {
+    if search.with_extras && selected == Selected::Rows {
         push_extras_columns(&mut b, search.app_id);
     }
     // On SQLite an unsorted `emails.value eq` reads its users from the matching value

@@ -18,6 +18,7 @@ mod hostile_apps;
 mod proxies;
 mod queries;
 mod scenarios;
+mod streaming;
 mod strings;
 mod tenancy;
 mod users;
