@@ -5,6 +5,7 @@ mod support;
 
 mod apps;
 mod auth;
+mod big_requests;
 mod cli;
 mod differential;
 mod discovery;
