@@ -145,6 +145,7 @@ pub fn apply_patch(
     let mut engine = PatchEngine {
         resource_type,
         open: Vec::new(),
+        examined: 0,
     };
     for operation in operations {
         engine.apply(&mut working, operation)?;
@@ -175,7 +176,15 @@ struct PatchEngine<'r> {
     /// of values go to them, so that N adds cost N, not N times the attribute's
     /// length. Any other operation on one puts it back first.
     open: Vec<OpenAttribute>,
+    /// Values of multi-valued attributes that operations have gone through so far.
+    examined: usize,
 }
+
+/// Most values of multi-valued attributes one PATCH request may go through. An
+/// operation other than an add of values goes through all of the attribute's values
+/// (a value filter tests each): this bounds what a request of many such operations
+/// on a user of very many values costs. Users of ordinary size never come near it.
+pub const MAX_VALUES_EXAMINED: usize = 1_000_000;
 
 struct OpenAttribute {
     container: Option<&'static str>,
@@ -227,6 +236,12 @@ impl PatchEngine<'_> {
             && target.filter.is_none()
             && target.sub_attribute.is_none()
             && target.free_form_path.is_empty();
+        let already_open = self.open.iter().any(|open| {
+            open.container == target.container && std::ptr::eq(open.attribute, target.attribute)
+        });
+        if target.attribute.multi_valued && target.free_form_path.is_empty() && !already_open {
+            self.examine(doc, &target)?;
+        }
         match value {
             Some(value) if plain_add => {
                 check_mutability(&target, path)?;
@@ -245,6 +260,29 @@ impl PatchEngine<'_> {
                 self.apply_at(doc, op, &target, value, path)
             }
         }
+    }
+
+    /// Counts the values of the target's attribute as gone through; refuses the
+    /// request when it goes through more than [`MAX_VALUES_EXAMINED`].
+    fn examine(&mut self, doc: &Map<String, Value>, target: &Target) -> Result<(), ScimError> {
+        let container = match target.container {
+            Some(urn) => doc.get(urn).and_then(Value::as_object),
+            None => Some(doc),
+        };
+        let stored = container
+            .and_then(|fields| fields.get(&target.attribute.name))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        self.examined = self.examined.saturating_add(stored);
+        if self.examined > MAX_VALUES_EXAMINED {
+            return Err(ScimError::invalid_value(format!(
+                "the operations go through the {stored} values of '{}' again and again: \
+                 more than {MAX_VALUES_EXAMINED} values in all; send fewer operations \
+                 per request",
+                target.attribute.name
+            )));
+        }
+        Ok(())
     }
 
     /// The indexed values of a multi-valued attribute, taken out of the document.
@@ -1584,5 +1622,47 @@ mod tests {
             remove_described(&mut got, &named);
             assert_eq!(got, expected, "named {named:?}");
         }
+    }
+
+    #[test]
+    fn operations_going_through_too_many_values_are_refused() {
+        let emails: Vec<Value> = (0..20_000)
+            .map(|i| json!({"value": format!("e{i}@x.org")}))
+            .collect();
+        let document = json!({"userName": "big", "emails": emails})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let filtered = |count: usize| {
+            let operations: Vec<Value> = (0..count)
+                .map(
+                    |i| json!({"op": "remove", "path": format!("emails[value eq \"e{i}@x.org\"]")}),
+                )
+                .collect();
+            let operations = parse_patch_request(
+                &json!({"Operations": operations}),
+                DEFAULT_MAX_PATCH_OPERATIONS,
+            )
+            .unwrap();
+            apply_patch(&document, &operations, &USER_RESOURCE)
+        };
+        let allowed = MAX_VALUES_EXAMINED / 20_000;
+        let out = filtered(allowed).unwrap();
+        assert_eq!(out["emails"].as_array().unwrap().len(), 20_000 - allowed);
+        let error = filtered(allowed + 1).unwrap_err();
+        assert_eq!(error.scim_type.map(ScimType::as_str), Some("invalidValue"));
+        assert!(error.detail.contains("'emails'"), "{}", error.detail);
+        // Adds to an attribute already open cost nothing more.
+        let adds: Vec<Value> = (0..DEFAULT_MAX_PATCH_OPERATIONS)
+            .map(|i| json!({"op": "add", "path": "emails", "value": [{"value": format!("n{i}@x.org")}]}))
+            .collect();
+        let operations =
+            parse_patch_request(&json!({"Operations": adds}), DEFAULT_MAX_PATCH_OPERATIONS)
+                .unwrap();
+        let out = apply_patch(&document, &operations, &USER_RESOURCE).unwrap();
+        assert_eq!(
+            out["emails"].as_array().unwrap().len(),
+            20_000 + DEFAULT_MAX_PATCH_OPERATIONS
+        );
     }
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     tens_of_thousands_of_members_are_added_and_removed_in_one_patch,
     an_app_token_adds_and_removes_only_the_members_it_sees,
     health_answers_while_a_big_patch_runs,
+    a_user_with_thousands_of_emails_is_written_and_found_by_each,
 );
 
 fn patch_op(operations: Vec<Value>) -> Value {
@@ -425,4 +426,39 @@ async fn health_answers_while_a_big_patch_runs(server: TestServer) {
     let (status, body) = big.await.expect("joins");
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["members"].as_array().map(Vec::len), Some(MANY_MEMBERS));
+}
+
+async fn a_user_with_thousands_of_emails_is_written_and_found_by_each(server: TestServer) {
+    let tenant = server.tenant().await;
+    let user = tenant
+        .create_user(&UserBuilder::new("mailer").build())
+        .await;
+    let id = user["id"].as_str().expect("id");
+    let path = format!("/Users/{id}");
+    // More rows of searchable values than one statement may bind on either store.
+    let emails: Vec<Value> = (0..9_000)
+        .map(|i| json!({"value": format!("m{i}@x.org"), "type": "work", "display": format!("M {i}")}))
+        .collect();
+    let add = patch_op(vec![
+        json!({"op": "add", "path": "emails", "value": emails}),
+    ]);
+    let (status, patched) = patch_with(&tenant, tenant.token(), &path, &add).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let again = patch_op(vec![
+        json!({"op": "replace", "path": "title", "value": "Sender"}),
+    ]);
+    let (status, patched) = patch_with(&tenant, tenant.token(), &path, &again).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    for email in ["m0@x.org", "M8999@X.org"] {
+        let filter = format!("emails.value eq \"{email}\"");
+        let (status, found) = tenant
+            .get(&format!(
+                "/Users?filter={}",
+                crate::queries::urlencode(&filter)
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["totalResults"], 1, "{email}: {found}");
+        assert_eq!(found["Resources"][0]["id"], id);
+    }
 }
