@@ -6,7 +6,8 @@ reads while they run.
     python3 benches/big_requests.py [--bin target/release/roster] [--users 100000]
 
 Starts `roster serve` on a fresh SQLite file (body limit raised to 8 MiB so that one
-PATCH can name 100,000 members; the PATCH bodies stay at 4 MiB otherwise), seeds a
+PATCH can name 100,000 members, the other bodies stay within 4 MiB; the operation cap
+raised to 100,000 to show how long lists scale), seeds a
 tenant, and prints one line per request: its time, and the slowest /healthz and
 other-tenant read answered while it ran.
 """
@@ -106,6 +107,8 @@ def main():
         os.environ,
         ROSTER_DATABASE_URL=f"sqlite://{workdir}/roster.db",
         ROSTER_MAX_BODY_BYTES=str(8 * 1024 * 1024),
+        # Raised so that the scaling of long operation lists can be seen too.
+        ROSTER_MAX_PATCH_OPERATIONS="100000",
         ROSTER_LOG="warn",
     )
     token = tenant(args.bin, env, "big")
@@ -203,6 +206,11 @@ def main():
         path = new_user("small-ops")
         timed(base, watcher_args, "1000 one-email add ops", "PATCH", path, token,
               patch([{"op": "add", "path": "emails", "value": [{"value": f"{i}@x"}]} for i in range(1000)]))
+        for ops in (5_000, 40_000):
+            path = new_user(f"ops-{ops}")
+            timed(base, watcher_args, f"{ops} one-email add ops (above the default cap)", "PATCH", path,
+                  token, patch([{"op": "add", "path": "emails", "value": [{"value": f"{i}@x"}]}
+                                for i in range(ops)]))
         filtered = patch([{"op": "remove", "path": f'emails[value eq "e{o}@x.org"]'} for o in range(1000)])
         timed(base, watcher_args, f"1000 filtered removes over {count} emails (worst case)", "PATCH",
               big_user, token, filtered)
