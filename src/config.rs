@@ -112,6 +112,9 @@ pub struct ServeConfig {
     /// Largest accepted request body in bytes (default 4 MiB).
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most operations accepted in one PATCH request; more is `400 invalidValue`.
+    #[arg(long, env = "ROSTER_MAX_PATCH_OPERATIONS", default_value_t = crate::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS)]
+    pub max_patch_operations: usize,
     /// Page size of list responses when the client sends no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100)]
     pub default_page_size: i64,

@@ -123,6 +123,7 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 default_count: config.default_page_size,
                 max_count: config.max_page_size,
             },
+            max_patch_operations: config.max_patch_operations,
             public_url: config.public_url,
             trusted_proxies: config.trusted_proxies,
             auth_failure_quotas: AuthFailureQuotas {

@@ -1,11 +1,12 @@
 //! Groups: tenant-level, with users and other groups as members. Membership is kept
-//! as rows and changed row by row, so a one-member change costs the same in a group
-//! of ten and of a hundred thousand. Cycles of nested groups are refused; members
+//! as rows and changed in batches of rows, so a one-member change costs the same in a
+//! group of ten and of a hundred thousand, and a change of N members costs N. Cycles of nested groups are refused; members
 //! must be users or groups of the same tenant; an application's token sees, adds
 //! and removes only the members in its scope, and changes the attributes of (or
 //! deletes) only the groups it created.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -17,7 +18,6 @@ use super::{DomainError, new_id, now, record_event};
 use crate::auth::Principal;
 use crate::casefold::fold;
 use crate::filter::Resolved;
-use crate::store::assignments::find_assignment;
 use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };
@@ -242,13 +242,15 @@ pub async fn modify_group<F, E>(
     with_members: bool,
 ) -> Result<Group, E>
 where
-    F: Fn(&Group) -> Result<GroupUpdate, E>,
-    E: From<DomainError>,
+    F: Fn(&Group) -> Result<GroupUpdate, E> + Send + Sync + 'static,
+    E: From<DomainError> + Send + 'static,
 {
+    // `change` may parse a long member list: it runs on a blocking thread.
+    let change = std::sync::Arc::new(change);
     for _ in 0..20 {
         let current = get_group(store, principal, id.clone(), false).await?;
         check_version(if_match.as_deref(), current.version)?;
-        let update = change(&current)?;
+        let (current, update) = super::compute_change(&change, current).await?;
         // Membership-only changes commute: they need not find an unchanged version.
         let strict =
             if_match.is_some() || update.attributes.is_some() || update.custom_data.is_some();
@@ -525,17 +527,32 @@ fn created_by_caller(
     Ok(creator.as_deref() == Some(&*principal.app_id))
 }
 
-/// Whether the caller may see (and so add or remove) this member.
-fn member_visible(
+/// The ids among `members` that the caller may see (and so add or remove): all of
+/// them for the Management Application; else member groups and the users assigned
+/// to the caller's application, found with one query per chunk of ids.
+fn visible_members(
     conn: &mut Conn,
     principal: &Principal,
-    id: &str,
-    kind: MemberKind,
-) -> Result<bool, DomainError> {
-    if principal.is_management || kind == MemberKind::Group {
-        return Ok(true);
+    members: Vec<(String, MemberKind)>,
+) -> Result<HashSet<String>, DomainError> {
+    if principal.is_management {
+        return Ok(members.into_iter().map(|(id, _)| id).collect());
     }
-    Ok(find_assignment(conn, id, &principal.app_id)?.is_some())
+    let users: Vec<String> = members
+        .iter()
+        .filter(|(_, kind)| *kind == MemberKind::User)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut visible: HashSet<String> = repo::assigned_among(conn, &principal.app_id, &users)?
+        .into_iter()
+        .collect();
+    visible.extend(
+        members
+            .into_iter()
+            .filter(|(_, kind)| *kind == MemberKind::Group)
+            .map(|(id, _)| id),
+    );
+    Ok(visible)
 }
 
 /// Checks members and resolves their kinds: each must be a user or group of the
@@ -546,36 +563,45 @@ fn resolve_members(
     group_id: &str,
     refs: &[MemberRef],
 ) -> Result<Vec<MemberRow>, DomainError> {
-    let mut seen = HashSet::new();
-    let ids: Vec<String> = refs
-        .iter()
-        .filter(|r| seen.insert(r.value.clone()))
-        .map(|r| r.value.clone())
-        .collect();
+    // The first reference to an id says its kind.
+    let mut wanted: HashMap<&str, Option<MemberKind>> = HashMap::with_capacity(refs.len());
+    let mut ids: Vec<String> = Vec::with_capacity(refs.len());
+    for r in refs {
+        if let Entry::Vacant(entry) = wanted.entry(r.value.as_str()) {
+            entry.insert(r.kind);
+            ids.push(r.value.clone());
+        }
+    }
     let users: HashSet<String> = repo::existing_users(conn, &principal.tenant_id, &ids)?
         .into_iter()
         .collect();
     let groups: HashSet<String> = repo::existing_groups(conn, &principal.tenant_id, &ids)?
         .into_iter()
         .collect();
+    let kinds: Vec<Option<MemberKind>> = ids
+        .iter()
+        .map(
+            |id| match (wanted[id.as_str()], users.contains(id), groups.contains(id)) {
+                (Some(MemberKind::User) | None, true, _) => Some(MemberKind::User),
+                (Some(MemberKind::Group) | None, _, true) => Some(MemberKind::Group),
+                _ => None,
+            },
+        )
+        .collect();
+    let found: Vec<(String, MemberKind)> = ids
+        .iter()
+        .zip(&kinds)
+        .filter_map(|(id, kind)| kind.map(|kind| (id.clone(), kind)))
+        .collect();
+    let visible = visible_members(conn, principal, found)?;
     let mut rows = Vec::with_capacity(ids.len());
     let mut ancestors: Option<HashSet<String>> = None;
-    for id in ids {
-        let wanted = refs.iter().find(|r| r.value == id).and_then(|r| r.kind);
-        let kind = match (wanted, users.contains(&id), groups.contains(&id)) {
-            (Some(MemberKind::User) | None, true, _) => MemberKind::User,
-            (Some(MemberKind::Group) | None, _, true) => MemberKind::Group,
-            _ => {
-                return Err(DomainError::InvalidValue(format!(
-                    "members: '{id}' is not a user or group of this tenant"
-                )));
-            }
-        };
-        if !member_visible(conn, principal, &id, kind)? {
+    for (id, kind) in ids.into_iter().zip(kinds) {
+        let Some(kind) = kind.filter(|_| visible.contains(&id)) else {
             return Err(DomainError::InvalidValue(format!(
                 "members: '{id}' is not a user or group of this tenant"
             )));
-        }
+        };
         if kind == MemberKind::Group {
             let ancestors = match &mut ancestors {
                 Some(set) => set,
@@ -597,47 +623,62 @@ fn resolve_members(
     Ok(rows)
 }
 
-/// Applies membership changes row by row; returns whether anything changed.
+/// Consecutive adds, and consecutive removes, as one change each: a PATCH of many
+/// one-member operations costs a few statements per chunk of members, not per member.
+fn coalesced(changes: &[MemberChange]) -> Vec<MemberChange> {
+    let mut out: Vec<MemberChange> = Vec::with_capacity(changes.len());
+    for change in changes {
+        match (out.last_mut(), change) {
+            (Some(MemberChange::Add(all)), MemberChange::Add(more)) => {
+                all.extend(more.iter().cloned())
+            }
+            (Some(MemberChange::Remove(all)), MemberChange::Remove(more)) => {
+                all.extend(more.iter().cloned())
+            }
+            _ => out.push(change.clone()),
+        }
+    }
+    out
+}
+
+/// Applies membership changes in batches of rows; returns whether anything changed.
 fn apply_member_changes(
     conn: &mut Conn,
     principal: &Principal,
     group_id: &str,
     changes: &[MemberChange],
 ) -> Result<bool, DomainError> {
+    let scope = (!principal.is_management).then_some(&*principal.app_id);
     let mut changed = false;
-    for change in changes {
+    for change in coalesced(changes) {
         match change {
             MemberChange::Add(refs) => {
                 if refs.is_empty() {
                     continue;
                 }
-                let rows = resolve_members(conn, principal, group_id, refs)?;
+                let rows = resolve_members(conn, principal, group_id, &refs)?;
                 changed |= repo::add_members(conn, &rows)? > 0;
             }
             MemberChange::Remove(ids) => {
-                let removable = visible_ids(conn, principal, group_id, ids)?;
+                let removable = if principal.is_management {
+                    ids
+                } else {
+                    let present = repo::present_member_rows(conn, group_id, &ids)?;
+                    visible_rows(conn, principal, present)?
+                };
                 changed |= repo::remove_members(conn, group_id, &removable)? > 0;
             }
             MemberChange::RemoveAll => {
-                let all: Vec<String> = repo::member_rows(conn, group_id)?
-                    .into_iter()
-                    .map(|m| m.member_id)
-                    .collect();
-                let removable = visible_ids(conn, principal, group_id, &all)?;
-                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
+                changed |= repo::remove_all_members(conn, group_id, scope)? > 0;
             }
             MemberChange::Replace(refs) => {
-                let rows = resolve_members(conn, principal, group_id, refs)?;
+                let rows = resolve_members(conn, principal, group_id, &refs)?;
                 let wanted: HashSet<&str> = rows.iter().map(|r| r.member_id.as_str()).collect();
-                let current: Vec<String> = repo::member_rows(conn, group_id)?
+                let stale: Vec<MemberRow> = repo::member_rows(conn, group_id)?
                     .into_iter()
-                    .map(|m| m.member_id)
+                    .filter(|row| !wanted.contains(row.member_id.as_str()))
                     .collect();
-                let stale: Vec<String> = current
-                    .into_iter()
-                    .filter(|id| !wanted.contains(id.as_str()))
-                    .collect();
-                let removable = visible_ids(conn, principal, group_id, &stale)?;
+                let removable = visible_rows(conn, principal, stale)?;
                 changed |= repo::remove_members(conn, group_id, &removable)? > 0;
                 changed |= repo::add_members(conn, &rows)? > 0;
             }
@@ -646,29 +687,19 @@ fn apply_member_changes(
     Ok(changed)
 }
 
-/// The ids among `ids` that are members the caller may see.
-fn visible_ids(
+/// The ids of the member rows the caller may see.
+fn visible_rows(
     conn: &mut Conn,
     principal: &Principal,
-    group_id: &str,
-    ids: &[String],
+    rows: Vec<MemberRow>,
 ) -> Result<Vec<String>, DomainError> {
-    let present = repo::present_members(conn, group_id, ids)?;
-    if principal.is_management {
-        return Ok(present);
-    }
-    let rows = repo::member_rows(conn, group_id)?;
-    let mut visible = Vec::new();
-    for id in present {
-        let kind = rows
-            .iter()
-            .find(|r| r.member_id == id)
-            .map_or(MemberKind::User, |r| MemberKind::parse(&r.member_type));
-        if member_visible(conn, principal, &id, kind)? {
-            visible.push(id);
-        }
-    }
-    Ok(visible)
+    let members: Vec<(String, MemberKind)> = rows
+        .into_iter()
+        .map(|row| (row.member_id, MemberKind::parse(&row.member_type)))
+        .collect();
+    let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
+    let visible = visible_members(conn, principal, members)?;
+    Ok(ids.into_iter().filter(|id| visible.contains(id)).collect())
 }
 
 fn record_group(

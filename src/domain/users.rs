@@ -228,14 +228,15 @@ pub async fn modify_user<F, E>(
     modify: F,
 ) -> Result<User, E>
 where
-    F: Fn(&User) -> Result<UserInput, E>,
-    E: From<DomainError>,
+    F: Fn(&User) -> Result<UserInput, E> + Send + Sync + 'static,
+    E: From<DomainError> + Send + 'static,
 {
     const ATTEMPTS: usize = 20;
+    let modify = std::sync::Arc::new(modify);
     for _ in 0..ATTEMPTS {
         let current = get_user(store, principal, id.clone()).await?;
         check_version(if_match.as_deref(), current.version)?;
-        let input = modify(&current)?;
+        let (current, input) = super::compute_change(&modify, current).await?;
         let password_hash = hash_optional_password(input.password.clone()).await?;
         let principal_for_write = principal.clone();
         let id_for_write = id.clone();

@@ -17,6 +17,28 @@ use crate::scim::ScimError;
 /// A request body parsed as JSON.
 pub struct JsonBody(pub Value);
 
+/// Bodies larger than this are parsed on a blocking thread, so that a big body does
+/// not hold up the other requests of the HTTP worker.
+const PARSED_ON_THE_WORKER: usize = 64 * 1024;
+
+/// Runs `f`, CPU-heavy work of one request, on a blocking thread instead of the
+/// HTTP worker, which serves many connections at once.
+pub async fn off_worker<T, F>(f: F) -> Result<T, ScimError>
+where
+    F: FnOnce() -> Result<T, ScimError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f)
+        .await
+        .unwrap_or_else(|_| Err(ScimError::new(500, None, "the request was cancelled")))
+}
+
+fn parse_json(bytes: &[u8]) -> Result<JsonBody, ScimError> {
+    serde_json::from_slice(bytes)
+        .map(JsonBody)
+        .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+}
+
 fn too_large(limit: usize) -> ScimError {
     ScimError::new(
         413,
@@ -62,9 +84,11 @@ impl FromRequest for JsonBody {
                     "the request body is empty; a JSON object is expected",
                 ));
             }
-            serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-                ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
-            })
+            if bytes.len() <= PARSED_ON_THE_WORKER {
+                return parse_json(&bytes);
+            }
+            let bytes = bytes.freeze();
+            off_worker(move || parse_json(&bytes)).await
         })
     }
 }

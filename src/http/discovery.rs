@@ -44,8 +44,10 @@ async fn service_provider_config(
     state: web::Data<AppState>,
     _: Caller,
 ) -> HttpResponse {
-    let document =
+    let mut document =
         discovery::service_provider_config(&base_url(&req, &state), state.settings.page_limits);
+    // Not in RFC 7643's schema; named like `bulk.maxOperations`.
+    document["patch"]["maxOperations"] = state.settings.max_patch_operations.into();
     scim_json(StatusCode::OK, &document)
 }
 

@@ -9,11 +9,11 @@ use futures_util::{StreamExt, stream};
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::JsonBody;
+use super::body::{JsonBody, off_worker};
 use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_list};
 use super::params::{QueryParams, base_url, if_match, not_modified};
-use super::response::{resource_response, scim_resource, write_json};
+use super::response::{json_bytes, resource_response, scim_resource, write_json};
 use crate::auth::Principal;
 use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
@@ -74,13 +74,34 @@ fn single_group(
     Ok(scim_resource(status, &projection.apply(full), &meta))
 }
 
+/// The response to a write: a group with a long member list is rendered on a
+/// blocking thread.
+async fn written_group(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    group: Group,
+) -> Result<HttpResponse, ScimError> {
+    let projection = QueryParams::from_request(req)
+        .list_request()
+        .projection(&GROUP_RESOURCE);
+    let base = base_url(req, state);
+    let (body, meta) = off_worker(move || {
+        let full = render_group(&group, &base);
+        let meta = full["meta"].clone();
+        Ok((json_bytes(&projection.apply(full)), meta))
+    })
+    .await?;
+    Ok(resource_response(status, &meta).body(body))
+}
+
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     Caller(principal): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    let request = group_input_from_body(&body)?;
+    let request = off_worker(move || group_input_from_body(&body)).await?;
     let group = domain::create_group(
         &state.store,
         &principal,
@@ -89,7 +110,7 @@ async fn create(
         request.members,
     )
     .await?;
-    single_group(&req, &state, StatusCode::CREATED, &group)
+    written_group(&req, &state, StatusCode::CREATED, group).await
 }
 
 /// A group's members are streamed out page by page as they are read, so that a
@@ -151,7 +172,7 @@ async fn replace(
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    let request = group_input_from_body(&body)?;
+    let request = off_worker(move || group_input_from_body(&body)).await?;
     let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
@@ -159,7 +180,7 @@ async fn replace(
         id.into_inner(),
         if_match(&req),
         "group.replaced",
-        |current| {
+        move |current| {
             let mut attributes = request.attributes.clone();
             if !request.roster_named {
                 // Identity providers know nothing of the Roster extension: keep it.
@@ -176,7 +197,7 @@ async fn replace(
         with_members,
     )
     .await?;
-    single_group(&req, &state, StatusCode::OK, &group)
+    written_group(&req, &state, StatusCode::OK, group).await
 }
 
 async fn patch(
@@ -186,7 +207,8 @@ async fn patch(
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    let operations = parse_patch_request(&body)?;
+    let max_operations = state.settings.max_patch_operations;
+    let operations = off_worker(move || parse_patch_request(&body, max_operations)).await?;
     let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
@@ -194,11 +216,11 @@ async fn patch(
         id.into_inner(),
         if_match(&req),
         "group.patched",
-        |current| patch_group(current, &operations),
+        move |current| patch_group(current, &operations),
         with_members,
     )
     .await?;
-    single_group(&req, &state, StatusCode::OK, &group)
+    written_group(&req, &state, StatusCode::OK, group).await
 }
 
 async fn delete(

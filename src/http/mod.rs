@@ -35,6 +35,8 @@ pub struct HttpSettings {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     pub page_limits: PageLimits,
+    /// Most operations accepted in one PATCH request.
+    pub max_patch_operations: usize,
     /// Public base URL of the service (scheme, host, optional path prefix), used in
     /// `meta.location`; derived from each request's Host header (or a trusted proxy's
     /// forwarded host) when unset.

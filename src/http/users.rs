@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::JsonBody;
+use super::body::{JsonBody, off_worker};
 use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_list};
 use super::params::{QueryParams, base_url, if_match, not_modified};
@@ -94,14 +94,15 @@ async fn patch(
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    let operations = parse_patch_request(&body)?;
+    let max_operations = state.settings.max_patch_operations;
+    let operations = off_worker(move || parse_patch_request(&body, max_operations)).await?;
     let user = domain::modify_user(
         &state.store,
         &principal,
         id.into_inner(),
         if_match(&req),
         "user.patched",
-        |current| patch_user(current, &operations),
+        move |current| patch_user(current, &operations),
     )
     .await?;
     single_user(&req, &state, StatusCode::OK, user)

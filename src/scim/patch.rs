@@ -11,13 +11,15 @@
 //! single-valued attributes, removal of multi-valued values named in `value`, and a
 //! value-filter path that matches nothing creating the value it describes.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimType};
 use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef, common_attribute};
 use super::validate::{
     check_single_primary, core_schema, extension_object, extension_schema, find_extension,
-    normalize_value, split_extension_path,
+    normalize_value, several_primaries, split_extension_path,
 };
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::matcher::element_matches;
@@ -39,8 +41,17 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
-/// Reads a PatchOp message body (RFC 7644 §3.5.2).
-pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
+/// Most operations one PatchOp request may carry unless configured otherwise. Each
+/// operation may cost a pass over the attribute it targets, so their number is
+/// bounded; one operation may still carry any number of values within the body limit.
+pub const DEFAULT_MAX_PATCH_OPERATIONS: usize = 1000;
+
+/// Reads a PatchOp message body (RFC 7644 §3.5.2) of at most `max_operations`
+/// operations.
+pub fn parse_patch_request(
+    body: &Value,
+    max_operations: usize,
+) -> Result<Vec<PatchOperation>, ScimError> {
     let Value::Object(fields) = body else {
         return Err(ScimError::invalid_syntax(
             "a PatchOp request must be a JSON object",
@@ -58,6 +69,13 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimErro
     };
     if operations.is_empty() {
         return Err(ScimError::invalid_syntax("'Operations' is empty"));
+    }
+    if operations.len() > max_operations {
+        return Err(ScimError::invalid_value(format!(
+            "'Operations' has {} operations; at most {max_operations} are accepted in one \
+             request: split the change into several requests",
+            operations.len()
+        )));
     }
     operations
         .iter()
@@ -124,10 +142,15 @@ pub fn apply_patch(
     resource_type: &ResourceTypeDef,
 ) -> Result<Map<String, Value>, ScimError> {
     let mut working = document.clone();
-    let engine = PatchEngine { resource_type };
+    let mut engine = PatchEngine {
+        resource_type,
+        open: Vec::new(),
+        examined: 0,
+    };
     for operation in operations {
         engine.apply(&mut working, operation)?;
     }
+    engine.close(&mut working, |_| true);
     // Extension objects left empty are not kept.
     working.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
     Ok(working)
@@ -149,6 +172,24 @@ struct Target {
 
 struct PatchEngine<'r> {
     resource_type: &'r ResourceTypeDef,
+    /// Multi-valued attributes taken out of the document and indexed while `add`s
+    /// of values go to them, so that N adds cost N, not N times the attribute's
+    /// length. Any other operation on one puts it back first.
+    open: Vec<OpenAttribute>,
+    /// Values of multi-valued attributes that operations have gone through so far.
+    examined: usize,
+}
+
+/// Most values of multi-valued attributes one PATCH request may go through. An
+/// operation other than an add of values goes through all of the attribute's values
+/// (a value filter tests each): this bounds what a request of many such operations
+/// on a user of very many values costs. Users of ordinary size never come near it.
+pub const MAX_VALUES_EXAMINED: usize = 1_000_000;
+
+struct OpenAttribute {
+    container: Option<&'static str>,
+    attribute: &'static AttributeDef,
+    values: MultiValues,
 }
 
 fn invalid_path(detail: impl Into<String>) -> ScimError {
@@ -161,7 +202,7 @@ fn no_target(detail: impl Into<String>) -> ScimError {
 
 impl PatchEngine<'_> {
     fn apply(
-        &self,
+        &mut self,
         doc: &mut Map<String, Value>,
         operation: &PatchOperation,
     ) -> Result<(), ScimError> {
@@ -175,15 +216,118 @@ impl PatchEngine<'_> {
         match &operation.path {
             Some(path) => {
                 let target = self.resolve_target(path)?;
-                self.apply_at(doc, operation.op, &target, operation.value.as_ref(), path)
+                self.apply_step(doc, operation.op, target, operation.value.as_ref(), path)
             }
             None => self.apply_without_path(doc, operation),
         }
     }
 
+    /// Applies one operation to a resolved target.
+    fn apply_step(
+        &mut self,
+        doc: &mut Map<String, Value>,
+        op: PatchOpKind,
+        target: Target,
+        value: Option<&Value>,
+        path: &str,
+    ) -> Result<(), ScimError> {
+        let plain_add = op == PatchOpKind::Add
+            && target.attribute.multi_valued
+            && target.filter.is_none()
+            && target.sub_attribute.is_none()
+            && target.free_form_path.is_empty();
+        let already_open = self.open.iter().any(|open| {
+            open.container == target.container && std::ptr::eq(open.attribute, target.attribute)
+        });
+        if target.attribute.multi_valued && target.free_form_path.is_empty() && !already_open {
+            self.examine(doc, &target)?;
+        }
+        match value {
+            Some(value) if plain_add => {
+                check_mutability(&target, path)?;
+                let definition = target.attribute;
+                let normalized = normalize_value(definition, value, &definition.name)?;
+                let values = self.open_values(doc, target.container, definition);
+                values.add(normalized);
+                // Each operation leaves at most one primary value, as it would alone.
+                values.check_single_primary(&definition.name)
+            }
+            _ => {
+                self.close(doc, |open| {
+                    open.container == target.container
+                        && std::ptr::eq(open.attribute, target.attribute)
+                });
+                self.apply_at(doc, op, &target, value, path)
+            }
+        }
+    }
+
+    /// Counts the values of the target's attribute as gone through; refuses the
+    /// request when it goes through more than [`MAX_VALUES_EXAMINED`].
+    fn examine(&mut self, doc: &Map<String, Value>, target: &Target) -> Result<(), ScimError> {
+        let container = match target.container {
+            Some(urn) => doc.get(urn).and_then(Value::as_object),
+            None => Some(doc),
+        };
+        let stored = container
+            .and_then(|fields| fields.get(&target.attribute.name))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        self.examined = self.examined.saturating_add(stored);
+        if self.examined > MAX_VALUES_EXAMINED {
+            return Err(ScimError::invalid_value(format!(
+                "the operations go through the {stored} values of '{}' again and again: \
+                 more than {MAX_VALUES_EXAMINED} values in all; send fewer operations \
+                 per request",
+                target.attribute.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The indexed values of a multi-valued attribute, taken out of the document.
+    fn open_values(
+        &mut self,
+        doc: &mut Map<String, Value>,
+        container: Option<&'static str>,
+        attribute: &'static AttributeDef,
+    ) -> &mut MultiValues {
+        let position = self.open.iter().position(|open| {
+            open.container == container && std::ptr::eq(open.attribute, attribute)
+        });
+        let position = position.unwrap_or_else(|| {
+            let items = match container_mut(doc, container).remove(&attribute.name) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            self.open.push(OpenAttribute {
+                container,
+                attribute,
+                values: MultiValues::new(items),
+            });
+            self.open.len() - 1
+        });
+        &mut self.open[position].values
+    }
+
+    /// Puts the open attributes that `which` selects back into the document.
+    fn close(&mut self, doc: &mut Map<String, Value>, which: impl Fn(&OpenAttribute) -> bool) {
+        let (closing, open): (Vec<_>, Vec<_>) = self.open.drain(..).partition(|o| which(o));
+        self.open = open;
+        for attribute in closing {
+            let items = attribute.values.items;
+            let container = container_mut(doc, attribute.container);
+            if items.is_empty() {
+                container.remove(&attribute.attribute.name);
+            } else {
+                container.insert(attribute.attribute.name.clone(), Value::Array(items));
+            }
+        }
+    }
+
     /// RFC 7644 §3.5.2.1/.3: without `path`, the value is an object of attributes.
     fn apply_without_path(
-        &self,
+        &mut self,
         doc: &mut Map<String, Value>,
         operation: &PatchOperation,
     ) -> Result<(), ScimError> {
@@ -222,18 +366,20 @@ impl PatchEngine<'_> {
     /// A path naming a whole extension: its value is an object of that extension's
     /// attributes.
     fn apply_to_extension(
-        &self,
+        &mut self,
         doc: &mut Map<String, Value>,
         operation: &PatchOperation,
         extension: &'static str,
     ) -> Result<(), ScimError> {
         match (operation.op, &operation.value) {
             (PatchOpKind::Remove, _) => {
+                self.close(doc, |open| open.container == Some(extension));
                 doc.remove(extension);
                 Ok(())
             }
             (op, Some(Value::Object(fields))) => {
                 if op == PatchOpKind::Replace {
+                    self.close(doc, |open| open.container == Some(extension));
                     doc.remove(extension);
                 }
                 for (name, value) in fields {
@@ -251,7 +397,7 @@ impl PatchEngine<'_> {
     }
 
     fn apply_key(
-        &self,
+        &mut self,
         doc: &mut Map<String, Value>,
         op: PatchOpKind,
         key: &str,
@@ -261,7 +407,7 @@ impl PatchEngine<'_> {
         if target.attribute.mutability == Mutability::ReadOnly {
             return Ok(()); // e.g. Okta repeats the group's id in the value
         }
-        self.apply_at(doc, op, &target, Some(value), key)
+        self.apply_step(doc, op, target, Some(value), key)
     }
 
     fn resolve_target(&self, path: &str) -> Result<Target, ScimError> {
@@ -411,9 +557,13 @@ impl PatchEngine<'_> {
                             }
                         }
                         None => {
+                            let mut removed = vec![false; items.len()];
+                            for &i in &matching {
+                                removed[i] = true;
+                            }
                             let mut index = 0;
                             items.retain(|_| {
-                                let keep = !matching.contains(&index);
+                                let keep = !removed[index];
                                 index += 1;
                                 keep
                             });
@@ -599,8 +749,8 @@ fn apply_multi_valued(
             Some(named) if !named.is_null() => {
                 let named =
                     normalize_value(definition, named, name)?.unwrap_or(Value::Array(Vec::new()));
-                let named = named.as_array().cloned().unwrap_or_default();
-                items.retain(|item| !named.iter().any(|n| describes(n, item)));
+                let named = named.as_array().map(Vec::as_slice).unwrap_or_default();
+                remove_described(&mut items, named);
             }
             _ => items.clear(),
         },
@@ -629,24 +779,9 @@ fn apply_multi_valued(
         (PatchOpKind::Add, None) => {
             let value =
                 value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
-            let new_items = normalize_value(definition, value, name)?;
-            for new_item in new_items
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default()
-            {
-                // Adding a value that is already there changes nothing (RFC 7644 §3.5.2.1).
-                if let Some(existing) = items
-                    .iter_mut()
-                    .find(|existing| same_value(existing, &new_item))
-                {
-                    merge_into(existing, &new_item);
-                } else {
-                    if is_primary(&new_item) {
-                        clear_primary(&mut items);
-                    }
-                    items.push(new_item);
-                }
-            }
+            let mut values = MultiValues::new(items);
+            values.add(normalize_value(definition, value, name)?);
+            items = values.items;
         }
         (PatchOpKind::Replace, None) => {
             let value =
@@ -728,6 +863,134 @@ fn normalize_element(
         .and_then(|v| v.as_array().and_then(|a| a.first().cloned())))
 }
 
+/// The values of a multi-valued attribute, indexed so that adding one costs the same
+/// however many there are.
+struct MultiValues {
+    items: Vec<Value>,
+    /// Positions in `items` by [`identity_key`].
+    by_identity: HashMap<String, Vec<usize>>,
+    /// Positions of the values marked primary.
+    primaries: HashSet<usize>,
+}
+
+impl MultiValues {
+    fn new(items: Vec<Value>) -> MultiValues {
+        let mut by_identity: HashMap<String, Vec<usize>> = HashMap::with_capacity(items.len());
+        let mut primaries = HashSet::new();
+        for (index, item) in items.iter().enumerate() {
+            by_identity
+                .entry(identity_key(item))
+                .or_default()
+                .push(index);
+            if is_primary(item) {
+                primaries.insert(index);
+            }
+        }
+        MultiValues {
+            items,
+            by_identity,
+            primaries,
+        }
+    }
+
+    /// Adds normalized values: one that is already there is merged into it, which
+    /// changes nothing when they are equal (RFC 7644 §3.5.2.1); a new primary value
+    /// clears the old primary.
+    fn add(&mut self, normalized: Option<Value>) {
+        let new_items = match normalized {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        for new_item in new_items {
+            let key = identity_key(&new_item);
+            let existing = self.by_identity.get(&key).and_then(|positions| {
+                positions
+                    .iter()
+                    .copied()
+                    .find(|&i| same_value(&self.items[i], &new_item))
+            });
+            match existing {
+                Some(index) => {
+                    merge_into(&mut self.items[index], &new_item);
+                    if is_primary(&self.items[index]) {
+                        self.primaries.insert(index);
+                    } else {
+                        self.primaries.remove(&index);
+                    }
+                }
+                None => {
+                    let index = self.items.len();
+                    if is_primary(&new_item) {
+                        for &old in &self.primaries {
+                            clear_primary(&mut self.items[old]);
+                        }
+                        self.primaries.clear();
+                        self.primaries.insert(index);
+                    }
+                    self.by_identity.entry(key).or_default().push(index);
+                    self.items.push(new_item);
+                }
+            }
+        }
+    }
+
+    fn check_single_primary(&self, name: &str) -> Result<(), ScimError> {
+        match self.primaries.len() {
+            0 | 1 => Ok(()),
+            count => Err(several_primaries(name, count)),
+        }
+    }
+}
+
+/// A key equal for any two values that [`same_value`] finds the same: their
+/// `value`, or, lacking one, everything but `primary` and `display`.
+fn identity_key(item: &Value) -> String {
+    let mut key = String::new();
+    match item.get("value") {
+        Some(value) => {
+            key.push('v');
+            write_canonical(value, &mut key);
+        }
+        None => {
+            key.push('w');
+            write_canonical(&strip_flags(item), &mut key);
+        }
+    }
+    key
+}
+
+/// Writes `value` as JSON with object members in name order, so that equal values
+/// give equal text whatever order their members came in.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(fields) => {
+            let mut names: Vec<&String> = fields.keys().collect();
+            names.sort();
+            out.push('{');
+            for (i, name) in names.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(name.clone()).to_string());
+                out.push(':');
+                write_canonical(&fields[name.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// Two values are the same value when their `value`s are equal and their `type`s do
 /// not differ (or, lacking a `value`, everything but `primary` and `display` is).
 fn same_value(a: &Value, b: &Value) -> bool {
@@ -756,8 +1019,66 @@ fn strip_flags(value: &Value) -> Value {
     }
 }
 
+/// Removes from `items` every value that one of `named` describes (see
+/// [`describes`]), in one pass over `items` per set of sub-attribute names used.
+fn remove_described(items: &mut Vec<Value>, named: &[Value]) {
+    // Named objects grouped by the sub-attributes they give: an item is described
+    // when its values of those sub-attributes are among the group's.
+    let mut by_names: HashMap<Vec<String>, HashSet<Vec<String>>> = HashMap::new();
+    let mut whole: HashSet<String> = HashSet::new();
+    for value in named {
+        match value {
+            Value::Object(wanted) => {
+                let mut names: Vec<String> = wanted.keys().cloned().collect();
+                names.sort();
+                let described = names.iter().map(|n| comparison_key(&wanted[n.as_str()]));
+                let described = described.collect();
+                by_names.entry(names).or_default().insert(described);
+            }
+            other => {
+                let mut key = String::new();
+                write_canonical(other, &mut key);
+                whole.insert(key);
+            }
+        }
+    }
+    items.retain(|item| {
+        if !whole.is_empty() {
+            let mut key = String::new();
+            write_canonical(item, &mut key);
+            if whole.contains(&key) {
+                return false;
+            }
+        }
+        let Value::Object(fields) = item else {
+            return true;
+        };
+        !by_names.iter().any(|(names, described)| {
+            let values: Option<Vec<String>> = names
+                .iter()
+                .map(|n| fields.get(n.as_str()).map(comparison_key))
+                .collect();
+            values.is_some_and(|values| described.contains(&values))
+        })
+    })
+}
+
+/// Equal for two sub-attribute values exactly when [`describes`] finds them equal:
+/// strings ignoring ASCII case, anything else as JSON.
+fn comparison_key(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("s{}", text.to_ascii_lowercase()),
+        other => {
+            let mut key = String::from("j");
+            write_canonical(other, &mut key);
+            key
+        }
+    }
+}
+
 /// Whether the value `named` in a remove describes `item`: every sub-attribute it
 /// gives is equal (strings compared ignoring case).
+#[cfg(test)]
 fn describes(named: &Value, item: &Value) -> bool {
     match (named, item) {
         (Value::Object(wanted), Value::Object(fields)) => {
@@ -783,13 +1104,11 @@ fn is_primary(value: &Value) -> bool {
     value.get("primary").and_then(Value::as_bool) == Some(true)
 }
 
-fn clear_primary(items: &mut [Value]) {
-    for item in items {
-        if let Value::Object(fields) = item
-            && fields.get("primary").and_then(Value::as_bool) == Some(true)
-        {
-            fields.insert("primary".into(), Value::Bool(false));
-        }
+fn clear_primary(item: &mut Value) {
+    if let Value::Object(fields) = item
+        && fields.get("primary").and_then(Value::as_bool) == Some(true)
+    {
+        fields.insert("primary".into(), Value::Bool(false));
     }
 }
 
@@ -903,10 +1222,13 @@ mod tests {
     }
 
     fn patch(operations: Value) -> Result<Map<String, Value>, ScimError> {
-        let operations = parse_patch_request(&json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": operations
-        }))?;
+        let operations = parse_patch_request(
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": operations
+            }),
+            DEFAULT_MAX_PATCH_OPERATIONS,
+        )?;
         apply_patch(&doc(), &operations, &USER_RESOURCE)
     }
 
@@ -1133,14 +1455,24 @@ mod tests {
 
     #[test]
     fn malformed_requests_are_invalid_syntax() {
-        assert!(parse_patch_request(&json!({"Operations": []})).is_err());
         assert!(
-            parse_patch_request(&json!({"Operations": [{"op": "move", "path": "x"}]})).is_err()
+            parse_patch_request(&json!({"Operations": []}), DEFAULT_MAX_PATCH_OPERATIONS).is_err()
         );
         assert!(
-            parse_patch_request(&json!({"Operations": [{"op": "add", "path": "title"}]})).is_err()
+            parse_patch_request(
+                &json!({"Operations": [{"op": "move", "path": "x"}]}),
+                DEFAULT_MAX_PATCH_OPERATIONS
+            )
+            .is_err()
         );
-        assert!(parse_patch_request(&json!({})).is_err());
+        assert!(
+            parse_patch_request(
+                &json!({"Operations": [{"op": "add", "path": "title"}]}),
+                DEFAULT_MAX_PATCH_OPERATIONS
+            )
+            .is_err()
+        );
+        assert!(parse_patch_request(&json!({}), DEFAULT_MAX_PATCH_OPERATIONS).is_err());
     }
 
     #[test]
@@ -1164,8 +1496,11 @@ mod tests {
         let path = format!("{ROSTER_USER}:customData.plan");
         let out = patch(json!([{"op": "add", "path": path, "value": "gold"}])).unwrap();
         assert_eq!(out[ROSTER_USER]["customData"], json!({"plan": "gold"}));
-        let operations =
-            parse_patch_request(&json!({"Operations": [{"op": "remove", "path": path}]})).unwrap();
+        let operations = parse_patch_request(
+            &json!({"Operations": [{"op": "remove", "path": path}]}),
+            DEFAULT_MAX_PATCH_OPERATIONS,
+        )
+        .unwrap();
         let removed = apply_patch(&out, &operations, &USER_RESOURCE).unwrap();
         assert!(removed.get(ROSTER_USER).is_none());
     }
@@ -1184,6 +1519,150 @@ mod tests {
         assert_eq!(
             out["emails"],
             json!([{"value": "home@jensen.org", "type": "home"}])
+        );
+    }
+
+    #[test]
+    fn more_operations_than_the_limit_are_refused_with_the_limit_named() {
+        let operation = json!({"op": "add", "path": "title", "value": "x"});
+        let body = json!({"Operations": vec![operation; 4]});
+        let error = parse_patch_request(&body, 3).unwrap_err();
+        assert_eq!(error.scim_type.map(ScimType::as_str), Some("invalidValue"));
+        assert!(error.detail.contains("at most 3"), "{}", error.detail);
+        assert_eq!(parse_patch_request(&body, 4).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn many_adds_give_each_distinct_value_once_in_order() {
+        let mut operations: Vec<Value> = (0..300)
+            .map(|i| json!({"op": "add", "path": "emails", "value": [{"value": format!("u{i}@x.org")}]}))
+            .collect();
+        // Repeats, an existing value, and adds to another attribute in between.
+        operations.push(json!({"op": "add", "path": "emails", "value": [{"value": "u7@x.org"}]}));
+        operations.push(json!({"op": "add", "path": "phoneNumbers", "value": [{"value": "555"}]}));
+        operations.push(json!({"op": "add", "value": {"emails": [{"value": "babs@jensen.org", "type": "home", "display": "B"}]}}));
+        operations.push(json!({"op": "add", "path": "emails", "value": [{"value": "u299@x.org"}]}));
+        let out = patch(Value::Array(operations)).unwrap();
+        let emails = out["emails"].as_array().unwrap();
+        assert_eq!(emails.len(), 302);
+        assert_eq!(
+            emails[1],
+            json!({"value": "babs@jensen.org", "type": "home", "display": "B"})
+        );
+        assert_eq!(emails[2]["value"], "u0@x.org");
+        assert_eq!(emails[301]["value"], "u299@x.org");
+        assert_eq!(out["phoneNumbers"], json!([{"value": "555"}]));
+    }
+
+    #[test]
+    fn an_add_after_a_filtered_change_sees_that_change() {
+        let out = patch(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "a@x.org", "type": "other"}]},
+            {"op": "remove", "path": "emails[value eq \"a@x.org\"]"},
+            {"op": "add", "path": "emails", "value": [{"value": "a@x.org", "type": "other"}]},
+            {"op": "replace", "path": "emails[value eq \"a@x.org\"].type", "value": "work"}
+        ]))
+        .unwrap();
+        let emails = out["emails"].as_array().unwrap();
+        assert_eq!(emails.len(), 3);
+        assert_eq!(emails[2], json!({"value": "a@x.org", "type": "work"}));
+    }
+
+    #[test]
+    fn each_add_of_a_primary_value_leaves_one_primary() {
+        let out = patch(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "p1@x.org", "primary": true}]},
+            {"op": "add", "path": "emails", "value": [{"value": "p2@x.org", "primary": true}]}
+        ]))
+        .unwrap();
+        let primaries: Vec<&Value> = out["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .map(|e| &e["value"])
+            .collect();
+        assert_eq!(primaries, vec![&json!("p2@x.org")]);
+        // Marking an existing value primary beside another primary is refused.
+        assert_eq!(
+            error_type(json!([
+                {"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home", "primary": true}]},
+                {"op": "add", "path": "emails", "value": [{"value": "p3@x.org", "primary": true}]}
+            ])),
+            Some("invalidValue")
+        );
+    }
+
+    #[test]
+    fn removing_named_values_matches_describes() {
+        let items: Vec<Value> = vec![
+            json!({"value": "A@x.org", "type": "work"}),
+            json!({"value": "a@x.org", "type": "home"}),
+            json!({"value": "b@x.org", "type": "work", "primary": true}),
+            json!({"type": "work"}),
+            json!({"value": 5}),
+            json!("plain"),
+        ];
+        let nameds: Vec<Vec<Value>> = vec![
+            vec![json!({"value": "a@X.org"})],
+            vec![json!({"value": "a@x.org", "type": "WORK"})],
+            vec![json!({"type": "work"})],
+            vec![json!({})],
+            vec![json!({"value": 5}), json!("plain")],
+            vec![
+                json!({"value": "b@x.org", "primary": true}),
+                json!({"value": "zz"}),
+            ],
+            vec![json!({"primary": false})],
+        ];
+        for named in nameds {
+            let mut expected = items.clone();
+            expected.retain(|item| !named.iter().any(|n| describes(n, item)));
+            let mut got = items.clone();
+            remove_described(&mut got, &named);
+            assert_eq!(got, expected, "named {named:?}");
+        }
+    }
+
+    #[test]
+    fn operations_going_through_too_many_values_are_refused() {
+        let emails: Vec<Value> = (0..20_000)
+            .map(|i| json!({"value": format!("e{i}@x.org")}))
+            .collect();
+        let document = json!({"userName": "big", "emails": emails})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let filtered = |count: usize| {
+            let operations: Vec<Value> = (0..count)
+                .map(
+                    |i| json!({"op": "remove", "path": format!("emails[value eq \"e{i}@x.org\"]")}),
+                )
+                .collect();
+            let operations = parse_patch_request(
+                &json!({"Operations": operations}),
+                DEFAULT_MAX_PATCH_OPERATIONS,
+            )
+            .unwrap();
+            apply_patch(&document, &operations, &USER_RESOURCE)
+        };
+        let allowed = MAX_VALUES_EXAMINED / 20_000;
+        let out = filtered(allowed).unwrap();
+        assert_eq!(out["emails"].as_array().unwrap().len(), 20_000 - allowed);
+        let error = filtered(allowed + 1).unwrap_err();
+        assert_eq!(error.scim_type.map(ScimType::as_str), Some("invalidValue"));
+        assert!(error.detail.contains("'emails'"), "{}", error.detail);
+        // Adds to an attribute already open cost nothing more.
+        let adds: Vec<Value> = (0..DEFAULT_MAX_PATCH_OPERATIONS)
+            .map(|i| json!({"op": "add", "path": "emails", "value": [{"value": format!("n{i}@x.org")}]}))
+            .collect();
+        let operations =
+            parse_patch_request(&json!({"Operations": adds}), DEFAULT_MAX_PATCH_OPERATIONS)
+                .unwrap();
+        let out = apply_patch(&document, &operations, &USER_RESOURCE).unwrap();
+        assert_eq!(
+            out["emails"].as_array().unwrap().len(),
+            20_000 + DEFAULT_MAX_PATCH_OPERATIONS
         );
     }
 }

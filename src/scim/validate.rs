@@ -311,11 +311,16 @@ pub fn check_single_primary(name: &str, values: &Value) -> Result<(), ScimError>
         })
         .unwrap_or(0);
     if primaries > 1 {
-        return Err(ScimError::invalid_value(format!(
-            "'{name}' has {primaries} values marked primary; at most one may be"
-        )));
+        return Err(several_primaries(name, primaries));
     }
     Ok(())
+}
+
+/// The error for a multi-valued attribute with `count` (more than one) primary values.
+pub fn several_primaries(name: &str, count: usize) -> ScimError {
+    ScimError::invalid_value(format!(
+        "'{name}' has {count} values marked primary; at most one may be"
+    ))
 }
 
 fn check_required(

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
 use super::dynamic::{load_dynamic, load_dynamic_columns};
-use super::schema::{group_members, groups, users};
+use super::schema::{group_members, groups, user_apps, users};
 use super::users::{
     PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
@@ -181,11 +181,19 @@ pub fn remove_member_everywhere(
     .execute(c))?)
 }
 
+/// Ids bound in one statement's `IN` list: well under SQLite's limit of 32,766 bound
+/// parameters (PostgreSQL binds the list as one array).
+const IDS_PER_STATEMENT: usize = 5_000;
+
+/// Member rows in one multi-row `INSERT`: four parameters each, 20,000 in all, under
+/// SQLite's 32,766 and PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 5_000;
+
 /// Adds members; those already in the group are left as they are. Returns how many
 /// were new.
 pub fn add_members(conn: &mut Conn, rows: &[MemberRow]) -> Result<usize, StoreError> {
     let mut added = 0;
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
         added += match conn {
             Conn::Sqlite(c) => diesel::insert_or_ignore_into(group_members::table)
                 .values(chunk)
@@ -207,7 +215,7 @@ pub fn remove_members(
     member_ids: &[String],
 ) -> Result<usize, StoreError> {
     let mut removed = 0;
-    for chunk in member_ids.chunks(500) {
+    for chunk in member_ids.chunks(IDS_PER_STATEMENT) {
         removed += with_conn!(conn, c => diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
@@ -218,22 +226,74 @@ pub fn remove_members(
     Ok(removed)
 }
 
-/// The ids among `member_ids` that are members of the group.
-pub fn present_members(
+/// The members of the group among `member_ids`, with their kinds.
+pub fn present_member_rows(
     conn: &mut Conn,
     group_id: &str,
     member_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<MemberRow>, StoreError> {
     let mut present = Vec::new();
-    for chunk in member_ids.chunks(500) {
-        let found: Vec<String> = with_conn!(conn, c => group_members::table
+    for chunk in member_ids.chunks(IDS_PER_STATEMENT) {
+        let found: Vec<MemberRow> = with_conn!(conn, c => group_members::table
             .filter(group_members::group_id.eq(group_id))
             .filter(group_members::member_id.eq_any(chunk))
-            .select(group_members::member_id)
+            .select(MemberRow::as_select())
             .load(c))?;
         present.extend(found);
     }
     Ok(present)
+}
+
+/// Removes every member of the group, or with `app_id` only the members that
+/// application sees (member groups and the users assigned to it), in one statement.
+/// Returns how many were removed.
+pub fn remove_all_members(
+    conn: &mut Conn,
+    group_id: &str,
+    app_id: Option<&str>,
+) -> Result<usize, StoreError> {
+    let Some(app_id) = app_id else {
+        return Ok(with_conn!(conn, c => diesel::delete(
+            group_members::table.filter(group_members::group_id.eq(group_id)),
+        )
+        .execute(c))?);
+    };
+    macro_rules! run {
+        ($c:expr, $group:literal, $app:literal) => {{
+            let sql = format!(
+                "DELETE FROM group_members WHERE group_id = {0} AND (member_type = 'Group' \
+                 OR EXISTS (SELECT 1 FROM user_apps ua \
+                 WHERE ua.user_id = group_members.member_id AND ua.app_id = {1}))",
+                $group, $app
+            );
+            diesel::sql_query(sql)
+                .bind::<Text, _>(group_id)
+                .bind::<Text, _>(app_id)
+                .execute($c)?
+        }};
+    }
+    Ok(match conn {
+        Conn::Sqlite(c) => run!(&mut **c, "?", "?"),
+        Conn::Postgres(c) => run!(&mut **c, "$1", "$2"),
+    })
+}
+
+/// The ids among `user_ids` of users assigned to the application.
+pub fn assigned_among(
+    conn: &mut Conn,
+    app_id: &str,
+    user_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
+        let part: Vec<String> = with_conn!(conn, c => user_apps::table
+            .filter(user_apps::app_id.eq(app_id))
+            .filter(user_apps::user_id.eq_any(chunk))
+            .select(user_apps::user_id)
+            .load(c))?;
+        found.extend(part);
+    }
+    Ok(found)
 }
 
 /// Every member of the group, in insertion-independent id order.
@@ -252,7 +312,7 @@ pub fn existing_users(
     ids: &[String],
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let part: Vec<String> = with_conn!(conn, c => users::table
             .filter(users::tenant_id.eq(tenant_id))
             .filter(users::id.eq_any(chunk))
@@ -270,7 +330,7 @@ pub fn existing_groups(
     ids: &[String],
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let part: Vec<String> = with_conn!(conn, c => groups::table
             .filter(groups::tenant_id.eq(tenant_id))
             .filter(groups::id.eq_any(chunk))

@@ -7,6 +7,7 @@ mod access_log;
 mod apps;
 mod auth;
 mod auth_failures;
+mod big_requests;
 mod cli;
 mod differential;
 mod discovery;

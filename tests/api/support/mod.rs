@@ -196,6 +196,7 @@ impl TestServer {
                 default_count: 100,
                 max_count: 1000,
             },
+            max_patch_operations: roster::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS,
             public_url: None,
             trusted_proxies: Default::default(),
             auth_failure_quotas: Default::default(),
