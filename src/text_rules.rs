@@ -10,7 +10,9 @@
 //! - a string an index holds (userName, externalId, a group's displayName, the `value` of a
 //!   user's multi-valued attributes) is at most [`MAX_INDEXED_CHARS`] characters and, case
 //!   folded, [`MAX_INDEXED_BYTES`] bytes of UTF-8: a PostgreSQL B-tree entry holds at most
-//!   about 2,700 bytes, and the look-up index puts ids beside the value.
+//!   about 2,700 bytes, and the look-up index puts ids beside the value;
+//! - a multi-valued attribute holds at most [`MAX_VALUES`] values: each value of a user is a
+//!   row of the look-up index, rewritten with every write of the user.
 
 use serde_json::{Map, Value};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
@@ -23,6 +25,9 @@ pub const MAX_INDEXED_CHARS: usize = 1024;
 /// Most bytes of UTF-8 in an indexed string once case-folded.
 pub const MAX_INDEXED_BYTES: usize = 2048;
 
+/// Most values in one multi-valued attribute.
+pub const MAX_VALUES: usize = 10_000;
+
 /// Why a string was refused; the message names the attribute.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -32,6 +37,8 @@ pub enum TextError {
         "'{attribute}' is {length} bytes of UTF-8 once case-folded; the limit is {MAX_INDEXED_BYTES}"
     )]
     TooManyBytes { attribute: String, length: usize },
+    #[error("'{attribute}' has {count} values; the limit is {MAX_VALUES}")]
+    TooManyValues { attribute: String, count: usize },
     #[error("'{attribute}' contains the control character U+{code:04X} at character {position}")]
     Control {
         attribute: String,
@@ -119,6 +126,12 @@ fn check_value<'d>(
             }
         }
         Value::Array(items) => {
+            if items.len() > MAX_VALUES {
+                return Err(TextError::TooManyValues {
+                    attribute: display_path(path),
+                    count: items.len(),
+                });
+            }
             for item in items {
                 check_value(item, path, indexed, names)?;
             }
@@ -272,6 +285,29 @@ mod tests {
             })),
             Ok(())
         );
+    }
+
+    #[test]
+    fn multi_valued_attributes_hold_at_most_the_limit_of_values() {
+        let emails = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"value": format!("u{i}@example.com")}))
+                .collect()
+        };
+        assert_eq!(
+            user(json!({"userName": "a", "emails": emails(MAX_VALUES)})),
+            Ok(())
+        );
+        let err =
+            user(json!({"userName": "a", "emails": emails(MAX_VALUES + 1)})).expect_err("refused");
+        assert_eq!(
+            err,
+            TextError::TooManyValues {
+                attribute: "emails".into(),
+                count: MAX_VALUES + 1
+            }
+        );
+        assert!(err.to_string().contains("the limit is 10000"), "{err}");
     }
 
     #[test]

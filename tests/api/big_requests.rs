@@ -12,6 +12,7 @@ use roster::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS;
 use roster::store::assignments::AssignmentRow;
 use roster::store::users::{NewUserRow, UserLookupColumns};
 use roster::store::{StoreError, schema};
+use roster::text_rules::MAX_VALUES;
 use roster::with_conn;
 
 on_both_backends!(
@@ -21,6 +22,7 @@ on_both_backends!(
     an_app_token_adds_and_removes_only_the_members_it_sees,
     health_answers_while_a_big_patch_runs,
     a_user_with_thousands_of_emails_is_written_and_found_by_each,
+    a_multi_valued_attribute_past_its_value_limit_is_refused_and_changes_nothing,
 );
 
 fn patch_op(operations: Vec<Value>) -> Value {
@@ -461,4 +463,75 @@ async fn a_user_with_thousands_of_emails_is_written_and_found_by_each(server: Te
         assert_eq!(found["totalResults"], 1, "{email}: {found}");
         assert_eq!(found["Resources"][0]["id"], id);
     }
+}
+
+async fn a_multi_valued_attribute_past_its_value_limit_is_refused_and_changes_nothing(
+    server: TestServer,
+) {
+    let tenant = server.tenant().await;
+    let user = tenant
+        .create_user(&UserBuilder::new("collector").build())
+        .await;
+    let id = user["id"].as_str().expect("id");
+    let path = format!("/Users/{id}");
+    let emails = |from: usize, to: usize| -> Vec<Value> {
+        (from..to)
+            .map(|i| json!({"value": format!("c{i}@x.org")}))
+            .collect()
+    };
+    let add = |values: Vec<Value>| {
+        patch_op(vec![
+            json!({"op": "add", "path": "emails", "value": values}),
+        ])
+    };
+    let (status, patched) = patch_with(
+        &tenant,
+        tenant.token(),
+        &path,
+        &add(emails(0, MAX_VALUES - 1)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    // Two more values take the attribute one past the limit.
+    let (status, refused) = patch_with(
+        &tenant,
+        tenant.token(),
+        &path,
+        &add(emails(MAX_VALUES - 1, MAX_VALUES + 1)),
+    )
+    .await;
+    assert_scim_error(
+        status,
+        &refused,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    );
+    let detail = refused["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("'emails'") && detail.contains(&MAX_VALUES.to_string()),
+        "{detail}"
+    );
+    let (status, found) = tenant.get(&format!("{path}?attributes=emails")).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(
+        found["emails"].as_array().map(Vec::len),
+        Some(MAX_VALUES - 1)
+    );
+    // A POST is held to the same limit.
+    let (status, refused) = tenant
+        .post(
+            "/Users",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "hoarder",
+                "emails": emails(0, MAX_VALUES + 1),
+            }),
+        )
+        .await;
+    assert_scim_error(
+        status,
+        &refused,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    );
 }
