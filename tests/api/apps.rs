@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::{Tenant, TestServer, UserBuilder, assert_scim_error, read, scim_body};
+use crate::support::{Tenant, TestServer, UserBuilder, assert_scim_error};
 
 const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
 
@@ -30,63 +30,9 @@ on_both_backends!(
     sign_ins_cannot_reach_another_tenants_users,
 );
 
-async fn v1(
-    tenant: &Tenant,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = tenant
-        .client
-        .request(method, format!("{}/v1{path}", tenant.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-    }
-    read(request.send().await.unwrap()).await
-}
-
 /// A regular application and a SCIM token of its own.
 async fn app(tenant: &Tenant, name: &str, signup: bool) -> (Value, String) {
-    let (status, app) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": name, "allow_signup_on_signin": signup})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let (status, token) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/tokens",
-        Some(json!({"app_id": app["id"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{token}");
-    (app, token["scim_token"].as_str().unwrap().to_owned())
-}
-
-async fn scim_as(
-    tenant: &Tenant,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = tenant
-        .client
-        .request(method, format!("{}/scim/v2{path}", tenant.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = scim_body(request, &body);
-    }
-    read(request.send().await.unwrap()).await
+    tenant.create_app(name, signup).await
 }
 
 fn patch_ops(operations: Value) -> Value {
@@ -95,14 +41,14 @@ fn patch_ops(operations: Value) -> Value {
 
 async fn creating_an_app_shows_its_secret_once(server: TestServer) {
     let tenant = server.tenant().await;
-    let (status, created) = v1(
-        &tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": "Portal", "allow_signup_on_signin": true})),
-    )
-    .await;
+    let (status, created) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::POST,
+            "/apps",
+            Some(json!({"name": "Portal", "allow_signup_on_signin": true})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     for key in [
         "id",
@@ -115,60 +61,59 @@ async fn creating_an_app_shows_its_secret_once(server: TestServer) {
         assert!(created.get(key).is_some(), "{key} missing: {created}");
     }
     assert_eq!(created["management"], false);
-    let (_, list) = v1(&tenant, tenant.token(), Method::GET, "/apps", None).await;
+    let (_, list) = tenant
+        .v1_as(tenant.token(), Method::GET, "/apps", None)
+        .await;
     let apps = list["apps"].as_array().unwrap();
     assert_eq!(apps.len(), 2);
     assert!(apps.iter().all(|a| a.get("client_secret").is_none()));
     assert_eq!(apps[0]["management"], true);
-    let (status, body) = v1(
-        &tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": ""})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::POST,
+            "/apps",
+            Some(json!({"name": ""})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
 }
 
 async fn only_management_tokens_manage_apps(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, token) = app(&tenant, "Regular", false).await;
-    let (status, body) = v1(&tenant, &token, Method::GET, "/apps", None).await;
+    let (status, body) = tenant.v1_as(&token, Method::GET, "/apps", None).await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/apps",
-        Some(json!({"name": "x"})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(&token, Method::POST, "/apps", Some(json!({"name": "x"})))
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
 }
 
 async fn the_management_application_cannot_be_deleted(server: TestServer) {
     let tenant = server.tenant().await;
-    let (_, list) = v1(&tenant, tenant.token(), Method::GET, "/apps", None).await;
+    let (_, list) = tenant
+        .v1_as(tenant.token(), Method::GET, "/apps", None)
+        .await;
     let management_id = list["apps"][0]["id"].as_str().unwrap().to_owned();
-    let (status, body) = v1(
-        &tenant,
-        tenant.token(),
-        Method::DELETE,
-        &format!("/apps/{management_id}"),
-        None,
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::DELETE,
+            &format!("/apps/{management_id}"),
+            None,
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
     let (regular, _) = app(&tenant, "Gone", false).await;
-    let (status, _) = v1(
-        &tenant,
-        tenant.token(),
-        Method::DELETE,
-        &format!("/apps/{}", regular["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let (status, _) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::DELETE,
+            &format!("/apps/{}", regular["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
@@ -194,14 +139,14 @@ async fn rotating_the_secret_retires_the_old_one(server: TestServer) {
     };
     let old = created["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(token_with(old.clone()).await, StatusCode::OK);
-    let (status, rotated) = v1(
-        &tenant,
-        tenant.token(),
-        Method::POST,
-        &format!("/apps/{}/rotate-secret", created["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let (status, rotated) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::POST,
+            &format!("/apps/{}/rotate-secret", created["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_eq!(token_with(old).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -216,51 +161,55 @@ async fn an_app_token_sees_only_its_assigned_users(server: TestServer) {
     let outsider = tenant
         .create_user(&UserBuilder::new("outsider").build())
         .await;
-    let (status, mine) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("mine").build()),
-    )
-    .await;
+    let (status, mine) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("mine").build()),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{mine}");
-    let (_, list) = scim_as(&tenant, &token, Method::GET, "/Users", None).await;
+    let (_, list) = tenant.scim_as(&token, Method::GET, "/Users", None).await;
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["userName"], "mine");
-    let (_, filtered) = scim_as(
-        &tenant,
-        &token,
-        Method::GET,
-        "/Users?filter=userName%20eq%20%22outsider%22",
-        None,
-    )
-    .await;
+    let (_, filtered) = tenant
+        .scim_as(
+            &token,
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22outsider%22",
+            None,
+        )
+        .await;
     assert_eq!(filtered["totalResults"], 0);
     let outsider_path = format!("/Users/{}", outsider["id"].as_str().unwrap());
-    let (status, _) = scim_as(&tenant, &token, Method::GET, &outsider_path, None).await;
+    let (status, _) = tenant
+        .scim_as(&token, Method::GET, &outsider_path, None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = scim_as(
-        &tenant,
-        &token,
-        Method::PUT,
-        &outsider_path,
-        Some(UserBuilder::new("outsider").build()),
-    )
-    .await;
+    let (status, _) = tenant
+        .scim_as(
+            &token,
+            Method::PUT,
+            &outsider_path,
+            Some(UserBuilder::new("outsider").build()),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &outsider_path,
-        Some(patch_ops(
-            json!([{"op": "replace", "path": "title", "value": "x"}]),
-        )),
-    )
-    .await;
+    let (status, _) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &outsider_path,
+            Some(patch_ops(
+                json!([{"op": "replace", "path": "title", "value": "x"}]),
+            )),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = scim_as(&tenant, &token, Method::DELETE, &outsider_path, None).await;
+    let (status, _) = tenant
+        .scim_as(&token, Method::DELETE, &outsider_path, None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, all) = tenant.get("/Users").await;
     assert_eq!(
@@ -272,14 +221,14 @@ async fn an_app_token_sees_only_its_assigned_users(server: TestServer) {
 async fn a_user_created_through_an_app_is_assigned_to_it(server: TestServer) {
     let tenant = server.tenant().await;
     let (created_app, token) = app(&tenant, "Creator", false).await;
-    let (_, user) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("assigned").build()),
-    )
-    .await;
+    let (_, user) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("assigned").build()),
+        )
+        .await;
     assert_eq!(user[ROSTER]["apps"][0]["value"], created_app["id"]);
     assert_eq!(user[ROSTER]["apps"][0]["display"], "Creator");
     assert!(user[ROSTER]["apps"][0]["assignedAt"].is_string());
@@ -297,9 +246,11 @@ async fn an_apps_delete_unassigns_and_the_last_one_deletes_the_identity(server: 
         )
         .await;
     let path = format!("/Users/{}", user["id"].as_str().unwrap());
-    let (status, _) = scim_as(&tenant, &first_token, Method::DELETE, &path, None).await;
+    let (status, _) = tenant
+        .scim_as(&first_token, Method::DELETE, &path, None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = scim_as(&tenant, &first_token, Method::GET, &path, None).await;
+    let (status, _) = tenant.scim_as(&first_token, Method::GET, &path, None).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -312,7 +263,9 @@ async fn an_apps_delete_unassigns_and_the_last_one_deletes_the_identity(server: 
         "the identity stays while an assignment is left"
     );
     assert_eq!(remaining[ROSTER]["apps"].as_array().unwrap().len(), 1);
-    let (status, _) = scim_as(&tenant, &second_token, Method::DELETE, &path, None).await;
+    let (status, _) = tenant
+        .scim_as(&second_token, Method::DELETE, &path, None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = tenant.get(&path).await;
     assert_eq!(
@@ -328,9 +281,7 @@ async fn management_assigns_apps_with_patch_and_each_app_sees_only_its_entry(ser
     let (b, _) = app(&tenant, "B", false).await;
     let user = tenant.create_user(&UserBuilder::new("multi").build()).await;
     let path = format!("/Users/{}", user["id"].as_str().unwrap());
-    let (status, patched) = scim_as(
-        &tenant,
-        tenant.token(),
+    let (status, patched) = tenant.scim_as(tenant.token(),
         Method::PATCH,
         &path,
         Some(patch_ops(json!([{"op": "add", "path": format!("{ROSTER}:apps"), "value": [
@@ -340,13 +291,11 @@ async fn management_assigns_apps_with_patch_and_each_app_sees_only_its_entry(ser
     .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched[ROSTER]["apps"].as_array().unwrap().len(), 2);
-    let (_, seen_by_a) = scim_as(&tenant, &a_token, Method::GET, &path, None).await;
+    let (_, seen_by_a) = tenant.scim_as(&a_token, Method::GET, &path, None).await;
     let entries = seen_by_a[ROSTER]["apps"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["externalAccountId"], "a-1");
-    let (status, removed) = scim_as(
-        &tenant,
-        tenant.token(),
+    let (status, removed) = tenant.scim_as(tenant.token(),
         Method::PATCH,
         &path,
         Some(patch_ops(json!([{"op": "remove", "path": format!("{ROSTER}:apps[value eq \"{}\"]", a["id"].as_str().unwrap())}]))),
@@ -358,7 +307,7 @@ async fn management_assigns_apps_with_patch_and_each_app_sees_only_its_entry(ser
         Some(1),
         "{removed}"
     );
-    let (status, _) = scim_as(&tenant, &a_token, Method::GET, &path, None).await;
+    let (status, _) = tenant.scim_as(&a_token, Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -366,37 +315,35 @@ async fn an_app_writes_only_its_own_entry(server: TestServer) {
     let tenant = server.tenant().await;
     let (a, a_token) = app(&tenant, "Writer", false).await;
     let (b, _) = app(&tenant, "Other", false).await;
-    let (_, user) = scim_as(
-        &tenant,
-        &a_token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("w").build()),
-    )
-    .await;
+    let (_, user) = tenant
+        .scim_as(
+            &a_token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("w").build()),
+        )
+        .await;
     let path = format!("/Users/{}", user["id"].as_str().unwrap());
     let entry = format!(
         "{ROSTER}:apps[value eq \"{}\"].customAppData",
         a["id"].as_str().unwrap()
     );
-    let (status, patched) = scim_as(
-        &tenant,
-        &a_token,
-        Method::PATCH,
-        &path,
-        Some(patch_ops(
-            json!([{"op": "replace", "path": entry, "value": {"theme": "dark"}}]),
-        )),
-    )
-    .await;
+    let (status, patched) = tenant
+        .scim_as(
+            &a_token,
+            Method::PATCH,
+            &path,
+            Some(patch_ops(
+                json!([{"op": "replace", "path": entry, "value": {"theme": "dark"}}]),
+            )),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(
         patched[ROSTER]["apps"][0]["customAppData"],
         json!({"theme": "dark"})
     );
-    let (status, body) = scim_as(
-        &tenant,
-        &a_token,
+    let (status, body) = tenant.scim_as(&a_token,
         Method::PATCH,
         &path,
         Some(patch_ops(
@@ -456,23 +403,23 @@ async fn assigning_a_foreign_app_is_refused(server: TestServer) {
 async fn sign_in_makes_a_pending_user_active(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, token) = app(&tenant, "Login", false).await;
-    let (_, user) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("life").build()),
-    )
-    .await;
+    let (_, user) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("life").build()),
+        )
+        .await;
     assert_eq!(user[ROSTER]["status"], "pending");
-    let (status, signed_in) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "LIFE"})),
-    )
-    .await;
+    let (status, signed_in) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "LIFE"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(signed_in["user"][ROSTER]["status"], "active");
     assert!(signed_in["user"][ROSTER]["lastSignIn"].is_string());
@@ -490,23 +437,23 @@ async fn sign_in_makes_a_pending_user_active(server: TestServer) {
 async fn disabled_users_cannot_sign_in(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, token) = app(&tenant, "Login", true).await;
-    let (_, user) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("off").with("active", json!(false)).build()),
-    )
-    .await;
+    let (_, user) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("off").with("active", json!(false)).build()),
+        )
+        .await;
     assert_eq!(user[ROSTER]["status"], "disabled");
-    let (status, body) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_id": user["id"]})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_id": user["id"]})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
 }
 
@@ -514,34 +461,34 @@ async fn unknown_users_sign_up_only_where_the_app_allows(server: TestServer) {
     let tenant = server.tenant().await;
     let (_, closed) = app(&tenant, "Closed", false).await;
     let (_, open) = app(&tenant, "Open", true).await;
-    let (status, body) = v1(
-        &tenant,
-        &closed,
-        Method::POST,
-        "/signins",
-        Some(json!({"email": "new@x.org"})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            &closed,
+            Method::POST,
+            "/signins",
+            Some(json!({"email": "new@x.org"})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::NOT_FOUND, None);
-    let (status, signed_up) = v1(
-        &tenant,
-        &open,
-        Method::POST,
-        "/signins",
-        Some(json!({"email": "new@x.org"})),
-    )
-    .await;
+    let (status, signed_up) = tenant
+        .v1_as(
+            &open,
+            Method::POST,
+            "/signins",
+            Some(json!({"email": "new@x.org"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{signed_up}");
     assert_eq!(signed_up["user"]["userName"], "new@x.org");
     assert_eq!(signed_up["user"][ROSTER]["status"], "active");
-    let (status, _) = v1(
-        &tenant,
-        &open,
-        Method::POST,
-        "/signins",
-        Some(json!({"email": "NEW@x.org"})),
-    )
-    .await;
+    let (status, _) = tenant
+        .v1_as(
+            &open,
+            Method::POST,
+            "/signins",
+            Some(json!({"email": "NEW@x.org"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (_, list) = tenant.get("/Users").await;
     assert_eq!(
@@ -555,23 +502,23 @@ async fn unassigned_users_are_assigned_only_where_the_app_allows(server: TestSer
     let (_, closed) = app(&tenant, "Closed", false).await;
     let (_, open) = app(&tenant, "Open", true).await;
     tenant.create_user(&UserBuilder::new("known").build()).await;
-    let (status, body) = v1(
-        &tenant,
-        &closed,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "known"})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            &closed,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "known"})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, signed_in) = v1(
-        &tenant,
-        &open,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "known"})),
-    )
-    .await;
+    let (status, signed_in) = tenant
+        .v1_as(
+            &open,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "known"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(signed_in["user"][ROSTER]["apps"][0]["display"], "Open");
 }
@@ -586,19 +533,16 @@ async fn social_sign_in_links_the_account_and_finds_the_user_again(server: TestS
     let tenant = server.tenant().await;
     let (_, open) = app(&tenant, "Social", true).await;
     let social = google_sign_in("1234567890", "g@gmail.test");
-    let (status, first) = v1(
-        &tenant,
-        &open,
-        Method::POST,
-        "/signins",
-        Some(social.clone()),
-    )
-    .await;
+    let (status, first) = tenant
+        .v1_as(&open, Method::POST, "/signins", Some(social.clone()))
+        .await;
     assert_eq!(status, StatusCode::OK, "{first}");
     let accounts = &first["user"][ROSTER]["socialAccounts"];
     assert_eq!(accounts[0]["provider"], "google");
     assert_eq!(accounts[0]["subject"], "1234567890");
-    let (_, second) = v1(&tenant, &open, Method::POST, "/signins", Some(social)).await;
+    let (_, second) = tenant
+        .v1_as(&open, Method::POST, "/signins", Some(social))
+        .await;
     assert_eq!(second["user"]["id"], first["user"]["id"]);
     assert_eq!(
         second["user"][ROSTER]["socialAccounts"]
@@ -617,29 +561,24 @@ async fn a_look_up_and_a_list_page_show_a_user_alike(server: TestServer) {
     let (_, social_token) = app(&tenant, "Social", true).await;
     let (other, _) = app(&tenant, "Other", false).await;
     let social = google_sign_in("alike-1", "alike@gmail.test");
-    let (status, signed_in) = v1(
-        &tenant,
-        &social_token,
-        Method::POST,
-        "/signins",
-        Some(social),
-    )
-    .await;
+    let (status, signed_in) = tenant
+        .v1_as(&social_token, Method::POST, "/signins", Some(social))
+        .await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     let id = signed_in["user"]["id"].as_str().unwrap().to_owned();
     let user_name = signed_in["user"]["userName"].as_str().unwrap().to_owned();
-    let (status, patched) = scim_as(
-        &tenant,
-        tenant.token(),
-        Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(patch_ops(
-            json!([{"op": "add", "path": format!("{ROSTER}:apps"), "value": [
-                {"value": other["id"], "customAppData": {"tier": 2}, "consents": {"news": true}}
-            ]}]),
-        )),
-    )
-    .await;
+    let (status, patched) = tenant
+        .scim_as(
+            tenant.token(),
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch_ops(
+                json!([{"op": "add", "path": format!("{ROSTER}:apps"), "value": [
+                    {"value": other["id"], "customAppData": {"tier": 2}, "consents": {"news": true}}
+                ]}]),
+            )),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     let (status, group) = tenant
         .post(
@@ -699,15 +638,17 @@ async fn sign_in_claims_carry_the_identity(server: TestServer) {
         )
         .roster(json!({"birthday": "1990-04-01"}))
         .build();
-    let (_, user) = scim_as(&tenant, &token, Method::POST, "/Users", Some(body)).await;
-    let (_, signed_in) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_id": user["id"]})),
-    )
-    .await;
+    let (_, user) = tenant
+        .scim_as(&token, Method::POST, "/Users", Some(body))
+        .await;
+    let (_, signed_in) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_id": user["id"]})),
+        )
+        .await;
     let claims = &signed_in["claims"];
     assert_eq!(claims["sub"], user["id"]);
     assert_eq!(claims["name"], "Clara Ims");
@@ -719,14 +660,14 @@ async fn sign_in_claims_carry_the_identity(server: TestServer) {
     assert_eq!(claims["birthdate"], "1990-04-01");
     assert_eq!(claims["preferred_username"], "claims@x.org");
     assert!(claims["groups"].is_array());
-    let (status, body) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_id": user["id"], "email": "x"})),
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_id": user["id"], "email": "x"})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
 }
 
@@ -734,23 +675,23 @@ async fn sign_ins_cannot_reach_another_tenants_users(server: TestServer) {
     let (a, b) = (server.tenant().await, server.tenant().await);
     let (_, b_open) = app(&b, "Open", true).await;
     let user = a.create_user(&UserBuilder::new("a-user").build()).await;
-    let (status, body) = v1(
-        &b,
-        &b_open,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_id": user["id"]})),
-    )
-    .await;
+    let (status, body) = b
+        .v1_as(
+            &b_open,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_id": user["id"]})),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::NOT_FOUND, None);
-    let (status, signed_up) = v1(
-        &b,
-        &b_open,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "a-user"})),
-    )
-    .await;
+    let (status, signed_up) = b
+        .v1_as(
+            &b_open,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "a-user"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(
         signed_up["user"]["id"], user["id"],

@@ -164,19 +164,7 @@ async fn visible_user_ids(tenant: &Tenant, token: &str) -> Vec<String> {
 }
 
 async fn app_token(tenant: &Tenant, app_id: &str) -> String {
-    let (status, token) = read(
-        tenant
-            .client
-            .post(format!("{}/v1/tokens", tenant.base))
-            .bearer_auth(tenant.token())
-            .body(json!({ "app_id": app_id }).to_string())
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{token}");
-    token["scim_token"].as_str().expect("token").to_owned()
+    tenant.app_token(app_id).await
 }
 
 /// The sorted member ids of group `id` as `token` sees them.

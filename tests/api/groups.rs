@@ -98,19 +98,7 @@ async fn visible_user_ids(tenant: &Tenant, token: &str) -> Vec<String> {
 
 /// A new SCIM token of application `app_id`, issued by the management token.
 async fn app_token(tenant: &Tenant, app_id: &Value) -> String {
-    let (status, token) = read(
-        tenant
-            .client
-            .post(format!("{}/v1/tokens", tenant.base))
-            .bearer_auth(tenant.token())
-            .body(json!({ "app_id": app_id }).to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{token}");
-    token["scim_token"].as_str().unwrap().to_owned()
+    tenant.app_token(app_id.as_str().expect("app id")).await
 }
 
 fn member_values_in_order(group: &Value) -> Vec<String> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::queries::urlencode;
-use crate::support::{Tenant, TestServer, UserBuilder, assert_scim_error, read, scim_body};
+use crate::support::{Tenant, TestServer, UserBuilder, assert_scim_error};
 
 const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -24,66 +24,10 @@ on_both_backends!(
     an_app_changes_attributes_only_of_groups_it_created,
 );
 
-async fn v1(
-    tenant: &Tenant,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = tenant
-        .client
-        .request(method, format!("{}/v1{path}", tenant.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-    }
-    read(request.send().await.unwrap()).await
-}
-
-async fn scim_as(
-    tenant: &Tenant,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = tenant
-        .client
-        .request(method, format!("{}/scim/v2{path}", tenant.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = scim_body(request, &body);
-    }
-    read(request.send().await.unwrap()).await
-}
-
-/// A regular application, its id and a SCIM token of its own.
+/// A regular application's id and a SCIM token of its own.
 async fn app(tenant: &Tenant, name: &str, signup: bool) -> (String, String) {
-    let (status, app) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": name, "allow_signup_on_signin": signup})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let (status, token) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/tokens",
-        Some(json!({"app_id": app["id"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{token}");
-    (
-        app["id"].as_str().unwrap().to_owned(),
-        token["scim_token"].as_str().unwrap().to_owned(),
-    )
+    let (app, token) = tenant.create_app(name, signup).await;
+    (app["id"].as_str().expect("app id").to_owned(), token)
 }
 
 fn id_of(resource: &Value) -> String {
@@ -106,18 +50,20 @@ fn social(subject: &str, email: Option<&str>, verified: Option<bool>) -> Value {
 }
 
 async fn sign_in(tenant: &Tenant, token: &str, body: Value) -> (StatusCode, Value) {
-    v1(tenant, token, Method::POST, "/signins", Some(body)).await
+    tenant
+        .v1_as(token, Method::POST, "/signins", Some(body))
+        .await
 }
 
 async fn audit_of(tenant: &Tenant, resource_id: &str) -> Vec<Value> {
-    let (status, body) = v1(
-        tenant,
-        tenant.token(),
-        Method::GET,
-        &format!("/audit-events?resource_id={resource_id}"),
-        None,
-    )
-    .await;
+    let (status, body) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::GET,
+            &format!("/audit-events?resource_id={resource_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["events"].as_array().unwrap().clone()
 }
@@ -177,17 +123,17 @@ async fn an_unverified_social_email_is_refused_where_sign_up_is_closed_and_audit
     let tenant = server.tenant().await;
     let (closed_id, closed) = app(&tenant, "Closed", false).await;
     let victim = victim(&tenant, "boss@x.org").await;
-    let (status, _) = scim_as(
-        &tenant,
-        tenant.token(),
-        Method::PATCH,
-        &format!("/Users/{}", id_of(&victim)),
-        Some(patch_ops(
-            json!([{"op": "add", "path": format!("{ROSTER}:apps"),
+    let (status, _) = tenant
+        .scim_as(
+            tenant.token(),
+            Method::PATCH,
+            &format!("/Users/{}", id_of(&victim)),
+            Some(patch_ops(
+                json!([{"op": "add", "path": format!("{ROSTER}:apps"),
             "value": [{"value": closed_id}]}]),
-        )),
-    )
-    .await;
+            )),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = sign_in(
         &tenant,
@@ -284,27 +230,24 @@ async fn a_linked_subject_never_moves_to_another_user(server: TestServer) {
 /// How many resources `token` finds with `filter` on `/Groups`, `/Groups/.search`
 /// and the root `/.search`, each asked for a count only; all three must agree.
 async fn total_found(tenant: &Tenant, token: &str, filter: &str) -> i64 {
-    let (status, listed) = scim_as(
-        tenant,
-        token,
-        Method::GET,
-        &format!("/Groups?count=0&filter={}", urlencode(filter)),
-        None,
-    )
-    .await;
+    let (status, listed) = tenant
+        .scim_as(
+            token,
+            Method::GET,
+            &format!("/Groups?count=0&filter={}", urlencode(filter)),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{filter}: {listed}");
     let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
         "filter": filter, "count": 0});
-    let (status, searched) = scim_as(
-        tenant,
-        token,
-        Method::POST,
-        "/Groups/.search",
-        Some(search.clone()),
-    )
-    .await;
+    let (status, searched) = tenant
+        .scim_as(token, Method::POST, "/Groups/.search", Some(search.clone()))
+        .await;
     assert_eq!(status, StatusCode::OK, "{filter}: {searched}");
-    let (status, root) = scim_as(tenant, token, Method::POST, "/.search", Some(search)).await;
+    let (status, root) = tenant
+        .scim_as(token, Method::POST, "/.search", Some(search))
+        .await;
     assert_eq!(status, StatusCode::OK, "{filter}: {root}");
     let total = listed["totalResults"].as_i64().unwrap();
     assert_eq!(searched["totalResults"], total, "{filter}");
@@ -320,14 +263,14 @@ async fn member_filters_answer_as_if_hidden_members_did_not_exist(server: TestSe
             .create_user(&UserBuilder::new("hidden").build())
             .await,
     );
-    let (_, visible) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("visible").build()),
-    )
-    .await;
+    let (_, visible) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("visible").build()),
+        )
+        .await;
     let visible = id_of(&visible);
     let group = |name: &str, members: &[&str]| {
         json!({"schemas": [GROUP_SCHEMA], "displayName": name,
@@ -361,14 +304,14 @@ async fn member_filters_answer_as_if_hidden_members_did_not_exist(server: TestSe
     let unknown = "0b9e7a0c-52b1-4a4f-9d8e-1c2d3e4f5a6b";
     let mut refusals = Vec::new();
     for member in [hidden.as_str(), unknown] {
-        let (status, body) = scim_as(
-            &tenant,
-            &token,
-            Method::POST,
-            "/Groups",
-            Some(group(&format!("Probe {member}"), &[member])),
-        )
-        .await;
+        let (status, body) = tenant
+            .scim_as(
+                &token,
+                Method::POST,
+                "/Groups",
+                Some(group(&format!("Probe {member}"), &[member])),
+            )
+            .await;
         assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
         refusals.push(detail_without(&body, member));
     }
@@ -414,22 +357,22 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
         .await;
     let boss = id_of(&boss);
     let unknown = "0b9e7a0c-52b1-4a4f-9d8e-1c2d3e4f5a6b";
-    let (_, peer) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("peer").build()),
-    )
-    .await;
-    let (_, user) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("worker").build()),
-    )
-    .await;
+    let (_, peer) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("peer").build()),
+        )
+        .await;
+    let (_, user) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("worker").build()),
+        )
+        .await;
     let path = format!("/Users/{}", id_of(&user));
     let set_manager = |manager: &str| {
         patch_ops(
@@ -439,27 +382,22 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
     };
     let mut answers = Vec::new();
     for manager in [boss.as_str(), unknown] {
-        let (status, body) = scim_as(
-            &tenant,
-            &token,
-            Method::PATCH,
-            &path,
-            Some(set_manager(manager)),
-        )
-        .await;
+        let (status, body) = tenant
+            .scim_as(&token, Method::PATCH, &path, Some(set_manager(manager)))
+            .await;
         assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
-        let (created_status, created) = scim_as(
-            &tenant,
-            &token,
-            Method::POST,
-            "/Users",
-            Some(
-                UserBuilder::new(&format!("new-{manager}"))
-                    .enterprise(json!({"manager": {"value": manager}}))
-                    .build(),
-            ),
-        )
-        .await;
+        let (created_status, created) = tenant
+            .scim_as(
+                &token,
+                Method::POST,
+                "/Users",
+                Some(
+                    UserBuilder::new(&format!("new-{manager}"))
+                        .enterprise(json!({"manager": {"value": manager}}))
+                        .build(),
+                ),
+            )
+            .await;
         answers.push((
             status,
             detail_without(&body, manager),
@@ -470,14 +408,14 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
     assert_eq!(answers[0], answers[1], "hidden and unknown answer alike");
     assert_eq!(answers[0].2, StatusCode::BAD_REQUEST);
 
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &path,
-        Some(set_manager(&id_of(&peer))),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &path,
+            Some(set_manager(&id_of(&peer))),
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -486,25 +424,25 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
     assert_eq!(body[ENTERPRISE]["manager"]["value"], peer["id"]);
 
     // A manager the Management Application set stays through the app's other changes.
-    let (status, _) = scim_as(
-        &tenant,
-        tenant.token(),
-        Method::PATCH,
-        &path,
-        Some(set_manager(&boss)),
-    )
-    .await;
+    let (status, _) = tenant
+        .scim_as(
+            tenant.token(),
+            Method::PATCH,
+            &path,
+            Some(set_manager(&boss)),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &path,
-        Some(patch_ops(
-            json!([{"op": "replace", "path": "title", "value": "Lead"}]),
-        )),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &path,
+            Some(patch_ops(
+                json!([{"op": "replace", "path": "title", "value": "Lead"}]),
+            )),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, stored) = tenant.get(&path).await;
     assert_eq!(stored[ENTERPRISE]["manager"]["value"], boss.as_str());
@@ -514,8 +452,9 @@ async fn a_manager_the_app_cannot_see_is_refused_like_an_unknown_id(server: Test
 /// The users `token` finds with `filter` (ids in the order returned) and how many
 /// it is told there are.
 async fn users_found(tenant: &Tenant, token: &str, query: &str) -> (Vec<String>, i64) {
-    let (status, page) =
-        scim_as(tenant, token, Method::GET, &format!("/Users?{query}"), None).await;
+    let (status, page) = tenant
+        .scim_as(token, Method::GET, &format!("/Users?{query}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{query}: {page}");
     let ids = page["Resources"]
         .as_array()
@@ -542,70 +481,57 @@ async fn a_manager_the_app_cannot_see_reads_filters_and_sorts_like_none(server: 
         }
         user.build()
     };
-    let (_, peer) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(create("peer", None)),
-    )
-    .await;
+    let (_, peer) = tenant
+        .scim_as(&token, Method::POST, "/Users", Some(create("peer", None)))
+        .await;
     let peer = id_of(&peer);
-    let (_, subordinate) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(create("subordinate", Some(&peer))),
-    )
-    .await;
+    let (_, subordinate) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(create("subordinate", Some(&peer))),
+        )
+        .await;
     let subordinate = id_of(&subordinate);
-    let (_, worker) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(create("worker", None)),
-    )
-    .await;
+    let (_, worker) = tenant
+        .scim_as(&token, Method::POST, "/Users", Some(create("worker", None)))
+        .await;
     let worker = id_of(&worker);
     let path = format!("/Users/{worker}");
-    let (status, _) = scim_as(
-        &tenant,
-        tenant.token(),
-        Method::PUT,
-        &path,
-        Some(create("worker", Some(&boss))),
-    )
-    .await;
+    let (status, _) = tenant
+        .scim_as(
+            tenant.token(),
+            Method::PUT,
+            &path,
+            Some(create("worker", Some(&boss))),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
-    let (_, seen) = scim_as(&tenant, &token, Method::GET, &path, None).await;
+    let (_, seen) = tenant.scim_as(&token, Method::GET, &path, None).await;
     assert!(seen[ENTERPRISE].get("manager").is_none(), "{seen}");
     assert_eq!(seen[ENTERPRISE]["department"], "R&D");
     assert!(!seen.to_string().contains("Secret Boss"), "{seen}");
-    let (_, listed) = scim_as(
-        &tenant,
-        &token,
-        Method::GET,
-        &format!("/Users?filter={}", urlencode("userName eq \"worker\"")),
-        None,
-    )
-    .await;
+    let (_, listed) = tenant
+        .scim_as(
+            &token,
+            Method::GET,
+            &format!("/Users?filter={}", urlencode("userName eq \"worker\"")),
+            None,
+        )
+        .await;
     assert!(
         listed["Resources"][0][ENTERPRISE].get("manager").is_none(),
         "{listed}"
     );
-    let (_, page) = scim_as(&tenant, &token, Method::GET, "/Users?count=10", None).await;
+    let (_, page) = tenant
+        .scim_as(&token, Method::GET, "/Users?count=10", None)
+        .await;
     assert!(!page.to_string().contains(&boss), "{page}");
-    let (_, subordinate_seen) = scim_as(
-        &tenant,
-        &token,
-        Method::GET,
-        &format!("/Users/{subordinate}"),
-        None,
-    )
-    .await;
+    let (_, subordinate_seen) = tenant
+        .scim_as(&token, Method::GET, &format!("/Users/{subordinate}"), None)
+        .await;
     assert_eq!(
         subordinate_seen[ENTERPRISE]["manager"]["value"],
         peer.as_str(),
@@ -647,7 +573,9 @@ async fn a_manager_the_app_cannot_see_reads_filters_and_sorts_like_none(server: 
     // The application's replace, without the manager it never saw, keeps it.
     let mut replacement = seen.clone();
     replacement["title"] = json!("Lead");
-    let (status, replaced) = scim_as(&tenant, &token, Method::PUT, &path, Some(replacement)).await;
+    let (status, replaced) = tenant
+        .scim_as(&token, Method::PUT, &path, Some(replacement))
+        .await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
     assert!(replaced[ENTERPRISE].get("manager").is_none(), "{replaced}");
     let (_, stored) = tenant.get(&path).await;
@@ -660,14 +588,14 @@ async fn an_app_changes_attributes_only_of_groups_it_created(server: TestServer)
     let tenant = server.tenant().await;
     let (_, token) = app(&tenant, "Maker", false).await;
     let (_, other) = app(&tenant, "Other", false).await;
-    let (_, member) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Users",
-        Some(UserBuilder::new("member").build()),
-    )
-    .await;
+    let (_, member) = tenant
+        .scim_as(
+            &token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("member").build()),
+        )
+        .await;
     let group = |name: &str, members: &[&Value]| {
         json!({"schemas": [GROUP_SCHEMA], "displayName": name,
             "members": members.iter().map(|m| json!({"value": m["id"]})).collect::<Vec<_>>()})
@@ -678,36 +606,38 @@ async fn an_app_changes_attributes_only_of_groups_it_created(server: TestServer)
     let rename =
         |name: &str| patch_ops(json!([{"op": "replace", "path": "displayName", "value": name}]));
 
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &managed_path,
-        Some(rename("Taken over")),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &managed_path,
+            Some(rename("Taken over")),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PUT,
-        &managed_path,
-        Some(group("Taken over", &[&member])),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PUT,
+            &managed_path,
+            Some(group("Taken over", &[&member])),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &managed_path,
-        Some(patch_ops(
-            json!([{"op": "add", "path": "externalId", "value": "x-1"}]),
-        )),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &managed_path,
+            Some(patch_ops(
+                json!([{"op": "add", "path": "externalId", "value": "x-1"}]),
+            )),
+        )
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = scim_as(&tenant, &token, Method::DELETE, &managed_path, None).await;
+    let (status, body) = tenant
+        .scim_as(&token, Method::DELETE, &managed_path, None)
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
     let (_, unchanged) = tenant.get(&managed_path).await;
     assert_eq!(unchanged["displayName"], "Managed");
@@ -721,75 +651,64 @@ async fn an_app_changes_attributes_only_of_groups_it_created(server: TestServer)
     );
 
     // Its own users' memberships stay the application's to change.
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &managed_path,
-        Some(patch_ops(json!([{"op": "add", "path": "members",
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PATCH,
+            &managed_path,
+            Some(patch_ops(json!([{"op": "add", "path": "members",
             "value": [{"value": member["id"]}]}]))),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PUT,
-        &managed_path,
-        Some(group("Managed", &[])),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            &token,
+            Method::PUT,
+            &managed_path,
+            Some(group("Managed", &[])),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(
         body.get("members")
             .is_none_or(|m| m.as_array().unwrap().is_empty())
     );
 
-    let (status, own) = scim_as(
-        &tenant,
-        &token,
-        Method::POST,
-        "/Groups",
-        Some(group("Own", &[])),
-    )
-    .await;
+    let (status, own) = tenant
+        .scim_as(&token, Method::POST, "/Groups", Some(group("Own", &[])))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{own}");
     let own_path = format!("/Groups/{}", id_of(&own));
-    let (status, body) = scim_as(
-        &tenant,
-        &other,
-        Method::PATCH,
-        &own_path,
-        Some(rename("Mine")),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(&other, Method::PATCH, &own_path, Some(rename("Mine")))
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = scim_as(&tenant, &other, Method::DELETE, &own_path, None).await;
+    let (status, body) = tenant
+        .scim_as(&other, Method::DELETE, &own_path, None)
+        .await;
     assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
-    let (status, body) = scim_as(
-        &tenant,
-        &token,
-        Method::PATCH,
-        &own_path,
-        Some(rename("Own 2")),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(&token, Method::PATCH, &own_path, Some(rename("Own 2")))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["displayName"], "Own 2");
-    let (status, body) = scim_as(
-        &tenant,
-        tenant.token(),
-        Method::PATCH,
-        &own_path,
-        Some(rename("Own 3")),
-    )
-    .await;
+    let (status, body) = tenant
+        .scim_as(
+            tenant.token(),
+            Method::PATCH,
+            &own_path,
+            Some(rename("Own 3")),
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::OK,
         "the Management Application changes any group: {body}"
     );
-    let (status, _) = scim_as(&tenant, &token, Method::DELETE, &own_path, None).await;
+    let (status, _) = tenant
+        .scim_as(&token, Method::DELETE, &own_path, None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = tenant.get(&own_path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

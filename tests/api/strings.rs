@@ -30,50 +30,10 @@ on_both_backends!(
     nul_in_ids_sign_ins_and_app_names_is_a_client_error,
 );
 
-async fn v1(
-    tenant: &Tenant,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = tenant
-        .client
-        .request(method, format!("{}/v1{path}", tenant.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-    }
-    read(request.send().await.expect("request")).await
-}
-
-/// A regular application that allows sign-up on sign-in, and a SCIM token of its own.
+/// An application that allows sign-up on sign-in: its id and a SCIM token of its own.
 async fn app(tenant: &Tenant) -> (String, String) {
-    let (status, app) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": "Portal", "allow_signup_on_signin": true})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let id = app["id"].as_str().unwrap_or_default().to_owned();
-    let (status, token) = v1(
-        tenant,
-        tenant.token(),
-        Method::POST,
-        "/tokens",
-        Some(json!({"app_id": id})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{token}");
-    (
-        id,
-        token["scim_token"].as_str().unwrap_or_default().to_owned(),
-    )
+    let (app, token) = tenant.create_app("Portal", true).await;
+    (app["id"].as_str().expect("app id").to_owned(), token)
 }
 
 async fn patch(tenant: &Tenant, path: &str, operations: Value) -> (StatusCode, Value) {
@@ -174,23 +134,23 @@ async fn indexed_strings_over_the_limit_are_invalid_value_everywhere(server: Tes
     .await;
     assert_invalid_value_naming(status, &answer, "displayName");
     let (_, token) = app(&tenant).await;
-    let (status, answer) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": long})),
-    )
-    .await;
+    let (status, answer) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": long})),
+        )
+        .await;
     assert_invalid_value_naming(status, &answer, "userName");
-    let (status, answer) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"email": format!("{long}@x.org")})),
-    )
-    .await;
+    let (status, answer) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"email": format!("{long}@x.org")})),
+        )
+        .await;
     assert_scim_error(
         status,
         &answer,
@@ -356,24 +316,24 @@ async fn look_alike_user_names_are_one_user_and_invisible_characters_are_refused
     let (status, answer) = tenant.post("/Groups", &group("engineering")).await;
     assert_scim_error(status, &answer, StatusCode::CONFLICT, Some("uniqueness"));
     let (_, token) = app(&tenant).await;
-    let (status, signed_in) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "ＪＯＳＥ\u{301}"})),
-    )
-    .await;
+    let (status, signed_in) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "ＪＯＳＥ\u{301}"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(signed_in["user"]["userName"], "josé");
-    let (status, answer) = v1(
-        &tenant,
-        &token,
-        Method::POST,
-        "/signins",
-        Some(json!({"user_name": "bo\u{200b}b"})),
-    )
-    .await;
+    let (status, answer) = tenant
+        .v1_as(
+            &token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "bo\u{200b}b"})),
+        )
+        .await;
     assert_invalid_value_naming(status, &answer, "userName");
 }
 
@@ -494,14 +454,14 @@ async fn a_deleted_applications_tokens_answer_401(server: TestServer) {
     };
     let (status, created) = post("before").await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let (status, _) = v1(
-        &tenant,
-        tenant.token(),
-        Method::DELETE,
-        &format!("/apps/{app_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::DELETE,
+            &format!("/apps/{app_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, answer) = post("after").await;
     assert_scim_error(status, &answer, StatusCode::UNAUTHORIZED, None);
@@ -543,16 +503,18 @@ async fn nul_in_ids_sign_ins_and_app_names_is_a_client_error(server: TestServer)
         assert_scim_error(status, &answer, StatusCode::NOT_FOUND, None);
         assert_eq!(tenant.delete(path).await, StatusCode::NOT_FOUND);
     }
-    let (status, answer) = v1(&tenant, tenant.token(), Method::GET, "/apps/a%00b", None).await;
+    let (status, answer) = tenant
+        .v1_as(tenant.token(), Method::GET, "/apps/a%00b", None)
+        .await;
     assert_scim_error(status, &answer, StatusCode::NOT_FOUND, None);
-    let (status, answer) = v1(
-        &tenant,
-        tenant.token(),
-        Method::POST,
-        "/apps",
-        Some(json!({"name": "bad\u{0}name"})),
-    )
-    .await;
+    let (status, answer) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::POST,
+            "/apps",
+            Some(json!({"name": "bad\u{0}name"})),
+        )
+        .await;
     assert_scim_error(
         status,
         &answer,
@@ -582,7 +544,9 @@ async fn nul_in_ids_sign_ins_and_app_names_is_a_client_error(server: TestServer)
         json!({"email": "a\u{0}@x.org"}),
         json!({"user_id": "a\u{0}b"}),
     ] {
-        let (status, answer) = v1(&tenant, &token, Method::POST, "/signins", Some(body)).await;
+        let (status, answer) = tenant
+            .v1_as(&token, Method::POST, "/signins", Some(body))
+            .await;
         assert_scim_error(
             status,
             &answer,

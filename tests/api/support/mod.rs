@@ -300,6 +300,74 @@ impl Tenant {
             .status()
     }
 
+    /// A request to `/v1{path}` with `token`, and its status and JSON body.
+    pub async fn v1_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/v1{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    /// A request to `/scim/v2{path}` with `token`, and its status and JSON body.
+    pub async fn scim_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/scim/v2{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = scim_body(request, &body);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    /// Creates a regular application; returns it (as `POST /v1/apps` answered) and a
+    /// SCIM token of its own.
+    pub async fn create_app(&self, name: &str, signup: bool) -> (Value, String) {
+        let (status, app) = self
+            .v1_as(
+                self.token(),
+                Method::POST,
+                "/apps",
+                Some(serde_json::json!({"name": name, "allow_signup_on_signin": signup})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{app}");
+        let token = self.app_token(app["id"].as_str().expect("app id")).await;
+        (app, token)
+    }
+
+    /// A new SCIM token of application `app_id`, issued by the management token.
+    pub async fn app_token(&self, app_id: &str) -> String {
+        let (status, token) = self
+            .v1_as(
+                self.token(),
+                Method::POST,
+                "/tokens",
+                Some(serde_json::json!({ "app_id": app_id })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{token}");
+        token["scim_token"].as_str().expect("token").to_owned()
+    }
+
     /// Creates a user and returns its JSON, asserting 201.
     pub async fn create_user(&self, body: &Value) -> Value {
         let (status, created) = self.post("/Users", body).await;
