@@ -19,18 +19,41 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
+/// Seeds a tenant, starts the release build of `roster serve` on it and measures each
+/// scenario: requests per second, p50 / p99 latency, CPU time per request, peak memory.
+#[derive(Parser)]
+#[command(
+    name = "load",
+    bin_name = "cargo bench --bench load --",
+    after_help = "ROSTER_BENCH_BIN=path runs another build of roster against the same store."
+)]
 struct Options {
+    /// Users in the seeded tenant (a seeded store is kept and reused per count).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     users: u64,
+    /// Measured seconds of each scenario.
+    #[arg(long, value_name = "N", default_value_t = 10)]
     seconds: u64,
     /// Untimed seconds of each scenario before its measured ones.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     warmup: u64,
+    /// Concurrent keep-alive connections driving the load.
+    #[arg(long, value_name = "N", default_value_t = 32)]
     connections: usize,
+    /// Run on this PostgreSQL database (postgres://…) instead of a SQLite file.
+    #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Run only the scenarios whose names contain one of the comma-separated parts.
+    #[arg(long, value_name = "NAME[,NAME…]")]
     only: Option<String>,
+    /// `cargo bench` passes `--bench` to every benchmark binary.
+    #[arg(long = "bench", hide = true)]
+    _cargo_bench: bool,
 }
 
 impl Options {
@@ -41,36 +64,6 @@ impl Options {
             .as_deref()
             .is_none_or(|only| only.split(',').any(|part| scenario.contains(part)))
     }
-}
-
-fn options() -> Options {
-    let mut options = Options {
-        users: 1_000_000,
-        seconds: 10,
-        warmup: 1,
-        connections: 32,
-        database_url: None,
-        only: None,
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1).cloned().unwrap_or_default();
-        match args[i].as_str() {
-            "--users" => options.users = value.parse().expect("--users N"),
-            "--seconds" => options.seconds = value.parse().expect("--seconds N"),
-            "--warmup" => options.warmup = value.parse().expect("--warmup N"),
-            "--connections" => options.connections = value.parse().expect("--connections N"),
-            "--database-url" => options.database_url = Some(value),
-            "--only" => options.only = Some(value),
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
-    options
 }
 
 /// The `roster` this benchmark runs: this build's, or the one `ROSTER_BENCH_BIN` names,
@@ -327,7 +320,7 @@ async fn make_group(
 }
 
 fn main() {
-    let options = options();
+    let options = Options::parse();
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
     let bench_dir = format!("{target}/bench");

@@ -91,14 +91,6 @@ impl CompareOp {
     pub fn is_substring(self) -> bool {
         matches!(self, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
     }
-
-    /// `gt`, `ge`, `lt`, `le`.
-    pub fn is_ordering(self) -> bool {
-        matches!(
-            self,
-            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-        )
-    }
 }
 
 /// A literal on the right of a comparison.

@@ -948,13 +948,6 @@ fn push_manager_in_scope(b: &mut SqlBuilder, app_id: &str) {
     b.push(")");
 }
 
-/// Appends the SQL expression a user sort key orders by: the (case-folded where
-/// case-insensitive) value, the primary or else first value of a multi-valued
-/// attribute.
-pub fn push_user_sort_key(b: &mut SqlBuilder, target: &Target) -> Result<(), ResolveError> {
-    push_sort_key(b, ResourceTable::Users, None, target)
-}
-
 /// The sort key expression over either resource table, in the scope of
 /// application `app_id` when given.
 pub fn push_sort_key(

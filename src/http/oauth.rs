@@ -9,6 +9,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -179,32 +180,105 @@ pub async fn token(
         .json(token))
 }
 
-/// Client id and secret from `Authorization: Basic`, form-urlencoded per RFC 6749 §2.3.1.
+/// Client id and secret from `Authorization: Basic`, if the request sends that header.
 fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| decode_basic_credentials(value.as_bytes()))
+        .transpose()
+}
+
+/// Decodes `Basic base64(form(client_id) ':' form(client_secret))` (RFC 6749 §2.3.1).
+/// The id ends at the first ':' (an encoding client sends a ':' of the id as `%3A`), and
+/// each part is form-decoded on its own, so an encoded ':', '&', '%', '+' or non-ASCII
+/// character survives. A client that sends plain ASCII without encoding still works,
+/// unless its id or secret holds '+' or a '%' followed by two hex digits.
+fn decode_basic_credentials(value: &[u8]) -> Result<(String, String), OAuthError> {
+    let invalid = |problem: &str| {
+        OAuthError::invalid_client(format!(
+            "{problem}; send 'Authorization: Basic base64(client_id:client_secret)' with the id and secret form-urlencoded (RFC 6749 §2.3.1)"
+        ))
     };
-    let invalid = || {
-        OAuthError::invalid_client(
-            "the Authorization header must be 'Basic base64(client_id:client_secret)'",
-        )
-    };
-    let text = value.to_str().map_err(|_| invalid())?;
-    let Some((scheme, encoded)) = text.trim().split_once(' ') else {
-        return Err(invalid());
-    };
+    let text = std::str::from_utf8(value)
+        .map_err(|_| invalid("the Authorization header is not ASCII"))?
+        .trim();
+    let (scheme, encoded) = text.split_once(' ').unwrap_or((text, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(invalid());
+        return Err(invalid(
+            "the token endpoint accepts only the Basic authentication scheme",
+        ));
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
-    let unescape = |s: &str| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
-            .ok()
-            .and_then(|mut pairs| pairs.pop())
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| s.to_owned())
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| invalid("the Basic credentials are not valid base64"))?;
+    let decoded = String::from_utf8(decoded)
+        .map_err(|_| invalid("the Basic credentials are not UTF-8 once base64-decoded"))?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| invalid("the Basic credentials have no ':' between client id and secret"))?;
+    let form_decode = |part: &str| {
+        percent_decode_str(&part.replace('+', " "))
+            .decode_utf8()
+            .map(|decoded| decoded.into_owned())
+            .map_err(|_| {
+                invalid("the client id or secret is not UTF-8 once its %-escapes are decoded")
+            })
     };
-    Ok(Some((unescape(id), unescape(secret))))
+    Ok((form_decode(id)?, form_decode(secret)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(credentials: &str) -> Result<(String, String), String> {
+        let header = format!("Basic {}", STANDARD.encode(credentials));
+        decode_basic_credentials(header.as_bytes()).map_err(|e| e.description)
+    }
+
+    fn pair(id: &str, secret: &str) -> Result<(String, String), String> {
+        Ok((id.to_owned(), secret.to_owned()))
+    }
+
+    #[test]
+    fn form_encoded_parts_decode_to_any_characters() {
+        assert_eq!(
+            decode("a%3Ab%26c:s%3A%26%25%2B+%C3%A9%E2%82%AC"),
+            pair("a:b&c", "s:&%+ é€")
+        );
+    }
+
+    #[test]
+    fn plain_ascii_credentials_stay_as_sent() {
+        assert_eq!(
+            decode("rcl_A-b_9:rcs_x-Y_0"),
+            pair("rcl_A-b_9", "rcs_x-Y_0")
+        );
+        assert_eq!(decode("id:a&b=c:d"), pair("id", "a&b=c:d"));
+        assert_eq!(decode("id:100%"), pair("id", "100%"));
+        assert_eq!(decode("id:"), pair("id", ""));
+    }
+
+    #[test]
+    fn plain_non_ascii_secret_stays_as_sent() {
+        assert_eq!(decode("id:pässwörd"), pair("id", "pässwörd"));
+    }
+
+    #[test]
+    fn malformed_headers_say_what_is_wrong() {
+        let fails = |header: &[u8], problem: &str| {
+            let description = decode_basic_credentials(header).unwrap_err().description;
+            assert!(description.contains(problem), "{description}");
+        };
+        fails(b"Bearer abc", "only the Basic authentication scheme");
+        fails(b"Basic", "no ':'");
+        fails(b"Basic !!!", "not valid base64");
+        fails(b"Basic /w==", "not UTF-8 once base64-decoded");
+        fails(STANDARD.encode("no-colon").as_bytes(), "only the Basic");
+        let no_colon = format!("Basic {}", STANDARD.encode("no-colon"));
+        fails(no_colon.as_bytes(), "no ':'");
+        let bad_escape = format!("Basic {}", STANDARD.encode("id:%FF"));
+        fails(bad_escape.as_bytes(), "%-escapes");
+        fails(b"Basic \xff", "not ASCII");
+    }
 }

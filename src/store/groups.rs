@@ -140,25 +140,6 @@ pub fn update_group(
     Ok(updated > 0)
 }
 
-/// A new version for a change that only touched memberships.
-pub fn bump_group_version(
-    conn: &mut Conn,
-    tenant_id: &str,
-    id: &str,
-    expected_version: i64,
-    at: NaiveDateTime,
-) -> Result<bool, StoreError> {
-    let updated = with_conn!(conn, c => diesel::update(
-        groups::table
-            .filter(groups::tenant_id.eq(tenant_id))
-            .filter(groups::id.eq(id))
-            .filter(groups::version.eq(expected_version)),
-    )
-    .set((groups::version.eq(expected_version + 1), groups::last_modified.eq(at)))
-    .execute(c))?;
-    Ok(updated > 0)
-}
-
 pub fn delete_group(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
     let deleted = with_conn!(conn, c => diesel::delete(
         groups::table.filter(groups::tenant_id.eq(tenant_id)).filter(groups::id.eq(id)),

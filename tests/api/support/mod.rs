@@ -33,29 +33,33 @@ macro_rules! on_both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(roster_pg_tests_off, ignore = "PostgreSQL tests are off: ROSTER_TEST_PG_URL=none")]
                 async fn $name() {
-                    let Some(server) = $crate::support::TestServer::start_postgres().await else { return };
-                    super::$name(server).await
+                    super::$name($crate::support::TestServer::start(roster::store::Backend::Postgres).await).await
                 }
             )*
         }
     };
 }
 
-/// The PostgreSQL server tests use; `ROSTER_TEST_PG_URL=none` skips those tests
-/// outside CI.
-pub fn postgres_base_url() -> Option<String> {
+/// The PostgreSQL server tests use. `ROSTER_TEST_PG_URL=none` at build time turns
+/// the PostgreSQL tests off (build.rs), and libtest reports them as ignored.
+pub fn postgres_base_url() -> String {
     match std::env::var("ROSTER_TEST_PG_URL") {
-        Ok(url) if url == "none" => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "PostgreSQL tests cannot be skipped in CI"
-            );
-            None
-        }
-        Ok(url) => Some(url),
-        Err(_) => Some("postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+        Ok(url) if url == "none" => panic!(
+            "ROSTER_TEST_PG_URL=none at run time but not at build time; run the tests through cargo"
+        ),
+        Ok(url) => url,
+        Err(_) => "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
     }
+}
+
+#[test]
+fn postgres_tests_are_not_off_in_ci() {
+    assert!(
+        !(cfg!(roster_pg_tests_off) && std::env::var_os("CI").is_some()),
+        "PostgreSQL tests cannot be turned off in CI (ROSTER_TEST_PG_URL=none)"
+    );
 }
 
 /// A store of its own for one test; cleaned up on drop.
@@ -77,7 +81,7 @@ impl TestDatabase {
                 TestDatabase::Sqlite(dir, url)
             }
             Backend::Postgres => {
-                let base_url = postgres_base_url().expect("PostgreSQL URL");
+                let base_url = postgres_base_url();
                 let schema = unique_name("t");
                 let mut conn = PgConnection::establish(&base_url)
                     .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base_url}: {e}"));
@@ -164,11 +168,6 @@ pub struct Tenant {
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         Self::start_with(backend, |_| {}).await
-    }
-
-    pub async fn start_postgres() -> Option<TestServer> {
-        postgres_base_url()?;
-        Some(Self::start(Backend::Postgres).await)
     }
 
     /// Starts a server after letting the test adjust its settings.
