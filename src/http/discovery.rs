@@ -44,10 +44,8 @@ async fn service_provider_config(
     state: web::Data<AppState>,
     _: Caller,
 ) -> HttpResponse {
-    let mut document =
+    let document =
         discovery::service_provider_config(&base_url(&req, &state), state.settings.page_limits);
-    // Not in RFC 7643's schema; named like `bulk.maxOperations`.
-    document["patch"]["maxOperations"] = state.settings.max_patch_operations.into();
     scim_json(StatusCode::OK, &document)
 }
 
