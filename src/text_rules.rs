@@ -46,6 +46,10 @@ pub enum TextError {
         position: usize,
     },
     #[error(
+        "'{attribute}' {problem}; a userName may hold only the plain space U+0020, and not at its start or end"
+    )]
+    Spacing { attribute: String, problem: String },
+    #[error(
         "'{attribute}' contains the invisible character U+{code:04X} at character {position}; \
          a userName may not hold format characters, zero-width spaces or joiners, or bidi controls"
     )]
@@ -190,15 +194,29 @@ pub fn check_user_name_characters(
     text: &str,
     attribute: impl FnOnce() -> String,
 ) -> Result<(), TextError> {
+    if text.trim() != text {
+        return Err(TextError::Spacing {
+            attribute: attribute(),
+            problem: "begins or ends with white space".into(),
+        });
+    }
     if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Ok(());
     }
     match text
         .chars()
         .enumerate()
-        .find(|&(_, c)| c.is_control() || is_invisible(c))
+        .find(|&(_, c)| c.is_control() || is_invisible(c) || is_look_alike_space(c))
     {
         None => Ok(()),
+        Some((index, c)) if is_look_alike_space(c) => Err(TextError::Spacing {
+            attribute: attribute(),
+            problem: format!(
+                "contains the space character U+{:04X} at character {}",
+                u32::from(c),
+                index + 1
+            ),
+        }),
         Some((index, c)) if c.is_control() => Err(TextError::Control {
             attribute: attribute(),
             code: u32::from(c),
@@ -236,6 +254,12 @@ pub fn check_indexed_length(
         });
     }
     Ok(())
+}
+
+/// A space that looks like U+0020 but compares differently (no-break, en, em, thin
+/// spaces…); the ideographic space is narrowed to U+0020 by the fold's width mapping.
+fn is_look_alike_space(c: char) -> bool {
+    c != ' ' && c != '\u{3000}' && c.general_category() == GeneralCategory::SpaceSeparator
 }
 
 /// A character that takes no visible space: `Cf`, line and paragraph separators, and
@@ -340,6 +364,28 @@ mod tests {
             assert!(matches!(err, TextError::Control { .. }), "{doc}: {err}");
             assert!(err.to_string().contains(&format!("'{attribute}'")), "{err}");
         }
+    }
+
+    #[test]
+    fn user_names_hold_plain_spaces_only_and_not_at_their_ends() {
+        for name in [
+            "bob ",
+            " bob",
+            "   ",
+            "bo\u{A0}b",
+            "bob\u{2009}x",
+            "\u{3000}bob",
+        ] {
+            let err = user(json!({"userName": name})).expect_err(name);
+            assert!(matches!(err, TextError::Spacing { .. }), "{name:?}: {err}");
+            assert!(err.to_string().contains("'userName'"), "{err}");
+        }
+        assert_eq!(user(json!({"userName": "Bob Smith"})), Ok(()));
+        assert_eq!(user(json!({"userName": "ボブ\u{3000}スミス"})), Ok(()));
+        assert_eq!(
+            user(json!({"userName": "a", "displayName": " Bob\u{A0}"})),
+            Ok(())
+        );
     }
 
     #[test]

@@ -118,6 +118,13 @@ fn describe(subject: &SignInSubject) -> Value {
     }
 }
 
+/// The answer to a sign-in that names no user the application may see or create.
+fn no_such_user() -> DomainError {
+    DomainError::NotFound(
+        "no such user, and this application does not allow sign-up on sign-in".into(),
+    )
+}
+
 fn sign_in(
     conn: &mut Conn,
     principal: &Principal,
@@ -128,6 +135,16 @@ fn sign_in(
     let user_id = match find_subject(conn, &principal.tenant_id, subject)? {
         Some(found) => {
             let row = found.user;
+            let assigned = assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_some();
+            // A user this application cannot see and may not sign up is answered like
+            // one that does not exist; the audit log keeps the real reason.
+            if !assigned && !app.allow_signup_on_signin {
+                return Ok(Err(Refusal::new(
+                    "not_assigned",
+                    Some(&row.id),
+                    no_such_user(),
+                )));
+            }
             let active = serde_json::from_str::<Value>(&row.attributes)
                 .ok()
                 .and_then(|doc| doc.get("active").and_then(Value::as_bool))
@@ -139,16 +156,7 @@ fn sign_in(
                     DomainError::Forbidden("the user is disabled; sign-in refused".into()),
                 )));
             }
-            if assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_none() {
-                if !app.allow_signup_on_signin {
-                    return Ok(Err(Refusal::new(
-                        "not_assigned",
-                        Some(&row.id),
-                        DomainError::Forbidden(
-                            "the user is not assigned to this application, which does not allow sign-up on sign-in".into(),
-                        ),
-                    )));
-                }
+            if !assigned {
                 super::assignments::assign(conn, &principal.tenant_id, &row.id, &app.id, at)?;
             }
             if let (SignInSubject::Social(profile), false) = (subject, found.linked) {
@@ -166,14 +174,7 @@ fn sign_in(
         }
         None => {
             if !app.allow_signup_on_signin {
-                return Ok(Err(Refusal::new(
-                    "unknown_user",
-                    None,
-                    DomainError::NotFound(
-                        "no such user, and this application does not allow sign-up on sign-in"
-                            .into(),
-                    ),
-                )));
+                return Ok(Err(Refusal::new("unknown_user", None, no_such_user())));
             }
             let input = match new_user_input(conn, &principal.tenant_id, subject)? {
                 Ok(input) => input,

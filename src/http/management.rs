@@ -17,6 +17,7 @@ use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
 use crate::scim::users::render_user;
 use crate::scim::{ScimError, format_time};
 use crate::store::audit::{events_for_resource, recent_events};
+use crate::text_rules::check_controls;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -265,6 +266,11 @@ async fn audit_events(
     }
     let params = QueryParams::from_request(&req);
     let resource_id = params.get("resource_id").map(str::to_owned);
+    // PostgreSQL refuses NUL in a parameter; no id holds a control character.
+    if let Some(id) = &resource_id {
+        check_controls(id, false, || "resource_id".to_owned())
+            .map_err(|e| ScimError::invalid_value(e.to_string()))?;
+    }
     let limit = params
         .get("limit")
         .map(|l| {

@@ -502,15 +502,30 @@ async fn unassigned_users_are_assigned_only_where_the_app_allows(server: TestSer
     let (_, closed) = app(&tenant, "Closed", false).await;
     let (_, open) = app(&tenant, "Open", true).await;
     tenant.create_user(&UserBuilder::new("known").build()).await;
-    let (status, body) = tenant
-        .v1_as(
+    let disabled = tenant.create_user(&UserBuilder::new("gone").build()).await;
+    let (status, _) = tenant
+        .put(
+            &format!("/Users/{}", disabled["id"].as_str().expect("id")),
+            &json!({"userName": "gone", "active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // A user the closed application cannot see is answered like one that does not
+    // exist, whether it is enabled or not.
+    let sign_in = |name: &'static str| {
+        tenant.v1_as(
             &closed,
             Method::POST,
             "/signins",
-            Some(json!({"user_name": "known"})),
+            Some(json!({ "user_name": name })),
         )
-        .await;
-    assert_scim_error(status, &body, StatusCode::FORBIDDEN, None);
+    };
+    let (status, nobody) = sign_in("nobody").await;
+    assert_scim_error(status, &nobody, StatusCode::NOT_FOUND, None);
+    for name in ["known", "gone"] {
+        let (status, body) = sign_in(name).await;
+        assert_eq!((status, &body), (StatusCode::NOT_FOUND, &nobody), "{name}");
+    }
     let (status, signed_in) = tenant
         .v1_as(
             &open,

@@ -299,6 +299,20 @@ async fn look_alike_user_names_are_one_user_and_invisible_characters_are_refused
             "{answer}"
         );
     }
+    // "admin" with a space at an end, or a space that only looks like U+0020.
+    for spaced in ["admin ", " admin", "ad\u{a0}min", "ad\u{2009}min", "   "] {
+        let (status, answer) = tenant
+            .post("/Users", &UserBuilder::new(spaced).build())
+            .await;
+        assert_invalid_value_naming(status, &answer, "userName");
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("plain space"),
+            "{answer}"
+        );
+    }
     for (filter, expected) in [
         ("userName eq \"ＡDMIN\"", "admin"),
         ("userName eq \"JOSE\u{301}\"", "josé"),
@@ -513,6 +527,20 @@ async fn nul_in_ids_sign_ins_and_app_names_is_a_client_error(server: TestServer)
             Method::POST,
             "/apps",
             Some(json!({"name": "bad\u{0}name"})),
+        )
+        .await;
+    assert_scim_error(
+        status,
+        &answer,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    );
+    let (status, answer) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::GET,
+            "/audit-events?resource_id=a%00b",
+            None,
         )
         .await;
     assert_scim_error(
