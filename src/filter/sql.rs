@@ -948,6 +948,9 @@ fn push_manager_in_scope(b: &mut SqlBuilder, app_id: &str) {
     b.push(")");
 }
 
+/// How many leading characters of a free-form (`customData`) value a sort compares.
+pub const FREE_FORM_SORT_KEY_CHARS: usize = 256;
+
 /// The sort key expression over either resource table, in the scope of
 /// application `app_id` when given.
 pub fn push_sort_key(
@@ -985,16 +988,21 @@ pub fn push_sort_key(
             b.text(attribute);
             b.push(" ORDER BY v.is_primary DESC, v.position LIMIT 1)");
         }
+        // Only the first characters of a free-form value sort (ids break ties), so that
+        // a large member never reaches the sorter, the planning rows or a cursor whole.
         UserColumn::FreeForm { column, path } => match b.backend() {
             Backend::Sqlite => {
                 let json_path = sqlite_json_path(&path);
-                b.push(&format!("json_extract({column}, "));
-                b.text(&json_path).push(")");
+                b.push(&format!("substr(CAST(json_extract({column}, "));
+                b.text(&json_path)
+                    .push(&format!(") AS TEXT), 1, {FREE_FORM_SORT_KEY_CHARS})"));
             }
             Backend::Postgres => {
                 let array_path = postgres_json_path(&path);
-                b.push(&format!("((({column})::jsonb #>> "));
-                b.text(&array_path).push("::text[]) COLLATE \"C\")");
+                b.push(&format!("(substr(({column})::jsonb #>> "));
+                b.text(&array_path).push(&format!(
+                    "::text[], 1, {FREE_FORM_SORT_KEY_CHARS}) COLLATE \"C\")"
+                ));
             }
         },
     }

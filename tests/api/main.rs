@@ -12,6 +12,7 @@ mod cli;
 mod differential;
 mod discovery;
 mod errors;
+mod free_form_sorts;
 mod groups;
 mod health;
 mod hostile;
