@@ -109,6 +109,15 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreConfig,
+    /// PostgreSQL: longest run of one SQL statement of a request, in milliseconds
+    /// (0: no limit); past it the request gets 503. Streamed responses read in many
+    /// statements, each bounded alone. CLI commands and migrations run without it.
+    #[arg(long, env = "ROSTER_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub statement_timeout_ms: u64,
+    /// Longest wait of a request for a free database connection, in milliseconds;
+    /// past it the request gets 503.
+    #[arg(long, env = "ROSTER_DB_CHECKOUT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_checkout_timeout_ms: u64,
     /// Largest accepted request body in bytes (default 4 MiB).
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -206,6 +215,9 @@ mod tests {
                 .contains("192.0.2.8".parse().unwrap())
         );
         assert_eq!(config.auth_failures_per_client, 3);
+        assert_eq!(config.statement_timeout_ms, 10_000);
+        assert_eq!(config.db_checkout_timeout_ms, 5_000);
+        assert!(Cli::try_parse_from(["roster", "serve", "--db-checkout-timeout-ms", "0"]).is_err());
         assert!(
             Cli::try_parse_from(["roster", "serve", "--auth-failures-per-address", "0"]).is_err()
         );

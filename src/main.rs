@@ -1,6 +1,7 @@
 use std::net::TcpListener;
 use std::num::NonZeroU32;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use serde_json::json;
@@ -13,7 +14,7 @@ use roster::domain::{DomainError, tenants};
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
-use roster::store::{PoolSizes, Store};
+use roster::store::{PoolSizes, Store, StoreTimeouts};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
@@ -71,12 +72,20 @@ fn init_logging(format: LogFormat) {
 /// Opens the store for a command; `lookups` is how many HTTP workers run index
 /// look-ups on it (0 outside `serve`).
 fn open_store(config: &StoreConfig, lookups: usize) -> Result<Store, String> {
+    open_store_with_timeouts(config, lookups, StoreTimeouts::default())
+}
+
+fn open_store_with_timeouts(
+    config: &StoreConfig,
+    lookups: usize,
+    timeouts: StoreTimeouts,
+) -> Result<Store, String> {
     let sizes = PoolSizes {
         readers: config.db_pool_size,
         // Each keeps a 16 MiB page cache; past 64 workers, the rest read off the pool.
         lookups: u32::try_from(lookups.min(64)).unwrap_or(64),
     };
-    Store::connect(&config.database_url, sizes).map_err(|e| e.to_string())
+    Store::connect_with_timeouts(&config.database_url, sizes, timeouts).map_err(|e| e.to_string())
 }
 
 fn describe(err: DomainError) -> String {
@@ -89,7 +98,12 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let store = open_store(&config.store, workers)?;
+    let timeouts = StoreTimeouts {
+        checkout: Duration::from_millis(config.db_checkout_timeout_ms),
+        statement: (config.statement_timeout_ms > 0)
+            .then(|| Duration::from_millis(config.statement_timeout_ms)),
+    };
+    let store = open_store_with_timeouts(&config.store, workers, timeouts)?;
     if let Some(credentials) = store
         .write_blocking(tenants::ensure_default_tenant)
         .map_err(describe)?

@@ -200,7 +200,7 @@ pub async fn stream_group(
     let (head_sender, head) = oneshot::channel();
     let (page_sender, member_pages) = mpsc::channel(2);
     let principal = principal.clone();
-    store.spawn_snapshot_read(move |conn| {
+    let failure = store.spawn_snapshot_read(move |conn| {
         let group = match load_group(conn, &principal, &id, false) {
             Ok(group) => group,
             Err(error) => {
@@ -220,9 +220,10 @@ pub async fn stream_group(
         }
         Ok(())
     });
-    let group = head
-        .await
-        .map_err(|_| DomainError::Store(StoreError::Cancelled))??;
+    let group = match head.await {
+        Ok(group) => group?,
+        Err(_) => return Err(failure.await.unwrap_or(StoreError::Cancelled).into()),
+    };
     Ok(GroupStream {
         group,
         member_pages,

@@ -93,7 +93,7 @@ pub async fn stream_list(
     let (head_sender, head) = oneshot::channel();
     let (part_sender, parts) = mpsc::channel(1);
     let principal = principal.clone();
-    store.spawn_snapshot_read(move |conn| {
+    let failure = store.spawn_snapshot_read(move |conn| {
         let planned = (|| {
             let user_page = match &users {
                 Some(query) => Some(plan_user_page(conn, &principal, query)?),
@@ -173,9 +173,10 @@ pub async fn stream_list(
         }
         Ok(())
     });
-    let head = head
-        .await
-        .map_err(|_| DomainError::Store(StoreError::Cancelled))??;
+    let head = match head.await {
+        Ok(head) => head?,
+        Err(_) => return Err(failure.await.unwrap_or(StoreError::Cancelled).into()),
+    };
     Ok(ListStream { head, parts })
 }
 

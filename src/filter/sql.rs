@@ -741,12 +741,24 @@ impl Translator<'_> {
                             .into(),
                     ));
                 };
+                if b.backend() == Backend::Postgres {
+                    // The walk follows group edges only, and the user's own rows
+                    // decide: walking users too made the set so large in the
+                    // planner's estimate that PostgreSQL scanned it once per user and
+                    // per `or` term instead of hashing it. The seed matches the
+                    // recursive term's COLLATE "C".
+                    b.push("EXISTS (WITH RECURSIVE d(id) AS (SELECT ");
+                    b.text(group_id);
+                    b.push(
+                        "::text COLLATE \"C\" UNION SELECT gm.member_id FROM group_members gm \
+                         JOIN d ON gm.group_id = d.id WHERE gm.member_type = 'Group') \
+                         SELECT 1 FROM d JOIN group_members m ON m.group_id = d.id \
+                         WHERE m.member_id = u.id)",
+                    );
+                    return Ok(());
+                }
                 b.push("u.id IN (WITH RECURSIVE d(id) AS (SELECT ");
                 b.text(group_id);
-                if b.backend() == Backend::Postgres {
-                    // The recursive term's column is COLLATE "C"; the seed must match.
-                    b.push("::text COLLATE \"C\"");
-                }
                 b.push(
                     " UNION SELECT gm.member_id FROM group_members gm JOIN d ON gm.group_id = d.id) SELECT id FROM d)",
                 );

@@ -6,6 +6,9 @@ use serde_json::json;
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use crate::scim::{ScimError, urn};
 
+/// `Retry-After` of a 503, seconds.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 impl ResponseError for ScimError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -24,6 +27,10 @@ impl ResponseError for ScimError {
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
         if self.status == 401 {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster\""));
+        }
+        if self.status == 503 {
+            // Every 503 is a passing state: busy connections, a slow or lost database.
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         response.body(json_bytes(&body))
     }

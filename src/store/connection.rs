@@ -67,6 +67,31 @@ pub struct PoolSizes {
     pub lookups: u32,
 }
 
+/// How long store work may wait or run before it gives up.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreTimeouts {
+    /// Longest wait for a free pooled connection; past it the read or write fails
+    /// with [`StoreError::Unavailable`].
+    pub checkout: Duration,
+    /// PostgreSQL only: longest run of one statement (`statement_timeout`); past it
+    /// PostgreSQL cancels the statement and the store returns
+    /// [`StoreError::StatementTimeout`]. `None` lets statements run to their end, as
+    /// migrations and CLI batch commands need.
+    pub statement: Option<Duration>,
+}
+
+impl Default for StoreTimeouts {
+    fn default() -> Self {
+        StoreTimeouts {
+            checkout: DEFAULT_CHECKOUT_TIMEOUT,
+            statement: None,
+        }
+    }
+}
+
+/// Default of [`StoreTimeouts::checkout`].
+const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Settings of each SQLite connection, with the page cache of its role.
 #[derive(Debug)]
 struct SqlitePragmas {
@@ -94,14 +119,29 @@ impl SqlitePragmas {
 
 /// Session settings of each PostgreSQL connection: no JIT compilation, which is
 /// worth it for analytics but costs seconds on the recursive group queries, whose
-/// row estimates are huge.
+/// row estimates are huge; and, when set, a statement timeout, so that no request
+/// holds a connection for long (PostgreSQL goes on with a statement after its
+/// client has gone).
 #[derive(Debug)]
-struct PostgresSettings;
+struct PostgresSettings {
+    statement_timeout: Option<Duration>,
+}
+
+impl PostgresSettings {
+    fn apply(&self, conn: &mut PgConnection) -> Result<(), diesel::result::Error> {
+        // 0 turns the timeout off; a timeout under 1 ms would round to that.
+        let timeout_ms = self
+            .statement_timeout
+            .map_or(0, |timeout| timeout.as_millis().clamp(1, i32::MAX as u128));
+        conn.batch_execute(&format!(
+            "SET jit = off; SET statement_timeout = {timeout_ms}"
+        ))
+    }
+}
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET jit = off")
-            .map_err(diesel::r2d2::Error::QueryError)
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -131,22 +171,40 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 
 impl Store {
     /// Opens a pool for `database_url` (`sqlite://path`, a bare path, `:memory:` is not
-    /// supported; or `postgres://…`) and runs the pending migrations.
+    /// supported; or `postgres://…`) and runs the pending migrations, with the
+    /// default [`StoreTimeouts`].
     pub fn connect(database_url: &str, sizes: PoolSizes) -> Result<Store, StoreError> {
+        Self::connect_with_timeouts(database_url, sizes, StoreTimeouts::default())
+    }
+
+    /// [`Store::connect`] with `timeouts`. The migrations run without a statement
+    /// timeout, on a connection of their own.
+    pub fn connect_with_timeouts(
+        database_url: &str,
+        sizes: PoolSizes,
+        timeouts: StoreTimeouts,
+    ) -> Result<Store, StoreError> {
         let store = if database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://")
         {
-            let manager = ConnectionManager::<PgConnection>::new(database_url);
-            let pool = Pool::builder()
-                .max_size(sizes.readers)
-                .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(PostgresSettings))
-                .build(manager)?;
-            let mut conn = pool.get()?;
+            let mut conn = PgConnection::establish(database_url)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            PostgresSettings {
+                statement_timeout: None,
+            }
+            .apply(&mut conn)?;
             conn.run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
             super::refold::refold_if_needed(&mut Conn::Postgres(&mut conn))?;
             drop(conn);
+            let manager = ConnectionManager::<PgConnection>::new(database_url);
+            let pool = Pool::builder()
+                .max_size(sizes.readers)
+                .connection_timeout(timeouts.checkout)
+                .connection_customizer(Box::new(PostgresSettings {
+                    statement_timeout: timeouts.statement,
+                }))
+                .build(manager)?;
             Store {
                 pools: Pools::Postgres(pool),
             }
@@ -160,7 +218,7 @@ impl Store {
             let sqlite_pool = |size: u32, cache_kib: u32| {
                 Pool::builder()
                     .max_size(size.max(1))
-                    .connection_timeout(Duration::from_secs(10))
+                    .connection_timeout(timeouts.checkout)
                     // A file connection cannot drop the way a network one can: no
                     // validation query on every checkout.
                     .test_on_check_out(false)
@@ -252,12 +310,16 @@ impl Store {
 
     /// Starts `f` on the blocking pool inside one read-only snapshot transaction and
     /// returns without waiting for it: for reads that stream their result out over a
-    /// channel while they run, and must see one consistent state throughout.
-    pub fn spawn_snapshot_read<F>(&self, f: F)
+    /// channel while they run, and must see one consistent state throughout. The
+    /// returned receiver gets the error that ended the read, if one did: a caller
+    /// whose channel closes before `f` sent anything learns from it why (no free
+    /// connection, for one).
+    pub fn spawn_snapshot_read<F>(&self, f: F) -> tokio::sync::oneshot::Receiver<StoreError>
     where
         F: FnOnce(&mut Conn) -> Result<(), StoreError> + Send + 'static,
     {
         let store = self.clone();
+        let (failure_sender, failure) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let outcome = match &store.pools {
                 // A deferred transaction holds one WAL snapshot from its first read.
@@ -273,8 +335,10 @@ impl Store {
             };
             if let Err(error) = outcome {
                 tracing::warn!(%error, "streamed read ended early");
+                let _ = failure_sender.send(error);
             }
         });
+        failure
     }
 
     /// Blocking form of [`Store::read`], for the CLI and start-up.
@@ -417,7 +481,7 @@ fn checkout<C>(
 where
     C: diesel::r2d2::R2D2Connection + 'static,
 {
-    Ok(pool.get()?)
+    pool.get().map_err(StoreError::unavailable)
 }
 
 async fn run_blocking<T, E, F>(f: F) -> Result<T, E>

@@ -18,7 +18,26 @@ pub enum StoreError {
     Commit(String),
     #[error("the database task was cancelled")]
     Cancelled,
+    /// No pooled connection became free in time (all busy, or the database is not
+    /// reachable): a retry later may succeed.
+    #[error("no database connection became free in time: {0}")]
+    Unavailable(String),
+    /// PostgreSQL cancelled a statement that ran past `statement_timeout`.
+    #[error("a statement ran past the statement timeout")]
+    StatementTimeout,
 }
+
+impl StoreError {
+    pub fn unavailable(err: r2d2::Error) -> Self {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// The message of PostgreSQL's `query_canceled` (SQLSTATE 57014) when
+/// `statement_timeout` fires. diesel reports that SQLSTATE as an unknown kind and
+/// does not expose the code, so the message is what tells it apart (the server's
+/// `lc_messages` must stay English, PostgreSQL's default).
+const STATEMENT_TIMEOUT_MESSAGE: &str = "canceling statement due to statement timeout";
 
 impl From<diesel::result::Error> for StoreError {
     fn from(err: diesel::result::Error) -> Self {
@@ -26,6 +45,11 @@ impl From<diesel::result::Error> for StoreError {
         match err {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::UniqueViolation(info.message().to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with(STATEMENT_TIMEOUT_MESSAGE) =>
+            {
+                StoreError::StatementTimeout
             }
             other => StoreError::Database(other),
         }

@@ -18,7 +18,7 @@ pub mod tenants;
 pub mod timestamp;
 pub mod users;
 
-pub use connection::{Backend, Conn, PoolSizes, Store};
+pub use connection::{Backend, Conn, PoolSizes, Store, StoreTimeouts};
 pub use error::StoreError;
 
 /// Runs the same block against whichever backend `conn` is, with `$c` bound to the

@@ -494,6 +494,24 @@ async fn users_filter_by_group_membership_including_nested(server: TestServer) {
         .collect();
     names.sort();
     assert_eq!(names, ["deep", "direct"]);
+
+    let (status, list) = tenant
+        .get(&format!(
+            "/Users?filter={}",
+            urlencode(&format!(
+                "groups.value eq \"{}\" or groups.value eq \"no-such-group\"",
+                inner["id"].as_str().unwrap()
+            ))
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let names: Vec<&str> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["deep"]);
 }
 
 async fn an_app_token_sees_and_changes_only_members_in_its_scope(server: TestServer) {

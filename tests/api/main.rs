@@ -17,6 +17,7 @@ mod groups;
 mod health;
 mod hostile;
 mod hostile_apps;
+mod overload;
 mod proxies;
 mod queries;
 mod scenarios;

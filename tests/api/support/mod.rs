@@ -14,7 +14,7 @@ use serde_json::Value;
 use roster::domain::tenants::{TenantCredentials, create_tenant};
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
-use roster::store::{Backend, PoolSizes, Store};
+use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
 pub use builders::UserBuilder;
 
@@ -175,15 +175,26 @@ impl TestServer {
         backend: Backend,
         adjust: impl FnOnce(&mut HttpSettings),
     ) -> TestServer {
+        Self::start_with_store(backend, 4, StoreTimeouts::default(), adjust).await
+    }
+
+    /// Starts a server on a store of `readers` pooled connections with `timeouts`.
+    pub async fn start_with_store(
+        backend: Backend,
+        readers: u32,
+        timeouts: StoreTimeouts,
+        adjust: impl FnOnce(&mut HttpSettings),
+    ) -> TestServer {
         let database = TestDatabase::create(backend);
         let url = database.url().to_owned();
         let store = tokio::task::spawn_blocking(move || {
-            Store::connect(
+            Store::connect_with_timeouts(
                 &url,
                 PoolSizes {
-                    readers: 4,
+                    readers,
                     lookups: 2,
                 },
+                timeouts,
             )
         })
         .await
