@@ -68,7 +68,7 @@ class Watcher:
         self.thread.join()
 
 
-def timed(base, watcher_args, label, method, path, token, body):
+def timed(base, watcher_args, label, method, path, token, body, expect=(200, 201, 204)):
     # Encoded before, and decoded after, the watch: the client's JSON work would
     # hold Python's lock and delay the watcher's own requests.
     data = json.dumps(body).encode()
@@ -77,12 +77,13 @@ def timed(base, watcher_args, label, method, path, token, body):
         started = time.perf_counter()
         status, answer = call(base, method, path, token, data, raw=True)
         elapsed = time.perf_counter() - started
-    answer = json.loads(answer) if answer else None
-    assert status in (200, 201, 204), (label, status, answer)
+    if isinstance(answer, (bytes, str)):
+        answer = json.loads(answer) if answer else None
+    assert status in expect, (label, status, answer)
     health = max(watcher.health) * 1000 if watcher.health else float("nan")
     reads = max(watcher.reads) * 1000 if watcher.reads else float("nan")
     print(
-        f"{label:58} {elapsed * 1000:8.0f} ms   /healthz max {health:6.1f} ms"
+        f"{label:58} {status} {elapsed * 1000:8.0f} ms   /healthz max {health:6.1f} ms"
         f" ({len(watcher.health)} polls)   other tenant's read max {reads:6.1f} ms",
         flush=True,
     )
@@ -194,26 +195,30 @@ def main():
                                    "value": [{"value": f"e{i}@x.org"} for i in range(k)]}])
         body, count = largest(one_op, 400_000)
         big_user = new_user("one-op")
-        timed(base, watcher_args, f"1 add op of {count} emails (4 MiB)", "PATCH", big_user, token, body)
+        # Past the 10,000 values an attribute may hold: refused, after parsing and applying.
+        timed(base, watcher_args, f"1 add op of {count} emails (4 MiB)", "PATCH", big_user, token,
+              body, expect=(400,))
         many_ops = lambda k: patch([{"op": "add", "path": "emails",
                                      "value": [{"value": f"e{o}.{i}@x.org"} for i in range(k)]}
                                     for o in range(1000)])
         body, per_op = largest(many_ops, 400)
-        path = new_user("many-ops")
-        timed(base, watcher_args, f"1000 add ops of {per_op} emails each (4 MiB)", "PATCH", path, token, body)
-        filtered = patch([{"op": "remove", "path": f'emails[value eq "e{o}.0@x.org"]'} for o in range(1000)])
-        timed(base, watcher_args, f"1000 filtered removes over {1000 * per_op} emails", "PATCH", path, token, filtered)
+        timed(base, watcher_args, f"1000 add ops of {per_op} emails each (4 MiB)", "PATCH",
+              new_user("many-ops"), token, body, expect=(400,))
+        path = new_user("most-values")
+        timed(base, watcher_args, "1 add op of 10000 emails (the most an attribute holds)", "PATCH",
+              path, token, one_op(10_000))
+        # Each filtered remove tests every value: the PATCH's value budget refuses the list.
+        filtered = patch([{"op": "remove", "path": f'emails[value eq "e{o}@x.org"]'} for o in range(1000)])
+        timed(base, watcher_args, "1000 filtered removes over 10000 emails", "PATCH", path, token,
+              filtered, expect=(200, 400))
         path = new_user("small-ops")
         timed(base, watcher_args, "1000 one-email add ops", "PATCH", path, token,
               patch([{"op": "add", "path": "emails", "value": [{"value": f"{i}@x"}]} for i in range(1000)]))
-        for ops in (5_000, 40_000):
+        for ops in (5_000, 10_000):
             path = new_user(f"ops-{ops}")
             timed(base, watcher_args, f"{ops} one-email add ops (above the default cap)", "PATCH", path,
                   token, patch([{"op": "add", "path": "emails", "value": [{"value": f"{i}@x"}]}
                                 for i in range(ops)]))
-        filtered = patch([{"op": "remove", "path": f'emails[value eq "e{o}@x.org"]'} for o in range(1000)])
-        timed(base, watcher_args, f"1000 filtered removes over {count} emails (worst case)", "PATCH",
-              big_user, token, filtered)
     finally:
         server.terminate()
         server.wait()
