@@ -544,9 +544,10 @@ fn visible_members(
         .filter(|(_, kind)| *kind == MemberKind::User)
         .map(|(id, _)| id.clone())
         .collect();
-    let mut visible: HashSet<String> = repo::assigned_among(conn, &principal.app_id, &users)?
-        .into_iter()
-        .collect();
+    let mut visible: HashSet<String> =
+        crate::store::assignments::assigned_among(conn, &principal.app_id, &users)?
+            .into_iter()
+            .collect();
     visible.extend(
         members
             .into_iter()

@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::{JsonBody, off_worker};
 use super::error::method_not_allowed;
-use super::listing::{ListRendering, streamed_list};
+use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{json_bytes, resource_response, scim_resource, write_json};
 use crate::auth::Principal;
@@ -24,7 +24,7 @@ use crate::scim::groups::{
     group_input_from_body, members_envelope, patch_group, project_member, render_group,
     render_member,
 };
-use crate::scim::list::{ListFrame, ListRequest};
+use crate::scim::list::ListRequest;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::projection::Projection;
 use crate::scim::schema::GROUP_RESOURCE;
@@ -271,21 +271,10 @@ async fn respond_with_groups(
         with_members: !projection.excludes("members"),
     };
     let list = stream_list(&state.store, principal, None, Some(groups)).await?;
-    let next = list
-        .head
-        .next
-        .as_ref()
-        .map(|position| request.encode_cursor(position));
-    let frame = ListFrame {
-        total_results: list.head.total,
-        items_per_page: list.head.items,
-        start_index: (!request.uses_cursor()).then_some(start_index),
-        next_cursor: next.as_deref(),
-    };
     let rendering = ListRendering {
         base: base_url(req, state),
         users: Projection::Default,
         groups: projection,
     };
-    Ok(streamed_list(list, frame, rendering))
+    Ok(streamed_page(list, request, start_index, rendering))
 }

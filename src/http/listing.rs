@@ -14,7 +14,7 @@ use crate::domain::DomainError;
 use crate::domain::listing::{ListPart, ListStream};
 use crate::scim::BaseUrl;
 use crate::scim::groups::{members_envelope, project_member, render_group, render_member};
-use crate::scim::list::ListFrame;
+use crate::scim::list::{ListFrame, ListRequest};
 use crate::scim::projection::Projection;
 use crate::scim::users::user_body;
 
@@ -109,6 +109,28 @@ fn separate(written: &mut bool, out: &mut Vec<u8>) {
 /// The response of a streamed list. A failure once the first bytes are out cannot
 /// change the status: it is logged and the connection is cut, so the client sees an
 /// incomplete body rather than a valid-looking short list.
+/// The streamed ListResponse of a list request over one resource type: `startIndex`
+/// under index paging, `nextCursor` under cursor paging.
+pub fn streamed_page(
+    list: ListStream,
+    request: &ListRequest,
+    start_index: i64,
+    rendering: ListRendering,
+) -> HttpResponse {
+    let next = list
+        .head
+        .next
+        .as_ref()
+        .map(|position| request.encode_cursor(position));
+    let frame = ListFrame {
+        total_results: list.head.total,
+        items_per_page: list.head.items,
+        start_index: (!request.uses_cursor()).then_some(start_index),
+        next_cursor: next.as_deref(),
+    };
+    streamed_list(list, frame, rendering)
+}
+
 pub fn streamed_list(list: ListStream, frame: ListFrame, rendering: ListRendering) -> HttpResponse {
     let mut head = Vec::with_capacity(256);
     frame.write_head(&mut head);

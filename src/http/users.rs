@@ -7,14 +7,14 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::{JsonBody, off_worker};
 use super::error::method_not_allowed;
-use super::listing::{ListRendering, streamed_list};
+use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{resource_headers, scim_bytes};
 use crate::auth::Principal;
 use crate::domain::listing::stream_list;
 use crate::domain::users::{self as domain, LookUp, User, UserWindow};
 use crate::scim::ScimError;
-use crate::scim::list::{ListFrame, ListRequest, cursor_list_response, list_response};
+use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::projection::Projection;
 use crate::scim::schema::USER_RESOURCE;
@@ -175,23 +175,12 @@ pub async fn respond_with_users(
         LookUp::Page(page) => page,
         LookUp::Unanswered(query) => {
             let list = stream_list(&state.store, principal, Some(query), None).await?;
-            let next = list
-                .head
-                .next
-                .as_ref()
-                .map(|position| request.encode_cursor(position));
-            let frame = ListFrame {
-                total_results: list.head.total,
-                items_per_page: list.head.items,
-                start_index: (!request.uses_cursor()).then_some(start_index),
-                next_cursor: next.as_deref(),
-            };
             let rendering = ListRendering {
                 base,
                 users: projection,
                 groups: Projection::Default,
             };
-            return Ok(streamed_list(list, frame, rendering));
+            return Ok(streamed_page(list, request, start_index, rendering));
         }
     };
     let resources = page

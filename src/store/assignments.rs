@@ -86,7 +86,7 @@ pub fn assigned_among(
     user_ids: &[String],
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
-    for chunk in user_ids.chunks(500) {
+    for chunk in user_ids.chunks(super::IDS_PER_STATEMENT) {
         let part: Vec<String> = with_conn!(conn, c => user_apps::table
             .filter(user_apps::app_id.eq(app_id))
             .filter(user_apps::user_id.eq_any(chunk))

@@ -6,8 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
+use super::IDS_PER_STATEMENT;
 use super::dynamic::{load_dynamic, load_dynamic_columns};
-use super::schema::{group_members, groups, user_apps, users};
+use super::schema::{group_members, groups, users};
 use super::users::{
     PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
@@ -162,10 +163,6 @@ pub fn remove_member_everywhere(
     .execute(c))?)
 }
 
-/// Ids bound in one statement's `IN` list: well under SQLite's limit of 32,766 bound
-/// parameters (PostgreSQL binds the list as one array).
-const IDS_PER_STATEMENT: usize = 5_000;
-
 /// Member rows in one multi-row `INSERT`: four parameters each, 20,000 in all, under
 /// SQLite's 32,766 and PostgreSQL's 65,535.
 const ROWS_PER_INSERT: usize = 5_000;
@@ -257,24 +254,6 @@ pub fn remove_all_members(
         Conn::Sqlite(c) => run!(&mut **c, "?", "?"),
         Conn::Postgres(c) => run!(&mut **c, "$1", "$2"),
     })
-}
-
-/// The ids among `user_ids` of users assigned to the application.
-pub fn assigned_among(
-    conn: &mut Conn,
-    app_id: &str,
-    user_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        let part: Vec<String> = with_conn!(conn, c => user_apps::table
-            .filter(user_apps::app_id.eq(app_id))
-            .filter(user_apps::user_id.eq_any(chunk))
-            .select(user_apps::user_id)
-            .load(c))?;
-        found.extend(part);
-    }
-    Ok(found)
 }
 
 /// Every member of the group, in insertion-independent id order.

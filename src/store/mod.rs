@@ -38,3 +38,7 @@ macro_rules! with_conn {
         }
     };
 }
+
+/// Ids bound in one statement's `IN` list: well under SQLite's limit of 32,766 bound
+/// parameters (PostgreSQL binds the list as one array).
+pub(crate) const IDS_PER_STATEMENT: usize = 5_000;
