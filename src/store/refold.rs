@@ -16,7 +16,7 @@ use diesel::sql_types::Text;
 use serde_json::Value;
 
 use super::schema::{groups, user_values, users};
-use super::users::{UserLookupColumns, value_rows};
+use super::users::{UserLookupColumns, VALUE_ROWS_PER_INSERT, value_rows};
 use super::{Backend, Conn, StoreError};
 use crate::casefold::{FOLD_VERSION, fold};
 use crate::with_conn;
@@ -91,8 +91,8 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
                 .execute(c)?;
             diesel::delete(user_values::table.filter(user_values::user_id.eq(&user.id)))
                 .execute(c)?;
-            if !values.is_empty() {
-                diesel::insert_into(user_values::table).values(&values).execute(c)?;
+            for chunk in values.chunks(VALUE_ROWS_PER_INSERT) {
+                diesel::insert_into(user_values::table).values(chunk).execute(c)?;
             }
             diesel::QueryResult::Ok(())
         }));

@@ -171,7 +171,7 @@ pub struct UserValueRow {
 
 /// `user_values` rows in one multi-row `INSERT`: fifteen parameters each, 30,000 in
 /// all, under SQLite's 32,766 and PostgreSQL's 65,535.
-const VALUE_ROWS_PER_INSERT: usize = 2_000;
+pub(crate) const VALUE_ROWS_PER_INSERT: usize = 2_000;
 
 /// Derives the `user_values` rows of a user's attribute document.
 pub fn value_rows(tenant_id: &str, user_id: &str, doc: &Value) -> Vec<UserValueRow> {
