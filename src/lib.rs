@@ -1,6 +1,9 @@
 //! Roster: a multi-tenant user-management service that speaks SCIM 2.0.
 //!
-//! Requests flow one way: [`http`] → [`scim`] (protocol) → [`domain`] → [`store`].
+//! Requests flow one way: [`http`] → [`scim`] (protocol) → [`domain`] → [`store`] →
+//! [`schema`], with the leaves [`filter`] (the grammar), [`auth`], [`urn`], [`time`],
+//! [`casefold`] and [`text_rules`] below them. A module imports only modules below
+//! it (`tests/api/architecture.rs` checks this).
 
 pub mod auth;
 pub mod casefold;
@@ -8,6 +11,9 @@ pub mod config;
 pub mod domain;
 pub mod filter;
 pub mod http;
+pub mod schema;
 pub mod scim;
 pub mod store;
 pub mod text_rules;
+pub mod time;
+pub mod urn;

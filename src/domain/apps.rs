@@ -5,10 +5,10 @@ use serde::Serialize;
 use super::tenants::issue_scim_token;
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, generate_secret, hash_token};
-use crate::scim::format_time;
 use crate::store::Store;
 use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::tenants::{self as repo, ApplicationRow};
+use crate::time::format_time;
 
 /// An application as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize)]

@@ -97,7 +97,7 @@ impl fmt::Debug for AttributeDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::urn::ENTERPRISE_USER;
+    use crate::urn::ENTERPRISE_USER;
     use serde_json::json;
 
     fn document(value: Value) -> AttributeDocument {

@@ -12,12 +12,12 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
-use super::listing::{PlannedPage, in_order};
+use super::paging::{PlannedPage, in_order};
 use super::users::check_version;
 use super::{DomainError, new_id, now, record_event};
 use crate::auth::Principal;
 use crate::casefold::fold;
-use crate::filter::Resolved;
+use crate::schema::Resolved;
 use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };

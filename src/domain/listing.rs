@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::DomainError;
 use super::groups::{Group, Member, plan_group_page, read_groups, read_member_pages};
+use super::paging::PlannedPage;
 use super::users::{User, UserQuery, plan_user_page, read_users};
 use crate::auth::Principal;
 use crate::store::users::{CursorPosition, PlannedRow, UserWindow};
@@ -27,17 +28,6 @@ pub const BATCH_ROWS: usize = 100;
 /// How long a streamed read waits for its reader to take the next part: a client
 /// that stops reading gives up its database connection and snapshot after this.
 const STALLED_READER: Duration = Duration::from_secs(30);
-
-/// A page found but not read yet.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PlannedPage {
-    /// How many resources match, over all pages.
-    pub total: i64,
-    /// Where the next page starts (cursor paging only).
-    pub next: Option<CursorPosition>,
-    /// The page's resources, in order.
-    pub rows: Vec<PlannedRow>,
-}
 
 /// A group list's query: the filter resolved against the Group schemas.
 #[derive(Debug, Clone)]
@@ -212,28 +202,6 @@ pub(crate) fn batches(rows: &[PlannedRow]) -> Vec<Vec<String>> {
     batches
 }
 
-/// `rows` (read by id, in no order) in the order of `ids`; a missing row means the
-/// snapshot changed under the read.
-pub(crate) fn in_order<T>(
-    ids: &[String],
-    rows: Vec<T>,
-    id_of: impl Fn(&T) -> &String,
-) -> Result<Vec<T>, DomainError> {
-    let mut by_id: std::collections::HashMap<String, T> = rows
-        .into_iter()
-        .map(|row| (id_of(&row).clone(), row))
-        .collect();
-    ids.iter()
-        .map(|id| {
-            by_id.remove(id).ok_or_else(|| {
-                DomainError::Store(StoreError::Corrupt(format!(
-                    "{id} was found by the list's search but not read"
-                )))
-            })
-        })
-        .collect()
-}
-
 /// Hands a part to the reader from a blocking thread; false when the reader is gone
 /// or has not taken the previous part for [`STALLED_READER`].
 pub(crate) fn send_part<T>(sender: &mpsc::Sender<T>, part: T) -> bool {
@@ -331,13 +299,5 @@ mod tests {
                 limit: 10
             }
         ));
-    }
-
-    #[test]
-    fn rows_read_by_id_come_back_in_the_search_order() {
-        let ids = vec!["b".to_owned(), "a".to_owned()];
-        let rows = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(in_order(&ids, rows, |r| r).unwrap(), ["b", "a"]);
-        assert!(in_order(&ids, vec!["a".to_owned()], |r| r).is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod attributes;
 mod error;
 pub mod groups;
 pub mod listing;
+mod paging;
 pub mod seed;
 pub mod signins;
 pub mod tenants;

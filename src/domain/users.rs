@@ -9,12 +9,11 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
-use super::listing::{PlannedPage, in_order};
+use super::paging::{PlannedPage, in_order};
 use super::{DomainError, new_id, now};
 use crate::auth::{Principal, hash_password};
-use crate::filter::Resolved;
-use crate::filter::sql::is_user_index_lookup;
-use crate::scim::urn::ENTERPRISE_USER;
+use crate::schema::Resolved;
+use crate::store::query::is_user_index_lookup;
 use crate::store::tenants::find_application;
 use crate::store::users::{
     self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
@@ -23,6 +22,7 @@ use crate::store::users::{
 pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_user_document;
+use crate::urn::ENTERPRISE_USER;
 
 /// Lifecycle status of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
-use crate::scim::{ScimError, urn};
+use crate::scim::ScimError;
+use crate::urn;
 
 /// `Retry-After` of a 503, seconds.
 const RETRY_AFTER_SECONDS: &str = "1";

@@ -19,6 +19,7 @@ use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
 use crate::domain::listing::{GroupQuery, stream_list};
 use crate::domain::users::UserWindow;
+use crate::schema::GROUP_RESOURCE;
 use crate::scim::ScimError;
 use crate::scim::groups::{
     group_input_from_body, members_envelope, patch_group, project_member, render_group,
@@ -27,8 +28,7 @@ use crate::scim::groups::{
 use crate::scim::list::ListRequest;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::projection::Projection;
-use crate::scim::schema::GROUP_RESOURCE;
-use crate::scim::urn;
+use crate::urn;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -19,7 +19,7 @@ use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use super::throttle::MAX_COUNTED_CLIENT_ID;
 use crate::domain::DomainError;
 use crate::domain::tenants::issue_access_token;
-use crate::scim::urn;
+use crate::urn;
 
 #[derive(Debug, Default, Deserialize)]
 struct TokenRequest {

@@ -12,8 +12,8 @@ use super::listing::{ListRendering, streamed_list};
 use super::params::base_url;
 use crate::domain::listing::{GroupQuery, stream_list};
 use crate::domain::users::UserWindow;
+use crate::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use crate::scim::list::{ListFrame, ListRequest};
-use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use crate::scim::{ScimError, ScimType};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

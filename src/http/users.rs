@@ -13,11 +13,11 @@ use super::response::{resource_headers, scim_bytes};
 use crate::auth::Principal;
 use crate::domain::listing::stream_list;
 use crate::domain::users::{self as domain, LookUp, User, UserWindow};
+use crate::schema::USER_RESOURCE;
 use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::projection::Projection;
-use crate::scim::schema::USER_RESOURCE;
 use crate::scim::users::{
     UserRepresentation, patch_user, user_body, user_input_from_body, user_json, user_list_json,
 };

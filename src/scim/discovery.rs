@@ -2,10 +2,11 @@
 
 use serde_json::{Value, json};
 
+use super::BaseUrl;
 use super::error::ScimError;
 use super::list::{ListResponse, PageLimits, list_response};
-use super::schema::registry;
-use super::{BaseUrl, urn};
+use crate::schema::registry;
+use crate::urn;
 
 /// The ServiceProviderConfig, with the paging limits this instance runs with.
 pub fn service_provider_config(base: &BaseUrl, limits: PageLimits) -> Value {

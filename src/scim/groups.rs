@@ -7,12 +7,13 @@ use serde_json::{Map, Value, json};
 use super::error::{ScimError, ScimType};
 use super::patch::{PatchOpKind, PatchOperation, apply_patch};
 use super::projection::Projection;
-use super::schema::GROUP_RESOURCE;
 use super::validate::normalize_resource;
-use super::{BaseUrl, etag, format_time, urn};
+use super::{BaseUrl, etag, format_time};
 use crate::domain::groups::{Group, GroupUpdate, Member, MemberChange, MemberKind, MemberRef};
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::parse_patch_path;
+use crate::schema::GROUP_RESOURCE;
+use crate::urn;
 
 /// A validated POST or PUT body of a Group.
 #[derive(Debug, Clone)]

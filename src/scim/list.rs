@@ -8,10 +8,11 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ScimError, ScimType};
 use super::projection::Projection;
-use super::schema::ResourceTypeDef;
-use super::urn;
 use crate::domain::users::{CursorPosition, UserQuery, UserSort, UserWindow};
-use crate::filter::{parse_attr_path, parse_filter, resolve, resolve_sort_path};
+use crate::filter::{parse_attr_path, parse_filter};
+use crate::schema::ResourceTypeDef;
+use crate::schema::{resolve, resolve_sort_path};
+use crate::urn;
 
 /// The page a client asked for, with the server's bounds applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,7 +367,7 @@ impl ListFrame<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::USER_RESOURCE;
+    use crate::schema::USER_RESOURCE;
 
     const LIMITS: PageLimits = PageLimits {
         default_count: 100,

@@ -16,14 +16,13 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimType};
-use super::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef, common_attribute};
-use super::validate::{
-    check_single_primary, core_schema, extension_object, extension_schema, find_extension,
-    normalize_value, several_primaries, split_extension_path,
-};
+use super::validate::{check_single_primary, extension_object, normalize_value, several_primaries};
 use crate::filter::ast::{CompValue, CompareOp, Filter};
-use crate::filter::matcher::element_matches;
-use crate::filter::{Resolved, parse_patch_path, resolve};
+use crate::filter::parse_patch_path;
+use crate::schema::matcher::element_matches;
+use crate::schema::{AttributeDef, Mutability, ResourceTypeDef, SchemaDef, common_attribute};
+use crate::schema::{Resolved, resolve};
+use crate::schema::{core_schema, extension_schema, find_extension, split_extension_path};
 
 /// A PATCH operation kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1201,8 +1200,8 @@ fn apply_free_form(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::USER_RESOURCE;
-    use crate::scim::urn::{ENTERPRISE_USER, ROSTER_USER};
+    use crate::schema::USER_RESOURCE;
+    use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
     use serde_json::json;
 
     fn doc() -> Map<String, Value> {

@@ -4,10 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::ResourceTypeDef;
-use super::validate::find_extension;
-use crate::filter::resolve::Location;
-use crate::filter::{parse_attr_path, resolve_path};
+use crate::filter::parse_attr_path;
+use crate::schema::ResourceTypeDef;
+use crate::schema::find_extension;
+use crate::schema::resolve::Location;
+use crate::schema::resolve_path;
 
 /// One attribute reference of an `attributes` / `excludedAttributes` list, resolved
 /// to where it lives in a rendered resource.
@@ -315,7 +316,7 @@ fn remove_attribute(map: &mut Map<String, Value>, attribute: &str, sub: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::USER_RESOURCE;
+    use crate::schema::USER_RESOURCE;
     use serde_json::json;
 
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

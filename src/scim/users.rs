@@ -9,11 +9,12 @@ use super::error::ScimError;
 use super::list::ListResponse;
 use super::patch::{PatchOperation, apply_patch};
 use super::projection::Projection;
-use super::schema::USER_RESOURCE;
 use super::validate::normalize_resource;
-use super::{BaseUrl, etag, format_time, urn};
+use super::{BaseUrl, etag, format_time};
 use crate::domain::assignments::{AppAssignment, AppAssignmentInput};
 use crate::domain::users::{RosterUserInput, User, UserInput};
+use crate::schema::USER_RESOURCE;
+use crate::urn;
 
 /// Validates a POST or PUT body of a User.
 pub fn user_input_from_body(body: &Value) -> Result<UserInput, ScimError> {

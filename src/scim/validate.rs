@@ -9,8 +9,9 @@
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
-use super::schema::{
-    AttributeDef, AttributeType, Mutability, ResourceTypeDef, SchemaDef, registry,
+use crate::schema::{
+    AttributeDef, AttributeType, Mutability, ResourceTypeDef, SchemaDef, core_schema,
+    extension_schema, find_extension, split_extension_path,
 };
 
 /// A validated resource body.
@@ -356,46 +357,6 @@ fn schema_list(value: &Value) -> Result<Vec<&str>, ScimError> {
         .collect()
 }
 
-/// The extension URN of `resource_type` equal to `key`, ignoring case.
-pub fn find_extension(resource_type: &ResourceTypeDef, key: &str) -> Option<&'static str> {
-    resource_type
-        .extensions
-        .iter()
-        .copied()
-        .find(|urn| urn.eq_ignore_ascii_case(key))
-}
-
-/// Splits `urn:…:Ext:attr` into the extension URN and the attribute name.
-pub fn split_extension_path<'k>(
-    resource_type: &ResourceTypeDef,
-    key: &'k str,
-) -> Option<(&'static str, &'k str)> {
-    resource_type.extensions.iter().copied().find_map(|urn| {
-        let prefix = key.get(..urn.len())?;
-        let rest = key.get(urn.len()..)?;
-        if prefix.eq_ignore_ascii_case(urn) {
-            rest.strip_prefix(':')
-                .filter(|name| !name.is_empty())
-                .map(|name| (urn, name))
-        } else {
-            None
-        }
-    })
-}
-
-pub fn core_schema(resource_type: &ResourceTypeDef) -> &'static SchemaDef {
-    // The resource types are constants naming shipped schemas (checked by tests).
-    registry()
-        .schema(resource_type.core)
-        .expect("core schema of a resource type is shipped")
-}
-
-pub fn extension_schema(urn: &str) -> &'static SchemaDef {
-    registry()
-        .schema(urn)
-        .expect("extension schema of a resource type is shipped")
-}
-
 fn known_schemas(resource_type: &ResourceTypeDef) -> String {
     std::iter::once(resource_type.core)
         .chain(resource_type.extensions.iter().copied())
@@ -423,8 +384,8 @@ fn json_type_name(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::USER_RESOURCE;
-    use crate::scim::urn;
+    use crate::schema::USER_RESOURCE;
+    use crate::urn;
     use serde_json::json;
 
     fn normalize(body: Value) -> Result<Map<String, Value>, ScimError> {

@@ -21,7 +21,7 @@ use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 
 use super::{Conn, StoreError};
-use crate::filter::sql::{SqlBuilder, SqlParam};
+use crate::store::query::{SqlBuilder, SqlParam};
 
 /// How many distinct query shapes may be kept prepared on each connection.
 const MAX_CACHED_SHAPES: usize = 512;

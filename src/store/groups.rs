@@ -13,8 +13,8 @@ use super::users::{
     PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
 use super::{Conn, StoreError};
-use crate::filter::Resolved;
-use crate::filter::sql::{
+use crate::schema::Resolved;
+use crate::store::query::{
     ResourceTable, SqlBuilder, SqlParam, push_group_condition, push_member_in_scope, push_sort_key,
 };
 use crate::with_conn;

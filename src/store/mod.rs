@@ -12,7 +12,9 @@ mod sqlite_writer;
 
 pub mod assignments;
 pub mod audit;
+pub mod columns;
 pub mod groups;
+pub mod query;
 pub mod refold;
 pub mod tenants;
 pub mod timestamp;

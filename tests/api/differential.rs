@@ -7,9 +7,10 @@ use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use roster::filter::matcher::matches;
-use roster::filter::{parse_filter, resolve};
-use roster::scim::schema::USER_RESOURCE;
+use roster::filter::parse_filter;
+use roster::schema::USER_RESOURCE;
+use roster::schema::matcher::matches;
+use roster::schema::resolve;
 
 use crate::on_both_backends;
 use crate::queries::urlencode;

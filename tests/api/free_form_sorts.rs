@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use roster::filter::sql::FREE_FORM_SORT_KEY_CHARS;
+use roster::store::query::FREE_FORM_SORT_KEY_CHARS;
 
 use crate::on_both_backends;
 use crate::support::{Tenant, TestServer, UserBuilder, scim_body};

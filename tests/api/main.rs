@@ -1,6 +1,7 @@
 //! Integration tests: every behaviour through real HTTP against a real store, on
 //! SQLite and on PostgreSQL. One test binary, many modules: linking is the slow part.
 
+mod architecture;
 mod support;
 
 mod access_log;

@@ -7,11 +7,11 @@ use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
 
-use super::ast::CompareOp;
-use super::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
-use crate::scim::urn;
+use crate::filter::ast::CompareOp;
+use crate::schema::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
 use crate::store::Backend;
-use crate::store::users::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
+use crate::store::columns::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
+use crate::urn;
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -1037,8 +1037,9 @@ fn postgres_json_path(path: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::{parse_filter, resolve};
-    use crate::scim::schema::USER_RESOURCE;
+    use crate::filter::parse_filter;
+    use crate::schema::USER_RESOURCE;
+    use crate::schema::resolve;
 
     fn index_lookup(filter: &str) -> bool {
         let parsed = parse_filter(filter).expect("filter parses");

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::urn;
+use crate::urn;
 
 /// An attribute's data type (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -241,6 +241,46 @@ pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
 pub fn registry() -> &'static SchemaRegistry {
     static REGISTRY: OnceLock<SchemaRegistry> = OnceLock::new();
     REGISTRY.get_or_init(SchemaRegistry::load)
+}
+
+/// The extension URN of `resource_type` equal to `key`, ignoring case.
+pub fn find_extension(resource_type: &ResourceTypeDef, key: &str) -> Option<&'static str> {
+    resource_type
+        .extensions
+        .iter()
+        .copied()
+        .find(|urn| urn.eq_ignore_ascii_case(key))
+}
+
+/// Splits `urn:…:Ext:attr` into the extension URN and the attribute name.
+pub fn split_extension_path<'k>(
+    resource_type: &ResourceTypeDef,
+    key: &'k str,
+) -> Option<(&'static str, &'k str)> {
+    resource_type.extensions.iter().copied().find_map(|urn| {
+        let prefix = key.get(..urn.len())?;
+        let rest = key.get(urn.len()..)?;
+        if prefix.eq_ignore_ascii_case(urn) {
+            rest.strip_prefix(':')
+                .filter(|name| !name.is_empty())
+                .map(|name| (urn, name))
+        } else {
+            None
+        }
+    })
+}
+
+pub fn core_schema(resource_type: &ResourceTypeDef) -> &'static SchemaDef {
+    // The resource types are constants naming shipped schemas (checked by tests).
+    registry()
+        .schema(resource_type.core)
+        .expect("core schema of a resource type is shipped")
+}
+
+pub fn extension_schema(urn: &str) -> &'static SchemaDef {
+    registry()
+        .schema(urn)
+        .expect("extension schema of a resource type is shipped")
 }
 
 #[cfg(test)]

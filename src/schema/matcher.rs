@@ -6,9 +6,9 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::ast::CompareOp;
 use super::resolve::{Location, Resolved, Target, TypedValue, ValueKind, parse_date_time};
 use crate::casefold::fold;
+use crate::filter::ast::CompareOp;
 
 /// True when `resource` (a full SCIM JSON representation) satisfies `filter`.
 pub fn matches(filter: &Resolved, resource: &Value) -> bool {
@@ -171,8 +171,9 @@ fn ordered(ordering: Ordering, op: CompareOp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::{parse_filter, resolve};
-    use crate::scim::schema::USER_RESOURCE;
+    use crate::filter::parse_filter;
+    use crate::schema::USER_RESOURCE;
+    use crate::schema::resolve;
     use serde_json::json;
 
     fn user() -> Value {

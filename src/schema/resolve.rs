@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, NaiveDateTime};
 
-use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 use crate::casefold::fold;
-use crate::scim::schema::{AttributeDef, AttributeType, ResourceTypeDef, SchemaDef};
-use crate::scim::validate::{core_schema, extension_schema, find_extension};
+use crate::filter::ast::{AttrPath, CompValue, CompareOp, Filter};
+use crate::schema::{AttributeDef, AttributeType, ResourceTypeDef, SchemaDef};
+use crate::schema::{core_schema, extension_schema, find_extension};
 
 /// Why a filter cannot be evaluated against a resource type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,8 +475,8 @@ fn typed_value(
 mod tests {
     use super::*;
     use crate::filter::parse_filter;
-    use crate::scim::schema::USER_RESOURCE;
-    use crate::scim::urn;
+    use crate::schema::USER_RESOURCE;
+    use crate::urn;
 
     fn resolved(text: &str) -> Result<Resolved, ResolveError> {
         resolve(&parse_filter(text).unwrap(), &USER_RESOURCE)
