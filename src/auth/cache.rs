@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use super::Principal;
+use crate::store::Scope;
 
 /// A token's SHA-256 digest ([`super::token_digest`]).
 pub type TokenDigest = [u8; 32];
@@ -10,7 +10,7 @@ pub type TokenDigest = [u8; 32];
 /// Recently verified bearer tokens, by digest, so a request costs no token query.
 /// Entries live at most `ttl`: a revoked or expired token stops working within it.
 pub struct TokenCache {
-    entries: RwLock<HashMap<TokenDigest, (Principal, Instant)>>,
+    entries: RwLock<HashMap<TokenDigest, (Scope, Instant)>>,
     ttl: Duration,
     capacity: usize,
 }
@@ -24,17 +24,17 @@ impl TokenCache {
         }
     }
 
-    /// The principal of a token verified less than `ttl` ago.
-    pub fn get(&self, digest: &TokenDigest) -> Option<Principal> {
+    /// The scope of a token verified less than `ttl` ago.
+    pub fn get(&self, digest: &TokenDigest) -> Option<Scope> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(digest)
             .filter(|(_, until)| *until > Instant::now())
-            .map(|(principal, _)| principal.clone())
+            .map(|(scope, _)| scope.clone())
     }
 
     /// Remembers a verified token until `ttl` from now, or its own expiry if sooner.
-    pub fn put(&self, digest: TokenDigest, principal: Principal, expires_in: Option<Duration>) {
+    pub fn put(&self, digest: TokenDigest, scope: Scope, expires_in: Option<Duration>) {
         let lifetime = expires_in.map_or(self.ttl, |left| left.min(self.ttl));
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
@@ -44,15 +44,14 @@ impl TokenCache {
                 entries.clear();
             }
         }
-        entries.insert(digest, (principal, Instant::now() + lifetime));
+        entries.insert(digest, (scope, Instant::now() + lifetime));
     }
 
     /// Drops every cached token of an application, as its deletion does.
     pub fn forget_application(&self, tenant_id: &str, app_id: &str) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (principal, _)| {
-            !(&*principal.tenant_id == tenant_id && &*principal.app_id == app_id)
-        });
+        entries
+            .retain(|_, (scope, _)| !(&*scope.tenant_id == tenant_id && &*scope.app_id == app_id));
     }
 }
 
@@ -60,20 +59,16 @@ impl TokenCache {
 mod tests {
     use super::*;
 
-    fn principal() -> Principal {
-        Principal {
-            tenant_id: "t".into(),
-            app_id: "a".into(),
-            is_management: true,
-        }
+    fn scope() -> Scope {
+        Scope::new("t".into(), "a".into(), true)
     }
 
     #[test]
     fn a_cached_token_is_found_until_it_expires() {
         let cache = TokenCache::new(Duration::from_secs(60), 10);
-        cache.put([1; 32], principal(), None);
-        assert_eq!(cache.get(&[1; 32]), Some(principal()));
-        cache.put([2; 32], principal(), Some(Duration::ZERO));
+        cache.put([1; 32], scope(), None);
+        assert_eq!(cache.get(&[1; 32]), Some(scope()));
+        cache.put([2; 32], scope(), Some(Duration::ZERO));
         assert_eq!(cache.get(&[2; 32]), None);
         assert_eq!(cache.get(&[3; 32]), None);
     }
@@ -81,11 +76,8 @@ mod tests {
     #[test]
     fn forgetting_an_application_drops_only_its_tokens() {
         let cache = TokenCache::new(Duration::from_secs(60), 10);
-        let other = Principal {
-            app_id: "b".into(),
-            ..principal()
-        };
-        cache.put([1; 32], principal(), None);
+        let other = Scope::new("t".into(), "b".into(), true);
+        cache.put([1; 32], scope(), None);
         cache.put([2; 32], other.clone(), None);
         cache.forget_application("t", "a");
         assert_eq!(cache.get(&[1; 32]), None);
@@ -96,7 +88,7 @@ mod tests {
     fn the_cache_stays_within_its_capacity() {
         let cache = TokenCache::new(Duration::from_secs(60), 2);
         for i in 0..5 {
-            cache.put([i; 32], principal(), None);
+            cache.put([i; 32], scope(), None);
         }
         assert!(cache.entries.read().unwrap().len() <= 2);
     }

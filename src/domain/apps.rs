@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::tenants::issue_scim_token;
 use super::{DomainError, new_id, now};
-use crate::auth::{Principal, generate_secret, hash_token};
+use crate::auth::{generate_secret, hash_token};
+use crate::store::Scope;
 use crate::store::Store;
 use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::tenants::{self as repo, ApplicationRow};
@@ -45,8 +46,8 @@ pub struct ApplicationSettings {
     pub allow_signup_on_signin: bool,
 }
 
-fn require_management(principal: &Principal) -> Result<(), DomainError> {
-    if principal.is_management {
+fn require_management(scope: &Scope) -> Result<(), DomainError> {
+    if scope.is_management() {
         Ok(())
     } else {
         Err(DomainError::Forbidden(
@@ -72,7 +73,7 @@ fn not_found(id: &str) -> DomainError {
 
 fn audit(
     conn: &mut crate::store::Conn,
-    principal: &Principal,
+    scope: &Scope,
     action: &str,
     app_id: &str,
 ) -> Result<(), DomainError> {
@@ -80,9 +81,9 @@ fn audit(
         conn,
         &AuditEventRow {
             id: new_id(),
-            tenant_id: principal.tenant_id.to_string(),
+            tenant_id: scope.tenant_id.to_string(),
             occurred_at: now(),
-            actor: principal.app_id.to_string(),
+            actor: scope.app_id.to_string(),
             action: action.to_owned(),
             resource_type: "Application".to_owned(),
             resource_id: app_id.to_owned(),
@@ -94,18 +95,18 @@ fn audit(
 
 pub async fn create_application(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     settings: ApplicationSettings,
 ) -> Result<Application, DomainError> {
-    require_management(principal)?;
+    require_management(scope)?;
     let name = check_name(&settings.name)?;
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
             let client_secret = generate_secret("rcs_");
             let row = ApplicationRow {
                 id: new_id(),
-                tenant_id: principal.tenant_id.to_string(),
+                tenant_id: scope.tenant_id.to_string(),
                 name,
                 client_id: generate_secret("rcl_"),
                 client_secret_hash: hash_token(&client_secret),
@@ -114,7 +115,7 @@ pub async fn create_application(
                 created_at: now(),
             };
             repo::insert_application(conn, &row)?;
-            audit(conn, &principal, "application.created", &row.id)?;
+            audit(conn, &scope, "application.created", &row.id)?;
             Ok(Application::from_row(row, Some(client_secret)))
         })
         .await
@@ -122,10 +123,10 @@ pub async fn create_application(
 
 pub async fn list_applications(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
 ) -> Result<Vec<Application>, DomainError> {
-    require_management(principal)?;
-    let tenant_id = principal.tenant_id.clone();
+    require_management(scope)?;
+    let tenant_id = scope.tenant_id.clone();
     store
         .read(move |conn| {
             Ok(repo::list_applications(conn, &tenant_id)?
@@ -138,11 +139,11 @@ pub async fn list_applications(
 
 pub async fn get_application(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
 ) -> Result<Application, DomainError> {
-    require_management(principal)?;
-    let tenant_id = principal.tenant_id.clone();
+    require_management(scope)?;
+    let tenant_id = scope.tenant_id.clone();
     store
         .read(move |conn| {
             let row =
@@ -154,26 +155,26 @@ pub async fn get_application(
 
 pub async fn update_application(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     settings: ApplicationSettings,
 ) -> Result<Application, DomainError> {
-    require_management(principal)?;
+    require_management(scope)?;
     let name = check_name(&settings.name)?;
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
             if !repo::update_application(
                 conn,
-                &principal.tenant_id,
+                &scope.tenant_id,
                 &id,
                 &name,
                 settings.allow_signup_on_signin,
             )? {
                 return Err(not_found(&id));
             }
-            audit(conn, &principal, "application.updated", &id)?;
-            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+            audit(conn, &scope, "application.updated", &id)?;
+            let row = repo::find_application(conn, &scope.tenant_id, &id)?
                 .ok_or_else(|| not_found(&id))?;
             Ok(Application::from_row(row, None))
         })
@@ -182,24 +183,24 @@ pub async fn update_application(
 
 pub async fn rotate_secret(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
 ) -> Result<Application, DomainError> {
-    require_management(principal)?;
-    let principal = principal.clone();
+    require_management(scope)?;
+    let scope = scope.clone();
     store
         .write(move |conn| {
             let client_secret = generate_secret("rcs_");
             if !repo::rotate_application_secret(
                 conn,
-                &principal.tenant_id,
+                &scope.tenant_id,
                 &id,
                 &hash_token(&client_secret),
             )? {
                 return Err(not_found(&id));
             }
-            audit(conn, &principal, "application.secret_rotated", &id)?;
-            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+            audit(conn, &scope, "application.secret_rotated", &id)?;
+            let row = repo::find_application(conn, &scope.tenant_id, &id)?
                 .ok_or_else(|| not_found(&id))?;
             Ok(Application::from_row(row, Some(client_secret)))
         })
@@ -208,22 +209,22 @@ pub async fn rotate_secret(
 
 pub async fn delete_application(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
 ) -> Result<(), DomainError> {
-    require_management(principal)?;
-    let principal = principal.clone();
+    require_management(scope)?;
+    let scope = scope.clone();
     store
         .write(move |conn| {
-            let row = repo::find_application(conn, &principal.tenant_id, &id)?
+            let row = repo::find_application(conn, &scope.tenant_id, &id)?
                 .ok_or_else(|| not_found(&id))?;
             if row.is_management {
                 return Err(DomainError::Forbidden(
                     "the Management Application cannot be deleted".into(),
                 ));
             }
-            repo::delete_application(conn, &principal.tenant_id, &id)?;
-            audit(conn, &principal, "application.deleted", &id)
+            repo::delete_application(conn, &scope.tenant_id, &id)?;
+            audit(conn, &scope, "application.deleted", &id)
         })
         .await
 }
@@ -232,18 +233,18 @@ pub async fn delete_application(
 /// identity provider's provisioning connection).
 pub async fn create_token(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     app_id: Option<String>,
 ) -> Result<String, DomainError> {
-    require_management(principal)?;
-    let principal = principal.clone();
+    require_management(scope)?;
+    let scope = scope.clone();
     store
         .write(move |conn| {
-            let app_id = app_id.unwrap_or_else(|| principal.app_id.to_string());
-            let app = repo::find_application(conn, &principal.tenant_id, &app_id)?
+            let app_id = app_id.unwrap_or_else(|| scope.app_id.to_string());
+            let app = repo::find_application(conn, &scope.tenant_id, &app_id)?
                 .ok_or_else(|| not_found(&app_id))?;
             let token = issue_scim_token(conn, &app)?;
-            audit(conn, &principal, "application.token_created", &app_id)?;
+            audit(conn, &scope, "application.token_created", &app_id)?;
             Ok(token)
         })
         .await

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::DomainError;
-use crate::auth::Principal;
+use crate::store::Scope;
 use crate::store::assignments::{self as repo, AssignmentRow};
 use crate::store::tenants::find_application;
 use crate::store::timestamp::parse_stored_timestamp;
@@ -48,15 +48,6 @@ pub struct AppAssignmentInput {
     pub consents: Option<Value>,
 }
 
-/// Whether the caller may see the user at all: the Management Application sees every
-/// user of its tenant, any other application only the users assigned to it.
-pub fn can_see(conn: &mut Conn, principal: &Principal, user_id: &str) -> Result<bool, DomainError> {
-    if principal.is_management {
-        return Ok(true);
-    }
-    Ok(repo::find_assignment(conn, user_id, &principal.app_id)?.is_some())
-}
-
 /// Per user id: the assignments the caller may see, and the linked social accounts.
 pub type UserExtras = (
     HashMap<String, Vec<AppAssignment>>,
@@ -66,10 +57,10 @@ pub type UserExtras = (
 /// The assignments (as the caller may see them) and social accounts of these users.
 pub fn extras_of(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     user_ids: &[String],
 ) -> Result<UserExtras, DomainError> {
-    let only_app = (!principal.is_management).then_some(&*principal.app_id);
+    let only_app = scope.limiting_app();
     let mut apps: HashMap<String, Vec<AppAssignment>> = HashMap::new();
     for (row, app_name) in repo::assignments_of(conn, user_ids, only_app)? {
         apps.entry(row.user_id.clone())
@@ -206,25 +197,25 @@ pub fn assign(
 /// Returns whether anything changed.
 pub fn apply_app_inputs(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     user_id: &str,
     inputs: &[AppAssignmentInput],
     now: NaiveDateTime,
 ) -> Result<bool, DomainError> {
     for input in inputs {
-        if !principal.is_management && input.app_id != *principal.app_id {
+        if !scope.is_management() && input.app_id != *scope.app_id {
             return Err(DomainError::InvalidValue(
                 "an application's token can write only its own entry of 'apps'".into(),
             ));
         }
-        if find_application(conn, &principal.tenant_id, &input.app_id)?.is_none() {
+        if find_application(conn, &scope.tenant_id, &input.app_id)?.is_none() {
             return Err(DomainError::InvalidValue(format!(
                 "'{}' is not an application of this tenant",
                 input.app_id
             )));
         }
     }
-    let only_app = (!principal.is_management).then_some(&*principal.app_id);
+    let only_app = scope.limiting_app();
     let current: Vec<AssignmentRow> = repo::assignments_of(conn, &[user_id.to_owned()], only_app)?
         .into_iter()
         .map(|(row, _)| row)
@@ -235,7 +226,7 @@ pub fn apply_app_inputs(
         let row = AssignmentRow {
             user_id: user_id.to_owned(),
             app_id: input.app_id.clone(),
-            tenant_id: principal.tenant_id.to_string(),
+            tenant_id: scope.tenant_id.to_string(),
             external_account_id: input.external_account_id.clone(),
             custom_app_data: serialize_limited(input.custom_app_data.as_ref(), "customAppData")?,
             consents: input.consents.as_ref().map(Value::to_string),
@@ -251,7 +242,7 @@ pub fn apply_app_inputs(
         if inputs.iter().any(|input| input.app_id == row.app_id) {
             continue;
         }
-        if principal.is_management {
+        if scope.is_management() {
             repo::delete_assignment(conn, user_id, &row.app_id)?;
             changed = true;
         } else if row.external_account_id.is_some()

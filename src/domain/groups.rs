@@ -15,9 +15,9 @@ use super::assignments::serialize_limited;
 use super::paging::{PlannedPage, in_order};
 use super::users::check_version;
 use super::{DomainError, new_id, now, record_event};
-use crate::auth::Principal;
 use crate::casefold::fold;
 use crate::schema::Resolved;
+use crate::store::Scope;
 use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };
@@ -131,12 +131,12 @@ fn name_conflict(err: StoreError, name: &str) -> DomainError {
 
 pub async fn create_group(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     attributes: Map<String, Value>,
     custom_data: Option<Value>,
     members: Vec<MemberRef>,
 ) -> Result<Group, DomainError> {
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
             let name = display_name(&attributes)?;
@@ -145,7 +145,7 @@ pub async fn create_group(
             let created = now();
             let row = NewGroupRow {
                 id: new_id(),
-                tenant_id: principal.tenant_id.to_string(),
+                tenant_id: scope.tenant_id.to_string(),
                 attributes: Value::Object(attributes.clone()).to_string(),
                 custom_data: serialize_limited(custom_data.as_ref(), "customData")?,
                 display_name_ci: fold(&name),
@@ -156,25 +156,25 @@ pub async fn create_group(
                 created_at: created,
                 last_modified: created,
                 version: 1,
-                created_by_app: (!principal.is_management).then(|| principal.app_id.to_string()),
+                created_by_app: (!scope.is_management()).then(|| scope.app_id.to_string()),
             };
             repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
-            apply_member_changes(conn, &principal, &row.id, &[MemberChange::Add(members)])?;
-            record_group(conn, &principal, "group.created", &row.id, &name)?;
-            load_group(conn, &principal, &row.id, true)
+            apply_member_changes(conn, &scope, &row.id, &[MemberChange::Add(members)])?;
+            record_group(conn, &scope, "group.created", &row.id, &name)?;
+            load_group(conn, &scope, &row.id, true)
         })
         .await
 }
 
 pub async fn get_group(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     with_members: bool,
 ) -> Result<Group, DomainError> {
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
-        .read(move |conn| load_group(conn, &principal, &id, with_members))
+        .read(move |conn| load_group(conn, &scope, &id, with_members))
         .await
 }
 
@@ -194,14 +194,14 @@ pub struct GroupStream {
 /// Reads a group whose member list may be too big to hold in memory at once.
 pub async fn stream_group(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
 ) -> Result<GroupStream, DomainError> {
     let (head_sender, head) = oneshot::channel();
     let (page_sender, member_pages) = mpsc::channel(2);
-    let principal = principal.clone();
+    let scope = scope.clone();
     let failure = store.spawn_snapshot_read(move |conn| {
-        let group = match load_group(conn, &principal, &id, false) {
+        let group = match load_group(conn, &scope, &id, false) {
             Ok(group) => group,
             Err(error) => {
                 let _ = head_sender.send(Err(error));
@@ -212,7 +212,7 @@ pub async fn stream_group(
         if head_sender.send(Ok(group)).is_err() {
             return Ok(());
         }
-        let read = read_member_pages(conn, &principal, &group_id, |page| {
+        let read = read_member_pages(conn, &scope, &group_id, |page| {
             page_sender.blocking_send(Ok(page)).is_ok()
         });
         if let Err(error) = read {
@@ -235,7 +235,7 @@ pub async fn stream_group(
 /// changed the group meanwhile, else redone (or refused with 412 under If-Match).
 pub async fn modify_group<F, E>(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     if_match: Option<String>,
     action: &'static str,
@@ -249,20 +249,20 @@ where
     // `change` may parse a long member list: it runs on a blocking thread.
     let change = std::sync::Arc::new(change);
     for _ in 0..20 {
-        let current = get_group(store, principal, id.clone(), false).await?;
+        let current = get_group(store, scope, id.clone(), false).await?;
         check_version(if_match.as_deref(), current.version)?;
         let (current, update) = super::compute_change(&change, current).await?;
         // Membership-only changes commute: they need not find an unchanged version.
         let strict =
             if_match.is_some() || update.attributes.is_some() || update.custom_data.is_some();
-        let principal_for_write = principal.clone();
+        let scope_for_write = scope.clone();
         let id_for_write = id.clone();
         let expected = current.version;
         let written = store
             .write(move |conn| {
                 write_group(
                     conn,
-                    &principal_for_write,
+                    &scope_for_write,
                     &id_for_write,
                     strict.then_some(expected),
                     update,
@@ -287,14 +287,14 @@ where
 
 fn write_group(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     id: &str,
     expected_version: Option<i64>,
     update: GroupUpdate,
     action: &str,
     with_members: bool,
 ) -> Result<Option<Group>, DomainError> {
-    let current = repo::find_group(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    let current = repo::find_group(conn, &scope.tenant_id, id)?.ok_or_else(|| not_found(id))?;
     // `None`: the change commutes with any other, whatever the version now.
     if expected_version.is_some_and(|expected| current.version != expected) {
         return Ok(None);
@@ -309,14 +309,14 @@ fn write_group(
         None => current.custom_data.clone(),
     };
     let attributes_changed = attributes != current_attributes || custom_data != current.custom_data;
-    if attributes_changed && !created_by_caller(conn, principal, id)? {
+    if attributes_changed && !created_by_caller(conn, scope, id)? {
         return Err(DomainError::Forbidden(format!(
             "Group '{id}' was not created by this application: it may change only the group's members"
         )));
     }
-    let members_changed = apply_member_changes(conn, principal, id, &update.members)?;
+    let members_changed = apply_member_changes(conn, scope, id, &update.members)?;
     if !attributes_changed && !members_changed {
-        return load_group(conn, principal, id, with_members).map(Some);
+        return load_group(conn, scope, id, with_members).map(Some);
     }
     let name = display_name(&attributes)?;
     check_group_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
@@ -331,34 +331,34 @@ fn write_group(
         last_modified: now(),
         version: current.version + 1,
     };
-    if !repo::update_group(conn, &principal.tenant_id, id, current.version, &changes)
+    if !repo::update_group(conn, &scope.tenant_id, id, current.version, &changes)
         .map_err(|e| name_conflict(e, &name))?
     {
         return Ok(None);
     }
-    record_group(conn, principal, action, id, &name)?;
-    load_group(conn, principal, id, with_members).map(Some)
+    record_group(conn, scope, action, id, &name)?;
+    load_group(conn, scope, id, with_members).map(Some)
 }
 
 pub async fn delete_group(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     if_match: Option<String>,
 ) -> Result<(), DomainError> {
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
             let current =
-                repo::find_group(conn, &principal.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
+                repo::find_group(conn, &scope.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
             check_version(if_match.as_deref(), current.version)?;
-            if !created_by_caller(conn, &principal, &id)? {
+            if !created_by_caller(conn, &scope, &id)? {
                 return Err(DomainError::Forbidden(format!(
                     "Group '{id}' was not created by this application: only the Management Application or the group's creator deletes it"
                 )));
             }
-            repo::remove_member_everywhere(conn, &principal.tenant_id, &id)?;
-            repo::delete_group(conn, &principal.tenant_id, &id)?;
+            repo::remove_member_everywhere(conn, &scope.tenant_id, &id)?;
+            repo::delete_group(conn, &scope.tenant_id, &id)?;
             let name = serde_json::from_str::<Value>(&current.attributes)
                 .ok()
                 .and_then(|a| {
@@ -367,7 +367,7 @@ pub async fn delete_group(
                         .map(str::to_owned)
                 })
                 .unwrap_or_default();
-            record_group(conn, &principal, "group.deleted", &id, &name)
+            record_group(conn, &scope, "group.deleted", &id, &name)
         })
         .await
 }
@@ -376,13 +376,13 @@ pub async fn delete_group(
 /// page starts, and the ids (with sizes) of the page's groups in order.
 pub(crate) fn plan_group_page(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     filter: Option<&Resolved>,
     sort: Option<&UserSort>,
     window: &UserWindow,
 ) -> Result<PlannedPage, DomainError> {
-    let scope = (!principal.is_management).then_some(&*principal.app_id);
-    let total = repo::count_groups(conn, &principal.tenant_id, scope, filter)?;
+    let only_app = scope.limiting_app();
+    let total = repo::count_groups(conn, &scope.tenant_id, only_app, filter)?;
     let (limit, cursor) = match window {
         UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
             return Ok(PlannedPage {
@@ -404,8 +404,8 @@ pub(crate) fn plan_group_page(
     };
     let mut rows = repo::plan_group_search(
         conn,
-        &principal.tenant_id,
-        scope,
+        &scope.tenant_id,
+        only_app,
         filter,
         sort,
         &fetch_window,
@@ -423,13 +423,13 @@ pub(crate) fn plan_group_page(
 /// The groups with these ids, in this order, without their members.
 pub(crate) fn read_groups(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<Vec<Group>, DomainError> {
-    let rows = repo::groups_by_ids(conn, &principal.tenant_id, ids)?;
+    let rows = repo::groups_by_ids(conn, &scope.tenant_id, ids)?;
     in_order(ids, rows, |row| &row.id)?
         .into_iter()
-        .map(|row| group_from_row(conn, principal, row, false))
+        .map(|row| group_from_row(conn, scope, row, false))
         .collect()
 }
 
@@ -437,18 +437,18 @@ pub(crate) fn read_groups(
 /// takes each page and answers whether to go on.
 pub(crate) fn read_member_pages(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     group_id: &str,
     mut send: impl FnMut(Vec<Member>) -> bool,
 ) -> Result<(), DomainError> {
-    let scope = (!principal.is_management).then_some(&*principal.app_id);
+    let only_app = scope.limiting_app();
     let mut after: Option<String> = None;
     loop {
         let window = MemberWindow {
             after: after.as_deref(),
             limit: Some(STREAMED_MEMBER_PAGE),
         };
-        let rows = repo::member_details(conn, group_id, scope, window)?;
+        let rows = repo::member_details(conn, group_id, only_app, window)?;
         let last_page = (rows.len() as i64) < STREAMED_MEMBER_PAGE;
         after = rows.last().map(|row| row.member_id.clone());
         let page = rows.into_iter().map(Member::from).collect();
@@ -461,17 +461,17 @@ pub(crate) fn read_member_pages(
 /// The group `id` with its members when asked (those the caller may see).
 pub(crate) fn load_group(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     id: &str,
     with_members: bool,
 ) -> Result<Group, DomainError> {
-    let row = repo::find_group(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    group_from_row(conn, principal, row, with_members)
+    let row = repo::find_group(conn, &scope.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    group_from_row(conn, scope, row, with_members)
 }
 
 fn group_from_row(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     row: GroupRow,
     with_members: bool,
 ) -> Result<Group, DomainError> {
@@ -492,9 +492,9 @@ fn group_from_row(
         .transpose()
         .map_err(|_| corrupt())?;
     let members = if with_members {
-        let scope = (!principal.is_management).then_some(&*principal.app_id);
+        let only_app = scope.limiting_app();
         Some(
-            repo::member_details(conn, &row.id, scope, MemberWindow::default())?
+            repo::member_details(conn, &row.id, only_app, MemberWindow::default())?
                 .into_iter()
                 .map(Member::from)
                 .collect(),
@@ -515,17 +515,12 @@ fn group_from_row(
 
 /// Whether the caller may change the group's attributes and delete it: the
 /// Management Application may, another application only if it created the group.
-fn created_by_caller(
-    conn: &mut Conn,
-    principal: &Principal,
-    id: &str,
-) -> Result<bool, DomainError> {
-    if principal.is_management {
+fn created_by_caller(conn: &mut Conn, scope: &Scope, id: &str) -> Result<bool, DomainError> {
+    if scope.is_management() {
         return Ok(true);
     }
-    let creator =
-        repo::group_creator(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    Ok(creator.as_deref() == Some(&*principal.app_id))
+    let creator = repo::group_creator(conn, &scope.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    Ok(creator.as_deref() == Some(&*scope.app_id))
 }
 
 /// The ids among `members` that the caller may see (and so add or remove): all of
@@ -533,10 +528,10 @@ fn created_by_caller(
 /// to the caller's application, found with one query per chunk of ids.
 fn visible_members(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     members: Vec<(String, MemberKind)>,
 ) -> Result<HashSet<String>, DomainError> {
-    if principal.is_management {
+    if scope.is_management() {
         return Ok(members.into_iter().map(|(id, _)| id).collect());
     }
     let users: Vec<String> = members
@@ -545,7 +540,7 @@ fn visible_members(
         .map(|(id, _)| id.clone())
         .collect();
     let mut visible: HashSet<String> =
-        crate::store::assignments::assigned_among(conn, &principal.app_id, &users)?
+        crate::store::scope::visible_users_among(conn, scope, &users)?
             .into_iter()
             .collect();
     visible.extend(
@@ -561,7 +556,7 @@ fn visible_members(
 /// tenant (in the caller's scope), and no group may contain itself.
 fn resolve_members(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     group_id: &str,
     refs: &[MemberRef],
 ) -> Result<Vec<MemberRow>, DomainError> {
@@ -574,10 +569,10 @@ fn resolve_members(
             ids.push(r.value.clone());
         }
     }
-    let users: HashSet<String> = repo::existing_users(conn, &principal.tenant_id, &ids)?
+    let users: HashSet<String> = repo::existing_users(conn, &scope.tenant_id, &ids)?
         .into_iter()
         .collect();
-    let groups: HashSet<String> = repo::existing_groups(conn, &principal.tenant_id, &ids)?
+    let groups: HashSet<String> = repo::existing_groups(conn, &scope.tenant_id, &ids)?
         .into_iter()
         .collect();
     let kinds: Vec<Option<MemberKind>> = ids
@@ -595,7 +590,7 @@ fn resolve_members(
         .zip(&kinds)
         .filter_map(|(id, kind)| kind.map(|kind| (id.clone(), kind)))
         .collect();
-    let visible = visible_members(conn, principal, found)?;
+    let visible = visible_members(conn, scope, found)?;
     let mut rows = Vec::with_capacity(ids.len());
     let mut ancestors: Option<HashSet<String>> = None;
     for (id, kind) in ids.into_iter().zip(kinds) {
@@ -619,7 +614,7 @@ fn resolve_members(
             group_id: group_id.to_owned(),
             member_id: id,
             member_type: kind.as_str().to_owned(),
-            tenant_id: principal.tenant_id.to_string(),
+            tenant_id: scope.tenant_id.to_string(),
         });
     }
     Ok(rows)
@@ -646,11 +641,11 @@ fn coalesced(changes: &[MemberChange]) -> Vec<MemberChange> {
 /// Applies membership changes in batches of rows; returns whether anything changed.
 fn apply_member_changes(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     group_id: &str,
     changes: &[MemberChange],
 ) -> Result<bool, DomainError> {
-    let scope = (!principal.is_management).then_some(&*principal.app_id);
+    let only_app = scope.limiting_app();
     let mut changed = false;
     for change in coalesced(changes) {
         match change {
@@ -658,29 +653,29 @@ fn apply_member_changes(
                 if refs.is_empty() {
                     continue;
                 }
-                let rows = resolve_members(conn, principal, group_id, &refs)?;
+                let rows = resolve_members(conn, scope, group_id, &refs)?;
                 changed |= repo::add_members(conn, &rows)? > 0;
             }
             MemberChange::Remove(ids) => {
-                let removable = if principal.is_management {
+                let removable = if scope.is_management() {
                     ids
                 } else {
                     let present = repo::present_member_rows(conn, group_id, &ids)?;
-                    visible_rows(conn, principal, present)?
+                    visible_rows(conn, scope, present)?
                 };
                 changed |= repo::remove_members(conn, group_id, &removable)? > 0;
             }
             MemberChange::RemoveAll => {
-                changed |= repo::remove_all_members(conn, group_id, scope)? > 0;
+                changed |= repo::remove_all_members(conn, group_id, only_app)? > 0;
             }
             MemberChange::Replace(refs) => {
-                let rows = resolve_members(conn, principal, group_id, &refs)?;
+                let rows = resolve_members(conn, scope, group_id, &refs)?;
                 let wanted: HashSet<&str> = rows.iter().map(|r| r.member_id.as_str()).collect();
                 let stale: Vec<MemberRow> = repo::member_rows(conn, group_id)?
                     .into_iter()
                     .filter(|row| !wanted.contains(row.member_id.as_str()))
                     .collect();
-                let removable = visible_rows(conn, principal, stale)?;
+                let removable = visible_rows(conn, scope, stale)?;
                 changed |= repo::remove_members(conn, group_id, &removable)? > 0;
                 changed |= repo::add_members(conn, &rows)? > 0;
             }
@@ -692,7 +687,7 @@ fn apply_member_changes(
 /// The ids of the member rows the caller may see.
 fn visible_rows(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     rows: Vec<MemberRow>,
 ) -> Result<Vec<String>, DomainError> {
     let members: Vec<(String, MemberKind)> = rows
@@ -700,20 +695,20 @@ fn visible_rows(
         .map(|row| (row.member_id, MemberKind::parse(&row.member_type)))
         .collect();
     let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
-    let visible = visible_members(conn, principal, members)?;
+    let visible = visible_members(conn, scope, members)?;
     Ok(ids.into_iter().filter(|id| visible.contains(id)).collect())
 }
 
 fn record_group(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     action: &str,
     id: &str,
     name: &str,
 ) -> Result<(), DomainError> {
     record_event(
         conn,
-        principal,
+        scope,
         "Group",
         action,
         id,

@@ -14,7 +14,7 @@ use super::DomainError;
 use super::groups::{Group, Member, plan_group_page, read_groups, read_member_pages};
 use super::paging::PlannedPage;
 use super::users::{User, UserQuery, plan_user_page, read_users};
-use crate::auth::Principal;
+use crate::store::Scope;
 use crate::store::users::{CursorPosition, PlannedRow, UserWindow};
 use crate::store::{Store, StoreError};
 
@@ -76,17 +76,17 @@ pub struct ListStream {
 /// groups; the groups fill what room the users leave on the page).
 pub async fn stream_list(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     users: Option<UserQuery>,
     groups: Option<GroupQuery>,
 ) -> Result<ListStream, DomainError> {
     let (head_sender, head) = oneshot::channel();
     let (part_sender, parts) = mpsc::channel(1);
-    let principal = principal.clone();
+    let scope = scope.clone();
     let failure = store.spawn_snapshot_read(move |conn| {
         let planned = (|| {
             let user_page = match &users {
-                Some(query) => Some(plan_user_page(conn, &principal, query)?),
+                Some(query) => Some(plan_user_page(conn, &scope, query)?),
                 None => None,
             };
             let group_page = match &groups {
@@ -95,7 +95,7 @@ pub async fn stream_list(
                     let query = &groups.query;
                     let page = plan_group_page(
                         conn,
-                        &principal,
+                        &scope,
                         query.filter.as_ref(),
                         query.sort.as_ref(),
                         &window,
@@ -128,12 +128,12 @@ pub async fn stream_list(
         let send = |part| send_part(&part_sender, Ok(part));
         let read = (|| {
             for ids in batches(&user_page.rows) {
-                if !send(ListPart::Users(read_users(conn, &principal, &ids)?)) {
+                if !send(ListPart::Users(read_users(conn, &scope, &ids)?)) {
                     return Ok(());
                 }
             }
             for ids in batches(&group_page.rows) {
-                let groups = read_groups(conn, &principal, &ids)?;
+                let groups = read_groups(conn, &scope, &ids)?;
                 if !with_members {
                     if !send(ListPart::Groups(groups)) {
                         return Ok(());
@@ -146,7 +146,7 @@ pub async fn stream_list(
                         return Ok(());
                     }
                     let mut reading = true;
-                    read_member_pages(conn, &principal, &id, |page| {
+                    read_member_pages(conn, &scope, &id, |page| {
                         reading = send(ListPart::Members(page));
                         reading
                     })?;

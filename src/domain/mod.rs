@@ -60,7 +60,7 @@ where
 /// Appends an event to the audit log inside the caller's transaction.
 pub(crate) fn record_event(
     conn: &mut crate::store::Conn,
-    principal: &crate::auth::Principal,
+    scope: &crate::store::Scope,
     resource_type: &str,
     action: &str,
     resource_id: &str,
@@ -70,9 +70,9 @@ pub(crate) fn record_event(
         conn,
         &crate::store::audit::AuditEventRow {
             id: new_id(),
-            tenant_id: principal.tenant_id.to_string(),
+            tenant_id: scope.tenant_id.to_string(),
             occurred_at: now(),
-            actor: principal.app_id.to_string(),
+            actor: scope.app_id.to_string(),
             action: action.to_owned(),
             resource_type: resource_type.to_owned(),
             resource_id: resource_id.to_owned(),

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::users::{User, UserInput, insert_new_user, load_user, record};
 use super::{DomainError, now, record_event};
-use crate::auth::Principal;
 use crate::casefold::fold;
+use crate::store::Scope;
 use crate::store::assignments::{self as assignment_repo, SocialAccountRow};
 use crate::store::tenants::{ApplicationRow, find_application};
 use crate::store::users as user_repo;
@@ -65,31 +65,31 @@ impl Refusal {
 
 pub async fn record_sign_in(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     subject: SignInSubject,
 ) -> Result<SignIn, DomainError> {
     check_subject_text(&subject)?;
-    let principal = principal.clone();
+    let scope = scope.clone();
     // A refusal commits its audit event and then answers with its error.
     store
         .write(
             move |conn| -> Result<Result<SignIn, DomainError>, DomainError> {
-                let app = find_application(conn, &principal.tenant_id, &principal.app_id)?
-                    .ok_or_else(|| {
+                let app =
+                    find_application(conn, &scope.tenant_id, &scope.app_id)?.ok_or_else(|| {
                         DomainError::Unauthorized("the token's application no longer exists".into())
                     })?;
-                match sign_in(conn, &principal, &app, &subject)? {
+                match sign_in(conn, &scope, &app, &subject)? {
                     Ok(signed_in) => Ok(Ok(signed_in)),
                     Err(refusal) => {
                         let detail = json!({"app": app.id, "reason": refusal.reason,
                             "signin": describe(&subject)});
                         match &refusal.user_id {
                             Some(user_id) => {
-                                record(conn, &principal, "signin.refused", user_id, detail)?
+                                record(conn, &scope, "signin.refused", user_id, detail)?
                             }
                             None => record_event(
                                 conn,
-                                &principal,
+                                &scope,
                                 "Application",
                                 "signin.refused",
                                 &app.id,
@@ -127,12 +127,12 @@ fn no_such_user() -> DomainError {
 
 fn sign_in(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     app: &ApplicationRow,
     subject: &SignInSubject,
 ) -> Result<Result<SignIn, Refusal>, DomainError> {
     let at = now();
-    let user_id = match find_subject(conn, &principal.tenant_id, subject)? {
+    let user_id = match find_subject(conn, &scope.tenant_id, subject)? {
         Some(found) => {
             let row = found.user;
             let assigned = assignment_repo::find_assignment(conn, &row.id, &app.id)?.is_some();
@@ -157,18 +157,10 @@ fn sign_in(
                 )));
             }
             if !assigned {
-                super::assignments::assign(conn, &principal.tenant_id, &row.id, &app.id, at)?;
+                super::assignments::assign(conn, &scope.tenant_id, &row.id, &app.id, at)?;
             }
             if let (SignInSubject::Social(profile), false) = (subject, found.linked) {
-                link_social(
-                    conn,
-                    principal,
-                    &app.id,
-                    &row.id,
-                    profile,
-                    "verified_email",
-                    at,
-                )?;
+                link_social(conn, scope, &app.id, &row.id, profile, "verified_email", at)?;
             }
             row.id
         }
@@ -176,27 +168,27 @@ fn sign_in(
             if !app.allow_signup_on_signin {
                 return Ok(Err(Refusal::new("unknown_user", None, no_such_user())));
             }
-            let input = match new_user_input(conn, &principal.tenant_id, subject)? {
+            let input = match new_user_input(conn, &scope.tenant_id, subject)? {
                 Ok(input) => input,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let user_id = insert_new_user(conn, principal, input, None)?;
+            let user_id = insert_new_user(conn, scope, input, None)?;
             if let SignInSubject::Social(profile) = subject {
-                link_social(conn, principal, &app.id, &user_id, profile, "sign_up", at)?;
+                link_social(conn, scope, &app.id, &user_id, profile, "sign_up", at)?;
             }
             user_id
         }
     };
-    user_repo::record_sign_in(conn, &principal.tenant_id, &user_id, at)?;
+    user_repo::record_sign_in(conn, &scope.tenant_id, &user_id, at)?;
     assignment_repo::touch_assignment(conn, &user_id, &app.id, at)?;
     record(
         conn,
-        principal,
+        scope,
         "user.signed_in",
         &user_id,
         json!({"app": app.id}),
     )?;
-    let user = load_user(conn, principal, &user_id)?;
+    let user = load_user(conn, scope, &user_id)?;
     let verified_email = match subject {
         SignInSubject::Social(profile) if profile.email_verified == Some(true) => {
             profile.email.as_deref()
@@ -263,14 +255,14 @@ fn find_subject(
 /// user of a tenant and is never moved to another.
 fn link_social(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     app_id: &str,
     user_id: &str,
     profile: &SocialProfile,
     through: &str,
     at: chrono::NaiveDateTime,
 ) -> Result<(), DomainError> {
-    let tenant_id = &principal.tenant_id;
+    let tenant_id = &scope.tenant_id;
     if let Some(account) =
         assignment_repo::find_social_account(conn, tenant_id, &profile.provider, &profile.subject)?
     {
@@ -294,7 +286,7 @@ fn link_social(
     )?;
     record(
         conn,
-        principal,
+        scope,
         "user.social_linked",
         user_id,
         json!({"app": app_id, "provider": profile.provider, "subject": profile.subject,

@@ -5,11 +5,10 @@ use serde::Serialize;
 
 use super::{DomainError, new_id, now};
 use crate::auth::{
-    Principal, TokenCache, generate_secret, hash_token, stored_hash, token_digest,
-    verify_token_hash,
+    TokenCache, generate_secret, hash_token, stored_hash, token_digest, verify_token_hash,
 };
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
-use crate::store::{Conn, Store, StoreError};
+use crate::store::{Conn, Scope, Store, StoreError};
 
 /// What `roster tenant create` prints: the only time the secret and token are shown.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -114,10 +113,10 @@ pub async fn authenticate_bearer(
     store: &Store,
     cache: &TokenCache,
     token: String,
-) -> Result<Principal, DomainError> {
+) -> Result<Scope, DomainError> {
     let digest = token_digest(&token);
-    if let Some(principal) = cache.get(&digest) {
-        return Ok(principal);
+    if let Some(scope) = cache.get(&digest) {
+        return Ok(scope);
     }
     let token_hash = stored_hash(&digest);
     let found = store
@@ -128,16 +127,12 @@ pub async fn authenticate_bearer(
     if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
         return Err(invalid());
     }
-    let principal = Principal {
-        tenant_id: app.tenant_id.into(),
-        app_id: app.id.into(),
-        is_management: app.is_management,
-    };
+    let scope = Scope::new(app.tenant_id.into(), app.id.into(), app.is_management);
     let expires_in = token_row
         .expires_at
         .map(|expiry| (expiry - now()).to_std().unwrap_or_default());
-    cache.put(digest, principal.clone(), expires_in);
-    Ok(principal)
+    cache.put(digest, scope.clone(), expires_in);
+    Ok(scope)
 }
 
 /// OAuth2 client-credentials grant: checks the client's secret and issues a

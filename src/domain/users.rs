@@ -11,9 +11,11 @@ use super::assignments::{
 use super::attributes::AttributeDocument;
 use super::paging::{PlannedPage, in_order};
 use super::{DomainError, new_id, now};
-use crate::auth::{Principal, hash_password};
+use crate::auth::hash_password;
 use crate::schema::Resolved;
+use crate::store::Scope;
 use crate::store::query::is_user_index_lookup;
+use crate::store::scope::{can_see_user, visible_users_among};
 use crate::store::tenants::find_application;
 use crate::store::users::{
     self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
@@ -101,15 +103,15 @@ pub struct UserPage {
 
 pub async fn create_user(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     input: UserInput,
 ) -> Result<User, DomainError> {
     let password_hash = hash_optional_password(input.password.clone()).await?;
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
-            let id = insert_new_user(conn, &principal, input, password_hash)?;
-            load_user(conn, &principal, &id)
+            let id = insert_new_user(conn, &scope, input, password_hash)?;
+            load_user(conn, &scope, &id)
         })
         .await
 }
@@ -118,13 +120,13 @@ pub async fn create_user(
 /// created through an application's token is assigned to that application.
 pub(crate) fn insert_new_user(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     input: UserInput,
     password_hash: Option<String>,
 ) -> Result<String, DomainError> {
     let mut attributes = input.attributes;
     check_user_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
-    resolve_manager(conn, principal, None, None, &mut attributes)?;
+    resolve_manager(conn, scope, None, None, &mut attributes)?;
     let roster = input.roster.unwrap_or_default();
     let custom_data = serialize_limited(roster.custom_data.as_ref(), "customData")?;
     let created = now();
@@ -132,7 +134,7 @@ pub(crate) fn insert_new_user(
     let doc = Value::Object(attributes);
     let row = NewUserRow {
         id: id.clone(),
-        tenant_id: principal.tenant_id.to_string(),
+        tenant_id: scope.tenant_id.to_string(),
         attributes: doc.to_string(),
         password_hash,
         status: STORED_PENDING.to_owned(),
@@ -143,23 +145,23 @@ pub(crate) fn insert_new_user(
         version: 1,
         lookup: UserLookupColumns::from_attributes(&doc),
     };
-    let values = value_rows(&principal.tenant_id, &id, &doc);
+    let values = value_rows(&scope.tenant_id, &id, &doc);
     repo::insert_user(conn, &row, &values).map_err(|e| user_name_conflict(e, &doc))?;
-    if !principal.is_management {
+    if !scope.is_management() {
         // A token another instance still holds in its cache may outlive its application.
-        if find_application(conn, &principal.tenant_id, &principal.app_id)?.is_none() {
+        if find_application(conn, &scope.tenant_id, &scope.app_id)?.is_none() {
             return Err(DomainError::Unauthorized(
                 "the token's application no longer exists".into(),
             ));
         }
-        assignments::assign(conn, &principal.tenant_id, &id, &principal.app_id, created)?;
+        assignments::assign(conn, &scope.tenant_id, &id, &scope.app_id, created)?;
     }
     if let Some(apps) = &roster.apps {
-        assignments::apply_app_inputs(conn, principal, &id, apps, created)?;
+        assignments::apply_app_inputs(conn, scope, &id, apps, created)?;
     }
     record(
         conn,
-        principal,
+        scope,
         "user.created",
         &id,
         json!({"userName": doc["userName"]}),
@@ -167,35 +169,18 @@ pub(crate) fn insert_new_user(
     Ok(id)
 }
 
-/// The user `id` as `principal` sees it, inside the caller's transaction.
-pub(crate) fn load_user(
-    conn: &mut Conn,
-    principal: &Principal,
-    id: &str,
-) -> Result<User, DomainError> {
+/// The user `id` as `scope` sees it, inside the caller's transaction.
+pub(crate) fn load_user(conn: &mut Conn, scope: &Scope, id: &str) -> Result<User, DomainError> {
     let (row, extras) =
-        repo::find_user_with_extras(conn, &principal.tenant_id, id, app_scope(principal))?
-            .ok_or_else(|| not_found(id))?;
-    let mut users = users_with_extras(conn, principal, vec![(row, extras)])?;
+        repo::find_user_with_extras(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+    let mut users = users_with_extras(conn, scope, vec![(row, extras)])?;
     users.pop().ok_or_else(|| not_found(id))
 }
 
-pub async fn get_user(
-    store: &Store,
-    principal: &Principal,
-    id: String,
-) -> Result<User, DomainError> {
-    let principal = principal.clone();
+pub async fn get_user(store: &Store, scope: &Scope, id: String) -> Result<User, DomainError> {
+    let scope = scope.clone();
     store
-        .read_indexed(move |conn| {
-            let user = load_user(conn, &principal, &id)?;
-            // An application sees only the users assigned to it, and of their
-            // assignments only its own: none means the user is not its to see.
-            if !principal.is_management && user.apps.is_empty() {
-                return Err(not_found(&id));
-            }
-            Ok(user)
-        })
+        .read_indexed(move |conn| load_user(conn, &scope, &id))
         .await
 }
 
@@ -203,12 +188,12 @@ pub async fn get_user(
 /// client last saw, when it sent one.
 pub async fn replace_user(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     input: UserInput,
     if_match: Option<String>,
 ) -> Result<User, DomainError> {
-    modify_user(store, principal, id, if_match, "user.replaced", move |_| {
+    modify_user(store, scope, id, if_match, "user.replaced", move |_| {
         Ok::<_, DomainError>(input.clone())
     })
     .await
@@ -221,7 +206,7 @@ pub async fn replace_user(
 /// any transaction.
 pub async fn modify_user<F, E>(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     if_match: Option<String>,
     action: &'static str,
@@ -234,18 +219,18 @@ where
     const ATTEMPTS: usize = 20;
     let modify = std::sync::Arc::new(modify);
     for _ in 0..ATTEMPTS {
-        let current = get_user(store, principal, id.clone()).await?;
+        let current = get_user(store, scope, id.clone()).await?;
         check_version(if_match.as_deref(), current.version)?;
         let (current, input) = super::compute_change(&modify, current).await?;
         let password_hash = hash_optional_password(input.password.clone()).await?;
-        let principal_for_write = principal.clone();
+        let scope_for_write = scope.clone();
         let id_for_write = id.clone();
         let expected = current.version;
         let written = store
             .write(move |conn| {
                 write_user(
                     conn,
-                    &principal_for_write,
+                    &scope_for_write,
                     &id_for_write,
                     expected,
                     input,
@@ -269,14 +254,14 @@ where
 /// is not.
 fn write_user(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     id: &str,
     expected_version: i64,
     input: UserInput,
     password_hash: Option<String>,
     action: &str,
 ) -> Result<Option<User>, DomainError> {
-    let current = visible_user(conn, principal, id)?;
+    let current = visible_user(conn, scope, id)?;
     if current.version != expected_version {
         return Ok(None);
     }
@@ -285,10 +270,10 @@ fn write_user(
     let current_attributes =
         serde_json::from_str::<Map<String, Value>>(&current.attributes).unwrap_or_default();
     let current_manager = manager_id(&current_attributes);
-    keep_unseen_manager(conn, principal, &current_attributes, &mut attributes)?;
+    keep_unseen_manager(conn, scope, &current_attributes, &mut attributes)?;
     resolve_manager(
         conn,
-        principal,
+        scope,
         Some(id),
         current_manager.as_deref(),
         &mut attributes,
@@ -301,7 +286,7 @@ fn write_user(
         None => (current.custom_data.clone(), current.birthday),
     };
     let apps_changed = match input.roster.as_ref().and_then(|r| r.apps.as_ref()) {
-        Some(apps) => assignments::apply_app_inputs(conn, principal, id, apps, now())?,
+        Some(apps) => assignments::apply_app_inputs(conn, scope, id, apps, now())?,
         None => false,
     };
     let doc = Value::Object(attributes);
@@ -314,7 +299,7 @@ fn write_user(
             .as_ref()
             == Some(&doc);
     if unchanged {
-        return load_user(conn, principal, id).map(Some);
+        return load_user(conn, scope, id).map(Some);
     }
     let changes = UserChanges {
         attributes: doc.to_string(),
@@ -325,10 +310,10 @@ fn write_user(
         version: current.version + 1,
         lookup: UserLookupColumns::from_attributes(&doc),
     };
-    let values = value_rows(&principal.tenant_id, id, &doc);
+    let values = value_rows(&scope.tenant_id, id, &doc);
     let written = repo::update_user(
         conn,
-        &principal.tenant_id,
+        &scope.tenant_id,
         id,
         current.version,
         &changes,
@@ -339,53 +324,53 @@ fn write_user(
         return Ok(None);
     }
     if let Some(hash) = &password_hash {
-        repo::set_password_hash(conn, &principal.tenant_id, id, Some(hash))?;
+        repo::set_password_hash(conn, &scope.tenant_id, id, Some(hash))?;
     }
     record(
         conn,
-        principal,
+        scope,
         action,
         id,
         json!({"userName": doc["userName"]}),
     )?;
-    load_user(conn, principal, id).map(Some)
+    load_user(conn, scope, id).map(Some)
 }
 
 pub async fn delete_user(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     id: String,
     if_match: Option<String>,
 ) -> Result<(), DomainError> {
-    let principal = principal.clone();
+    let scope = scope.clone();
     store
         .write(move |conn| {
-            let current = visible_user(conn, &principal, &id)?;
+            let current = visible_user(conn, &scope, &id)?;
             check_version(if_match.as_deref(), current.version)?;
             let user_name = serde_json::from_str::<Value>(&current.attributes)
                 .ok()
                 .and_then(|doc| doc.get("userName").cloned())
                 .unwrap_or(Value::Null);
-            if !principal.is_management {
+            if !scope.is_management() {
                 // An application's DELETE removes the user from that application; the
                 // identity goes only with its last assignment.
-                crate::store::assignments::delete_assignment(conn, &id, &principal.app_id)?;
+                crate::store::assignments::delete_assignment(conn, &id, &scope.app_id)?;
                 record(
                     conn,
-                    &principal,
+                    &scope,
                     "user.unassigned",
                     &id,
-                    json!({"userName": user_name, "app": &*principal.app_id}),
+                    json!({"userName": user_name, "app": &*scope.app_id}),
                 )?;
                 if crate::store::assignments::count_assignments(conn, &id)? > 0 {
                     return Ok(());
                 }
             }
-            crate::store::groups::remove_member_everywhere(conn, &principal.tenant_id, &id)?;
-            repo::delete_user(conn, &principal.tenant_id, &id)?;
+            crate::store::groups::remove_member_everywhere(conn, &scope.tenant_id, &id)?;
+            repo::delete_user(conn, &scope.tenant_id, &id)?;
             record(
                 conn,
-                &principal,
+                &scope,
                 "user.deleted",
                 &id,
                 json!({"userName": user_name}),
@@ -422,16 +407,16 @@ pub enum LookUp {
 /// memory stays bounded however many users match.
 pub async fn look_up_users(
     store: &Store,
-    principal: &Principal,
+    scope: &Scope,
     query: UserQuery,
 ) -> Result<LookUp, DomainError> {
     if !query.filter.as_ref().is_some_and(is_user_index_lookup) {
         return Ok(LookUp::Unanswered(query));
     }
-    let principal = principal.clone();
+    let scope = scope.clone();
     let search = move |conn: &mut Conn| {
-        let tenant_id: &str = &principal.tenant_id;
-        let app_scope = app_scope(&principal);
+        let tenant_id: &str = &scope.tenant_id;
+        let app_scope = scope.limiting_app();
         let (window, wanted) = match &query.window {
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
                 let total =
@@ -492,9 +477,9 @@ pub async fn look_up_users(
             rows.into_iter().map(|hit| (hit.user, hit.extras)).unzip();
         let users = match extras.into_iter().collect::<Option<Vec<_>>>() {
             Some(extras) => {
-                users_with_extras(conn, &principal, rows.into_iter().zip(extras).collect())?
+                users_with_extras(conn, &scope, rows.into_iter().zip(extras).collect())?
             }
-            None => users_from_rows(conn, &principal, rows)?,
+            None => users_from_rows(conn, &scope, rows)?,
         };
         Ok(LookUp::Page(UserPage { users, total, next }))
     };
@@ -505,11 +490,11 @@ pub async fn look_up_users(
 /// page starts, and the ids (with sizes) of the page's users in order.
 pub(crate) fn plan_user_page(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     query: &UserQuery,
 ) -> Result<PlannedPage, DomainError> {
-    let tenant_id: &str = &principal.tenant_id;
-    let app_scope = app_scope(principal);
+    let tenant_id: &str = &scope.tenant_id;
+    let app_scope = scope.limiting_app();
     let count = |conn: &mut Conn| {
         repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())
     };
@@ -567,12 +552,12 @@ pub(crate) fn plan_user_page(
 /// The users with these ids, in this order, as the caller sees them.
 pub(crate) fn read_users(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<Vec<User>, DomainError> {
-    let rows = repo::users_by_ids(conn, &principal.tenant_id, ids)?;
+    let rows = repo::users_by_ids(conn, &scope.tenant_id, ids)?;
     let rows = in_order(ids, rows, |row| &row.id)?;
-    users_from_rows(conn, principal, rows)
+    users_from_rows(conn, scope, rows)
 }
 
 /// Checks an `If-Match` version against the stored one.
@@ -600,11 +585,11 @@ fn manager_id(attributes: &Map<String, Value>) -> Option<String> {
 /// leaving it out removes nothing.
 fn keep_unseen_manager(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     current: &Map<String, Value>,
     attributes: &mut Map<String, Value>,
 ) -> Result<(), DomainError> {
-    if principal.is_management || manager_id(attributes).is_some() {
+    if scope.is_management() || manager_id(attributes).is_some() {
         return Ok(());
     }
     let (Some(manager), Some(stored)) = (
@@ -613,7 +598,7 @@ fn keep_unseen_manager(
     ) else {
         return Ok(());
     };
-    if crate::store::assignments::find_assignment(conn, &manager, &principal.app_id)?.is_some() {
+    if can_see_user(conn, scope, &manager)? {
         return Ok(());
     }
     let enterprise = attributes
@@ -632,7 +617,7 @@ fn keep_unseen_manager(
 /// `displayName` is filled in from that user.
 fn resolve_manager(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     self_id: Option<&str>,
     current_manager: Option<&str>,
     attributes: &mut Map<String, Value>,
@@ -660,14 +645,9 @@ fn resolve_manager(
             "manager '{manager_id}' is not a user of this tenant"
         ))
     };
-    let manager_row =
-        repo::find_user(conn, &principal.tenant_id, &manager_id)?.ok_or_else(unknown)?;
+    let manager_row = repo::find_user(conn, &scope.tenant_id, &manager_id)?.ok_or_else(unknown)?;
     let kept = current_manager == Some(manager_id.as_str());
-    if !principal.is_management
-        && !kept
-        && crate::store::assignments::find_assignment(conn, &manager_id, &principal.app_id)?
-            .is_none()
-    {
+    if !kept && !can_see_user(conn, scope, &manager_id)? {
         return Err(unknown());
     }
     let display_name = serde_json::from_str::<Value>(&manager_row.attributes)
@@ -708,12 +688,12 @@ fn not_found(id: &str) -> DomainError {
 
 pub(crate) fn record(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     action: &str,
     resource_id: &str,
     detail: Value,
 ) -> Result<(), DomainError> {
-    super::record_event(conn, principal, "User", action, resource_id, detail)
+    super::record_event(conn, scope, "User", action, resource_id, detail)
 }
 
 fn user_from_row(row: UserRow) -> Result<User, DomainError> {
@@ -753,25 +733,19 @@ fn user_from_row(row: UserRow) -> Result<User, DomainError> {
 
 /// The user `id` if the caller may see it; a foreign or unassigned id is as
 /// missing as one that does not exist.
-fn visible_user(conn: &mut Conn, principal: &Principal, id: &str) -> Result<UserRow, DomainError> {
-    let row = repo::find_user(conn, &principal.tenant_id, id)?.ok_or_else(|| not_found(id))?;
-    if !assignments::can_see(conn, principal, id)? {
+fn visible_user(conn: &mut Conn, scope: &Scope, id: &str) -> Result<UserRow, DomainError> {
+    let row = repo::find_user(conn, &scope.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    if !can_see_user(conn, scope, id)? {
         return Err(not_found(id));
     }
     Ok(row)
-}
-
-/// The one application whose assignments (and users) the caller may see, if it is
-/// not the Management Application.
-fn app_scope(principal: &Principal) -> Option<&str> {
-    (!principal.is_management).then_some(&*principal.app_id)
 }
 
 /// Users read with their [`StoredExtras`]; only the nesting of those in some group
 /// takes another query.
 fn users_with_extras(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     rows: Vec<(UserRow, StoredExtras)>,
 ) -> Result<Vec<User>, DomainError> {
     let grouped: Vec<String> = rows
@@ -793,18 +767,18 @@ fn users_with_extras(
             Ok(user)
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
-    hide_unseen_managers(conn, principal, &mut users)?;
+    hide_unseen_managers(conn, scope, &mut users)?;
     Ok(users)
 }
 
 /// Users with their assignments and social accounts, loaded for the whole batch.
 fn users_from_rows(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     rows: Vec<UserRow>,
 ) -> Result<Vec<User>, DomainError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let (mut apps, mut socials) = assignments::extras_of(conn, principal, &ids)?;
+    let (mut apps, mut socials) = assignments::extras_of(conn, scope, &ids)?;
     let mut groups = crate::store::groups::groups_of_users(conn, &ids)?;
     let mut users = rows
         .into_iter()
@@ -816,7 +790,7 @@ fn users_from_rows(
             Ok(user)
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
-    hide_unseen_managers(conn, principal, &mut users)?;
+    hide_unseen_managers(conn, scope, &mut users)?;
     Ok(users)
 }
 
@@ -824,10 +798,10 @@ fn users_from_rows(
 /// it cannot see: a reference the caller cannot see reads like a missing one.
 fn hide_unseen_managers(
     conn: &mut Conn,
-    principal: &Principal,
+    scope: &Scope,
     users: &mut [User],
 ) -> Result<(), DomainError> {
-    if principal.is_management {
+    if scope.is_management() {
         return Ok(());
     }
     let mut managed = Vec::new();
@@ -849,10 +823,9 @@ fn hide_unseen_managers(
         return Ok(());
     }
     let managers: Vec<String> = managed.iter().map(|(_, _, m)| m.clone()).collect();
-    let visible: std::collections::HashSet<String> =
-        crate::store::assignments::assigned_among(conn, &principal.app_id, &managers)?
-            .into_iter()
-            .collect();
+    let visible: std::collections::HashSet<String> = visible_users_among(conn, scope, &managers)?
+        .into_iter()
+        .collect();
     for (index, mut attributes, manager) in managed {
         if visible.contains(&manager) {
             continue;

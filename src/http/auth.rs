@@ -9,12 +9,12 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::AppState;
-use crate::auth::Principal;
 use crate::domain::tenants::authenticate_bearer;
 use crate::scim::ScimError;
+use crate::store::Scope;
 
 /// The authenticated caller of a request.
-pub struct Caller(pub Principal);
+pub struct Caller(pub Scope);
 
 impl FromRequest for Caller {
     type Error = ScimError;
@@ -27,13 +27,13 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::new(500, None, "service state missing"))?;
             let token = token?;
-            let principal = authenticate_bearer(&state.store, &state.tokens, token).await?;
+            let scope = authenticate_bearer(&state.store, &state.tokens, token).await?;
             if !names_a_resource {
                 return Err(ScimError::not_found(
                     "no resource has an id with a control character",
                 ));
             }
-            Ok(Caller(principal))
+            Ok(Caller(scope))
         })
     }
 }

@@ -14,7 +14,6 @@ use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{json_bytes, resource_response, scim_resource, write_json};
-use crate::auth::Principal;
 use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
 use crate::domain::listing::{GroupQuery, stream_list};
@@ -28,6 +27,7 @@ use crate::scim::groups::{
 use crate::scim::list::ListRequest;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::projection::Projection;
+use crate::store::Scope;
 use crate::urn;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -98,13 +98,13 @@ async fn written_group(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = off_worker(move || group_input_from_body(&body)).await?;
     let group = domain::create_group(
         &state.store,
-        &principal,
+        &scope,
         request.attributes,
         request.custom_data,
         request.members,
@@ -118,14 +118,14 @@ async fn create(
 async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let projection = QueryParams::from_request(&req)
         .list_request()
         .projection(&GROUP_RESOURCE);
     if projection.excludes("members") {
-        let group = domain::get_group(&state.store, &principal, id.into_inner(), false).await?;
+        let group = domain::get_group(&state.store, &scope, id.into_inner(), false).await?;
         if let Some(response) = not_modified(&req, group.version) {
             return Ok(response);
         }
@@ -134,7 +134,7 @@ async fn get(
     let GroupStream {
         group,
         member_pages,
-    } = domain::stream_group(&state.store, &principal, id.into_inner()).await?;
+    } = domain::stream_group(&state.store, &scope, id.into_inner()).await?;
     if let Some(response) = not_modified(&req, group.version) {
         return Ok(response);
     }
@@ -168,7 +168,7 @@ async fn get(
 async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
@@ -176,7 +176,7 @@ async fn replace(
     let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
-        &principal,
+        &scope,
         id.into_inner(),
         if_match(&req),
         "group.replaced",
@@ -203,7 +203,7 @@ async fn replace(
 async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
@@ -212,7 +212,7 @@ async fn patch(
     let with_members = wants_members(&req);
     let group = domain::modify_group(
         &state.store,
-        &principal,
+        &scope,
         id.into_inner(),
         if_match(&req),
         "group.patched",
@@ -226,30 +226,30 @@ async fn patch(
 async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    domain::delete_group(&state.store, &principal, id.into_inner(), if_match(&req)).await?;
+    domain::delete_group(&state.store, &scope, id.into_inner(), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
     let request = QueryParams::from_request(&req).list_request();
-    respond_with_groups(&req, &state, &principal, &request).await
+    respond_with_groups(&req, &state, &scope, &request).await
 }
 
 async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = ListRequest::from_search_body(&body)?;
-    respond_with_groups(&req, &state, &principal, &request).await
+    respond_with_groups(&req, &state, &scope, &request).await
 }
 
 /// Runs a list request and streams the ListResponse out as the groups (and their
@@ -257,7 +257,7 @@ async fn search(
 async fn respond_with_groups(
     req: &HttpRequest,
     state: &AppState,
-    principal: &Principal,
+    scope: &Scope,
     request: &ListRequest,
 ) -> Result<HttpResponse, ScimError> {
     let query = request.query(&GROUP_RESOURCE, state.settings.page_limits)?;
@@ -270,7 +270,7 @@ async fn respond_with_groups(
         query,
         with_members: !projection.excludes("members"),
     };
-    let list = stream_list(&state.store, principal, None, Some(groups)).await?;
+    let list = stream_list(&state.store, scope, None, Some(groups)).await?;
     let rendering = ListRendering {
         base: base_url(req, state),
         users: Projection::Default,

@@ -75,7 +75,7 @@ struct AppRequest {
 
 async fn create_app(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request: AppRequest = parse(body)?;
@@ -83,24 +83,24 @@ async fn create_app(
         name: request.name,
         allow_signup_on_signin: request.allow_signup_on_signin,
     };
-    let app = apps::create_application(&state.store, &principal, settings).await?;
+    let app = apps::create_application(&state.store, &scope, settings).await?;
     Ok(json_response(StatusCode::CREATED, &app))
 }
 
 async fn list_apps(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    let apps = apps::list_applications(&state.store, &principal).await?;
+    let apps = apps::list_applications(&state.store, &scope).await?;
     Ok(json_response(StatusCode::OK, &json!({ "apps": apps })))
 }
 
 async fn get_app(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let app = apps::get_application(&state.store, &principal, id.into_inner()).await?;
+    let app = apps::get_application(&state.store, &scope, id.into_inner()).await?;
     Ok(json_response(StatusCode::OK, &app))
 }
 
@@ -113,40 +113,40 @@ struct AppUpdate {
 
 async fn update_app(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let update: AppUpdate = parse(body)?;
     let id = id.into_inner();
-    let current = apps::get_application(&state.store, &principal, id.clone()).await?;
+    let current = apps::get_application(&state.store, &scope, id.clone()).await?;
     let settings = ApplicationSettings {
         name: update.name.unwrap_or(current.name),
         allow_signup_on_signin: update
             .allow_signup_on_signin
             .unwrap_or(current.allow_signup_on_signin),
     };
-    let app = apps::update_application(&state.store, &principal, id, settings).await?;
+    let app = apps::update_application(&state.store, &scope, id, settings).await?;
     Ok(json_response(StatusCode::OK, &app))
 }
 
 async fn delete_app(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = id.into_inner();
-    apps::delete_application(&state.store, &principal, id.clone()).await?;
-    state.tokens.forget_application(&principal.tenant_id, &id);
+    apps::delete_application(&state.store, &scope, id.clone()).await?;
+    state.tokens.forget_application(&scope.tenant_id, &id);
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn rotate_secret(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let app = apps::rotate_secret(&state.store, &principal, id.into_inner()).await?;
+    let app = apps::rotate_secret(&state.store, &scope, id.into_inner()).await?;
     Ok(json_response(StatusCode::OK, &app))
 }
 
@@ -158,7 +158,7 @@ struct TokenRequest {
 
 async fn create_token(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, ScimError> {
     let request: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -169,7 +169,7 @@ async fn create_token(
         })?;
         parse(value)?
     };
-    let token = apps::create_token(&state.store, &principal, request.app_id).await?;
+    let token = apps::create_token(&state.store, &scope, request.app_id).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({ "scim_token": token }),
@@ -200,7 +200,7 @@ struct SocialRequest {
 async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request: SignInRequest = parse(body)?;
@@ -243,7 +243,7 @@ async fn sign_in(
     } else {
         return Err(ScimError::invalid_value("name the user to sign in"));
     };
-    let signed_in = record_sign_in(&state.store, &principal, subject).await?;
+    let signed_in = record_sign_in(&state.store, &scope, subject).await?;
     let mut body = serde_json::Map::new();
     body.insert(
         "user".into(),
@@ -256,9 +256,9 @@ async fn sign_in(
 async fn audit_events(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    if !principal.is_management {
+    if !scope.is_management() {
         return Err(DomainError::Forbidden(
             "only the Management Application's tokens read the audit log".into(),
         )
@@ -280,7 +280,7 @@ async fn audit_events(
         .transpose()?
         .unwrap_or(100)
         .clamp(1, 1000);
-    let tenant_id = principal.tenant_id.clone();
+    let tenant_id = scope.tenant_id.clone();
     let events = state
         .store
         .read(move |conn| match resource_id {

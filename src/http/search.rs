@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = ListRequest::from_search_body(&body)?;
@@ -69,7 +69,7 @@ async fn search(
         query,
         with_members: !group_projection.excludes("members"),
     });
-    let list = stream_list(&state.store, &principal, user_query, groups).await?;
+    let list = stream_list(&state.store, &scope, user_query, groups).await?;
     let frame = ListFrame {
         total_results: list.head.total,
         items_per_page: list.head.items,

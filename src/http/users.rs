@@ -10,7 +10,6 @@ use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{resource_headers, scim_bytes};
-use crate::auth::Principal;
 use crate::domain::listing::stream_list;
 use crate::domain::users::{self as domain, LookUp, User, UserWindow};
 use crate::schema::USER_RESOURCE;
@@ -21,6 +20,7 @@ use crate::scim::projection::Projection;
 use crate::scim::users::{
     UserRepresentation, patch_user, user_body, user_input_from_body, user_json, user_list_json,
 };
+use crate::store::Scope;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,21 +47,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
-    let user = domain::create_user(&state.store, &principal, input).await?;
+    let user = domain::create_user(&state.store, &scope, input).await?;
     single_user(&req, &state, StatusCode::CREATED, user)
 }
 
 async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let user = domain::get_user(&state.store, &principal, id.into_inner()).await?;
+    let user = domain::get_user(&state.store, &scope, id.into_inner()).await?;
     if let Some(response) = not_modified(&req, user.version) {
         return Ok(response);
     }
@@ -71,26 +71,20 @@ async fn get(
 async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let input = user_input_from_body(&body)?;
-    let user = domain::replace_user(
-        &state.store,
-        &principal,
-        id.into_inner(),
-        input,
-        if_match(&req),
-    )
-    .await?;
+    let user =
+        domain::replace_user(&state.store, &scope, id.into_inner(), input, if_match(&req)).await?;
     single_user(&req, &state, StatusCode::OK, user)
 }
 
 async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
@@ -98,7 +92,7 @@ async fn patch(
     let operations = off_worker(move || parse_patch_request(&body, max_operations)).await?;
     let user = domain::modify_user(
         &state.store,
-        &principal,
+        &scope,
         id.into_inner(),
         if_match(&req),
         "user.patched",
@@ -111,10 +105,10 @@ async fn patch(
 async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    domain::delete_user(&state.store, &principal, id.into_inner(), if_match(&req)).await?;
+    domain::delete_user(&state.store, &scope, id.into_inner(), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -139,21 +133,21 @@ fn single_user(
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
     let request = QueryParams::from_request(&req).list_request();
-    respond_with_users(&req, &state, &principal, &request).await
+    respond_with_users(&req, &state, &scope, &request).await
 }
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3).
 async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Caller(scope): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = ListRequest::from_search_body(&body)?;
-    respond_with_users(&req, &state, &principal, &request).await
+    respond_with_users(&req, &state, &scope, &request).await
 }
 
 /// Runs a list request and renders the ListResponse: a look-up that finds a few
@@ -161,7 +155,7 @@ async fn search(
 pub async fn respond_with_users(
     req: &HttpRequest,
     state: &AppState,
-    principal: &Principal,
+    scope: &Scope,
     request: &ListRequest,
 ) -> Result<HttpResponse, ScimError> {
     let query = request.query(&USER_RESOURCE, state.settings.page_limits)?;
@@ -171,10 +165,10 @@ pub async fn respond_with_users(
     };
     let base = base_url(req, state);
     let projection = request.projection(&USER_RESOURCE);
-    let page = match domain::look_up_users(&state.store, principal, query).await? {
+    let page = match domain::look_up_users(&state.store, scope, query).await? {
         LookUp::Page(page) => page,
         LookUp::Unanswered(query) => {
-            let list = stream_list(&state.store, principal, Some(query), None).await?;
+            let list = stream_list(&state.store, scope, Some(query), None).await?;
             let rendering = ListRendering {
                 base,
                 users: projection,

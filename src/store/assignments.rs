@@ -79,24 +79,6 @@ pub fn find_assignment(
         .optional())?)
 }
 
-/// The ids among `user_ids` of users assigned to `app_id`.
-pub fn assigned_among(
-    conn: &mut Conn,
-    app_id: &str,
-    user_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in user_ids.chunks(super::IDS_PER_STATEMENT) {
-        let part: Vec<String> = with_conn!(conn, c => user_apps::table
-            .filter(user_apps::app_id.eq(app_id))
-            .filter(user_apps::user_id.eq_any(chunk))
-            .select(user_apps::user_id)
-            .load(c))?;
-        found.extend(part);
-    }
-    Ok(found)
-}
-
 /// Inserts the assignment, or updates it when the user already has one to the app.
 pub fn upsert_assignment(conn: &mut Conn, row: &AssignmentRow) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::insert_into(user_apps::table)

@@ -20,8 +20,8 @@ use diesel::sql_types::{BigInt, Bool, Double, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 
+use super::sql::{SqlBuilder, SqlParam};
 use super::{Conn, StoreError};
-use crate::store::query::{SqlBuilder, SqlParam};
 
 /// How many distinct query shapes may be kept prepared on each connection.
 const MAX_CACHED_SHAPES: usize = 512;
@@ -167,6 +167,19 @@ fn assert_one_text_per_shape<Shape: 'static>(backend: super::Backend, sql: &str)
         "two texts for the fixed shape {}",
         std::any::type_name::<Shape>()
     );
+}
+
+/// Runs a hand-built statement that returns no rows; returns how many rows it changed.
+pub(crate) fn execute_dynamic(conn: &mut Conn, sql: &SqlBuilder) -> Result<usize, StoreError> {
+    let query = || DynamicQuery::<VariableShape, Untyped> {
+        sql,
+        cacheable: admit_shape(&sql.sql),
+        shape: PhantomData,
+    };
+    Ok(match conn {
+        Conn::Sqlite(c) => query().execute(&mut **c)?,
+        Conn::Postgres(c) => query().execute(&mut **c)?,
+    })
 }
 
 fn load_query<Shape, Columns, Row>(

@@ -7,16 +7,16 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
 use super::IDS_PER_STATEMENT;
-use super::dynamic::{load_dynamic, load_dynamic_columns};
+use super::dynamic::{execute_dynamic, load_dynamic, load_dynamic_columns};
 use super::schema::{group_members, groups, users};
+use super::scope::push_member_visible;
+use super::sql::{SqlBuilder, SqlParam};
 use super::users::{
     PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
 };
 use super::{Conn, StoreError};
 use crate::schema::Resolved;
-use crate::store::query::{
-    ResourceTable, SqlBuilder, SqlParam, push_group_condition, push_member_in_scope, push_sort_key,
-};
+use crate::store::query::{ResourceTable, push_group_condition, push_sort_key};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -230,30 +230,14 @@ pub fn remove_all_members(
     group_id: &str,
     app_id: Option<&str>,
 ) -> Result<usize, StoreError> {
-    let Some(app_id) = app_id else {
-        return Ok(with_conn!(conn, c => diesel::delete(
-            group_members::table.filter(group_members::group_id.eq(group_id)),
-        )
-        .execute(c))?);
-    };
-    macro_rules! run {
-        ($c:expr, $group:literal, $app:literal) => {{
-            let sql = format!(
-                "DELETE FROM group_members WHERE group_id = {0} AND (member_type = 'Group' \
-                 OR EXISTS (SELECT 1 FROM user_apps ua \
-                 WHERE ua.user_id = group_members.member_id AND ua.app_id = {1}))",
-                $group, $app
-            );
-            diesel::sql_query(sql)
-                .bind::<Text, _>(group_id)
-                .bind::<Text, _>(app_id)
-                .execute($c)?
-        }};
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("DELETE FROM group_members AS gm WHERE gm.group_id = ");
+    b.text(group_id);
+    if app_id.is_some() {
+        b.push(" AND ");
+        push_member_visible(&mut b, app_id);
     }
-    Ok(match conn {
-        Conn::Sqlite(c) => run!(&mut **c, "?", "?"),
-        Conn::Postgres(c) => run!(&mut **c, "$1", "$2"),
-    })
+    execute_dynamic(conn, &b)
 }
 
 /// Every member of the group, in insertion-independent id order.
@@ -338,9 +322,9 @@ pub fn member_details(
          WHERE gm.group_id = "
     ));
     b.text(group_id);
-    if let Some(app_id) = app_id {
+    if app_id.is_some() {
         b.push(" AND ");
-        push_member_in_scope(&mut b, app_id);
+        push_member_visible(&mut b, app_id);
     }
     if let Some(after) = window.after {
         b.push(" AND gm.member_id > ");

@@ -16,12 +16,15 @@ pub mod columns;
 pub mod groups;
 pub mod query;
 pub mod refold;
+pub mod scope;
+pub mod sql;
 pub mod tenants;
 pub mod timestamp;
 pub mod users;
 
 pub use connection::{Backend, Conn, PoolSizes, Store, StoreTimeouts};
 pub use error::StoreError;
+pub use scope::Scope;
 
 /// Runs the same block against whichever backend `conn` is, with `$c` bound to the
 /// concrete diesel connection: one source text, compiled once per backend.

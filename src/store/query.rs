@@ -5,98 +5,13 @@
 
 use std::borrow::Cow;
 
-use chrono::NaiveDateTime;
-
 use crate::filter::ast::CompareOp;
 use crate::schema::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
 use crate::store::Backend;
 use crate::store::columns::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
+use crate::store::scope::{push_member_visible, push_user_visible};
+use crate::store::sql::{SqlBuilder, SqlParam};
 use crate::urn;
-
-/// A bound parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlParam {
-    Text(String),
-    Bool(bool),
-    Float(f64),
-    BigInt(i64),
-    Timestamp(NaiveDateTime),
-}
-
-/// SQL text with its parameters, placeholders numbered for the backend.
-#[derive(Debug, Clone)]
-pub struct SqlBuilder {
-    backend: Backend,
-    pub sql: String,
-    pub params: Vec<SqlParam>,
-    /// Where in `sql` each parameter's placeholder stands.
-    placeholders: Vec<std::ops::Range<usize>>,
-}
-
-impl SqlBuilder {
-    pub fn new(backend: Backend) -> Self {
-        // A search with its extras is about 900 bytes of text: one allocation, not
-        // a doubling from a few bytes.
-        SqlBuilder {
-            backend,
-            sql: String::with_capacity(1024),
-            params: Vec::with_capacity(8),
-            placeholders: Vec::with_capacity(8),
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    pub fn push(&mut self, sql: &str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
-    }
-
-    /// Appends a placeholder bound to `param`.
-    pub fn param(&mut self, param: SqlParam) -> &mut Self {
-        self.params.push(param);
-        let start = self.sql.len();
-        match self.backend {
-            Backend::Sqlite => self.sql.push('?'),
-            Backend::Postgres => {
-                self.sql.push('$');
-                self.sql.push_str(&self.params.len().to_string());
-            }
-        }
-        self.placeholders.push(start..self.sql.len());
-        self
-    }
-
-    /// The SQL between placeholders, each piece followed by the parameter bound
-    /// there (the last piece by none): for drivers that write placeholders themselves.
-    pub fn pieces(&self) -> impl Iterator<Item = (&str, Option<&SqlParam>)> {
-        let mut from = 0;
-        let mut params = self.params.iter().zip(&self.placeholders);
-        std::iter::from_fn(move || {
-            if from > self.sql.len() {
-                return None;
-            }
-            match params.next() {
-                Some((param, at)) => {
-                    let piece = &self.sql[from..at.start];
-                    from = at.end;
-                    Some((piece, Some(param)))
-                }
-                None => {
-                    let piece = &self.sql[from..];
-                    from = self.sql.len() + 1;
-                    Some((piece, None))
-                }
-            }
-        })
-    }
-
-    pub fn text(&mut self, text: &str) -> &mut Self {
-        self.param(SqlParam::Text(text.to_owned()))
-    }
-}
 
 /// How a user attribute is stored, for SQL.
 #[derive(Debug, Clone)]
@@ -469,18 +384,6 @@ pub fn push_group_condition(
     .condition(builder, filter)
 }
 
-/// The condition that a member row `gm` is one application `app_id` may see: a
-/// group, or a user assigned to it. Every read of members in an application's
-/// scope uses it, so that a hidden member is answered like an absent one.
-pub fn push_member_in_scope(b: &mut SqlBuilder, app_id: &str) {
-    b.push(
-        "(gm.member_type = 'Group' OR EXISTS (SELECT 1 FROM user_apps ua \
-         WHERE ua.user_id = gm.member_id AND ua.app_id = ",
-    );
-    b.text(app_id);
-    b.push("))");
-}
-
 struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
@@ -554,7 +457,7 @@ impl Translator<'_> {
                     && is_manager(target) =>
             {
                 b.push("(");
-                push_manager_in_scope(b, app_id);
+                push_user_visible(b, Some(app_id), "u.manager_value_ci");
                 b.push(" AND ");
                 write(b)?;
                 b.push(")");
@@ -643,9 +546,9 @@ impl Translator<'_> {
         if self.table == ResourceTable::Groups {
             b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
             b.text(self.tenant_id);
-            if let Some(app_id) = self.app_id {
+            if self.app_id.is_some() {
                 b.push(" AND ");
-                push_member_in_scope(b, app_id);
+                push_member_visible(b, self.app_id);
             }
             return;
         }
@@ -949,17 +852,6 @@ fn is_manager(target: &Target) -> bool {
         if *schema == urn::ENTERPRISE_USER && *attribute == "manager")
 }
 
-/// The condition that the manager of user `u` is a user application `app_id` may
-/// see (one assigned to it), so that a manager it cannot see filters and sorts
-/// like a missing one.
-fn push_manager_in_scope(b: &mut SqlBuilder, app_id: &str) {
-    b.push(
-        "EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = u.manager_value_ci AND ua.app_id = ",
-    );
-    b.text(app_id);
-    b.push(")");
-}
-
 /// How many leading characters of a free-form (`customData`) value a sort compares.
 pub const FREE_FORM_SORT_KEY_CHARS: usize = 256;
 
@@ -985,7 +877,7 @@ pub fn push_sort_key(
         UserColumn::Plain(column) => match app_id {
             Some(app_id) if table == ResourceTable::Users && is_manager(target) => {
                 b.push("(CASE WHEN ");
-                push_manager_in_scope(b, app_id);
+                push_user_visible(b, Some(app_id), "u.manager_value_ci");
                 b.push(&format!(" THEN {column} END)"));
             }
             _ => {

@@ -16,13 +16,15 @@ use super::columns::MULTI_VALUED_ATTRIBUTES;
 pub use super::columns::UserLookupColumns;
 use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fixed};
 use super::schema::{tenants, user_values, users};
+use super::scope::{Scope, push_searched_user_visible, push_user_visible};
+use super::sql::{SqlBuilder, SqlParam};
 use super::timestamp::{OptionalStoredTimestamp, StoredTimestamp};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::schema::{ResolveError, Resolved, Target};
 use crate::store::query::{
-    IndexedColumn, ResourceTable, SqlBuilder, SqlParam, ValueLookup, push_sort_key,
-    push_user_condition, single_indexed_equality,
+    IndexedColumn, ResourceTable, ValueLookup, push_sort_key, push_user_condition,
+    single_indexed_equality,
 };
 use crate::with_conn;
 
@@ -421,20 +423,24 @@ impl ExtrasSql {
     }
 }
 
-/// One user with its [`StoredExtras`], in one statement.
+/// One user within `scope`, with its [`StoredExtras`], in one statement.
 pub fn find_user_with_extras(
     conn: &mut Conn,
-    tenant_id: &str,
+    scope: &Scope,
     id: &str,
-    only_app: Option<&str>,
 ) -> Result<Option<(UserRow, StoredExtras)>, StoreError> {
+    let only_app = scope.limiting_app();
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT ").push(USER_COLUMNS);
     push_extras_columns(&mut b, only_app);
     b.push(" FROM users u WHERE u.tenant_id = ");
-    b.text(tenant_id);
+    b.text(&scope.tenant_id);
     b.push(" AND u.id = ");
     b.text(id);
+    if only_app.is_some() {
+        b.push(" AND ");
+        push_user_visible(&mut b, only_app, "u.id");
+    }
     let rows: Vec<UserWithExtrasRow> = match only_app {
         None => load_fixed::<UserWithAllApps, (UserColumns, ExtrasColumns), _>(conn, &b)?,
         Some(_) => load_fixed::<UserWithOneApp, (UserColumns, ExtrasColumns), _>(conn, &b)?,
@@ -614,7 +620,10 @@ fn search_statement_selecting(
             b.text(search.tenant_id);
         }
     }
-    push_app_scope(&mut b, search.app_id);
+    if search.app_id.is_some() {
+        b.push(" AND ");
+        push_searched_user_visible(&mut b, search.app_id);
+    }
     if let (None, Some(filter)) = (&value_lookup, search.filter) {
         b.push(" AND ");
         push_user_condition(&mut b, search.tenant_id, search.app_id, filter)?;
@@ -722,22 +731,16 @@ pub fn count_matching_users(
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
     b.text(tenant_id);
-    push_app_scope(&mut b, app_id);
+    if app_id.is_some() {
+        b.push(" AND ");
+        push_searched_user_visible(&mut b, app_id);
+    }
     if let Some(filter) = filter {
         b.push(" AND ");
         push_user_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let rows: Vec<CountRow> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))
-}
-
-/// Limits a search to the users assigned to `app_id`, when given.
-fn push_app_scope(b: &mut SqlBuilder, app_id: Option<&str>) {
-    if let Some(app_id) = app_id {
-        b.push(" AND u.id IN (SELECT ua.user_id FROM user_apps ua WHERE ua.app_id = ");
-        b.text(app_id);
-        b.push(")");
-    }
 }
 
 /// The ORDER BY expression: the raw key, whose order equals the order of its text

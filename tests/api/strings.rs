@@ -7,9 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use roster::auth::Principal;
 use roster::domain::DomainError;
 use roster::domain::users::{UserInput, create_user};
+use roster::store::Scope;
 use roster::store::refold::refold_if_needed;
 
 use crate::on_both_backends;
@@ -480,11 +480,11 @@ async fn a_deleted_applications_tokens_answer_401(server: TestServer) {
     let (status, answer) = post("after").await;
     assert_scim_error(status, &answer, StatusCode::UNAUTHORIZED, None);
     // Another instance may still hold the token in its cache: the write itself refuses.
-    let principal = Principal {
-        tenant_id: tenant.credentials.tenant_id.as_str().into(),
-        app_id: app_id.as_str().into(),
-        is_management: false,
-    };
+    let scope = Scope::new(
+        tenant.credentials.tenant_id.as_str().into(),
+        app_id.as_str().into(),
+        false,
+    );
     let input = UserInput {
         attributes: json!({"userName": "cached"})
             .as_object()
@@ -493,7 +493,7 @@ async fn a_deleted_applications_tokens_answer_401(server: TestServer) {
         password: None,
         roster: None,
     };
-    let result = create_user(&server.store, &principal, input).await;
+    let result = create_user(&server.store, &scope, input).await;
     assert!(
         matches!(result, Err(DomainError::Unauthorized(_))),
         "{result:?}"

@@ -1,0 +1,148 @@
+//! Scope: what a bearer token may reach, and the one place the store applies it.
+//!
+//! A token belongs to one tenant and one application. The Management Application's
+//! tokens reach the whole tenant; any other application's reach only the users
+//! assigned to it (a `user_apps` row), every group, and of a group's members only
+//! the groups and those users. A user out of reach is answered exactly like one
+//! that does not exist: every read, filter, count, sort and write over users,
+//! members, managers and assignments goes through the functions below.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+
+use super::schema::user_apps;
+use super::sql::SqlBuilder;
+use super::{Conn, StoreError};
+use crate::with_conn;
+
+/// The tenant and reach of a request, from its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant_id: Arc<str>,
+    /// The application the token was issued to.
+    pub app_id: Arc<str>,
+    reach: Reach,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The Management Application: every resource of the tenant.
+    Tenant,
+    /// Any other application: the users assigned to it.
+    AssignedUsers,
+}
+
+impl Scope {
+    /// The scope of a token of `app_id`, the tenant's Management Application when
+    /// `is_management`.
+    pub fn new(tenant_id: Arc<str>, app_id: Arc<str>, is_management: bool) -> Scope {
+        let reach = if is_management {
+            Reach::Tenant
+        } else {
+            Reach::AssignedUsers
+        };
+        Scope {
+            tenant_id,
+            app_id,
+            reach,
+        }
+    }
+
+    /// Whether the token manages the whole tenant.
+    pub fn is_management(&self) -> bool {
+        self.reach == Reach::Tenant
+    }
+
+    /// The application whose assigned users bound this scope; `None` when it reaches
+    /// the whole tenant.
+    pub fn limiting_app(&self) -> Option<&str> {
+        match self.reach {
+            Reach::Tenant => None,
+            Reach::AssignedUsers => Some(&self.app_id),
+        }
+    }
+}
+
+/// The SQL condition that the user whose id is the expression `user_id` is within
+/// the reach of `app` (a scope's [`Scope::limiting_app`]). The only SQL definition
+/// of a visible user: searches, counts, member lists, member and manager filters and
+/// sorts all use it.
+pub fn push_user_visible(b: &mut SqlBuilder, app: Option<&str>, user_id: &str) {
+    match app {
+        None => {
+            b.push("1 = 1");
+        }
+        Some(app_id) => {
+            b.push("EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = ");
+            b.push(user_id);
+            b.push(" AND ua.app_id = ");
+            b.text(app_id);
+            b.push(")");
+        }
+    }
+}
+
+/// The SQL condition that the user `u` of a search is within the reach of `app`:
+/// the same definition as [`push_user_visible`], written as the set of the
+/// application's assigned users, which the planner can start a search from.
+pub fn push_searched_user_visible(b: &mut SqlBuilder, app: Option<&str>) {
+    match app {
+        None => {
+            b.push("1 = 1");
+        }
+        Some(app_id) => {
+            b.push("u.id IN (SELECT ua.user_id FROM user_apps ua WHERE ua.app_id = ");
+            b.text(app_id);
+            b.push(")");
+        }
+    }
+}
+
+/// The SQL condition that the member row `gm` is within the reach of `app`: a
+/// group, or a visible user.
+pub fn push_member_visible(b: &mut SqlBuilder, app: Option<&str>) {
+    if app.is_none() {
+        b.push("1 = 1");
+        return;
+    }
+    b.push("(gm.member_type = 'Group' OR ");
+    push_user_visible(b, app, "gm.member_id");
+    b.push(")");
+}
+
+/// Whether the user `user_id` of the scope's tenant is within its reach (the
+/// caller has checked that the user exists in the tenant).
+pub fn can_see_user(conn: &mut Conn, scope: &Scope, user_id: &str) -> Result<bool, StoreError> {
+    let Some(app_id) = scope.limiting_app() else {
+        return Ok(true);
+    };
+    let found: Option<String> = with_conn!(conn, c => user_apps::table
+        .filter(user_apps::user_id.eq(user_id))
+        .filter(user_apps::app_id.eq(app_id))
+        .select(user_apps::user_id)
+        .first(c)
+        .optional())?;
+    Ok(found.is_some())
+}
+
+/// The ids among `user_ids` (users of the scope's tenant) within its reach.
+pub fn visible_users_among(
+    conn: &mut Conn,
+    scope: &Scope,
+    user_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let Some(app_id) = scope.limiting_app() else {
+        return Ok(user_ids.to_vec());
+    };
+    let mut found = Vec::new();
+    for chunk in user_ids.chunks(super::IDS_PER_STATEMENT) {
+        let part: Vec<String> = with_conn!(conn, c => user_apps::table
+            .filter(user_apps::app_id.eq(app_id))
+            .filter(user_apps::user_id.eq_any(chunk))
+            .select(user_apps::user_id)
+            .load(c))?;
+        found.extend(part);
+    }
+    Ok(found)
+}
