@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
+use super::modify::{Versioned, check_version, modify_with_retry};
 use super::paging::{PlannedPage, in_order};
-use super::users::check_version;
 use super::{DomainError, new_id, now, record_event};
 use crate::casefold::fold;
 use crate::schema::Resolved;
@@ -230,9 +230,9 @@ pub async fn stream_group(
     })
 }
 
-/// Read-modify-write of a group that loses no concurrent update: `change` turns the
-/// current group (without its members) into an update, applied only if nobody
-/// changed the group meanwhile, else redone (or refused with 412 under If-Match).
+/// Read-modify-write of a group that loses no concurrent update (see
+/// [`modify_with_retry`]): `change` turns the current group (without its members)
+/// into an update.
 pub async fn modify_group<F, E>(
     store: &Store,
     scope: &Scope,
@@ -246,43 +246,38 @@ where
     F: Fn(&Group) -> Result<GroupUpdate, E> + Send + Sync + 'static,
     E: From<DomainError> + Send + 'static,
 {
-    // `change` may parse a long member list: it runs on a blocking thread.
-    let change = std::sync::Arc::new(change);
-    for _ in 0..20 {
-        let current = get_group(store, scope, id.clone(), false).await?;
-        check_version(if_match.as_deref(), current.version)?;
-        let (current, update) = super::compute_change(&change, current).await?;
-        // Membership-only changes commute: they need not find an unchanged version.
-        let strict =
-            if_match.is_some() || update.attributes.is_some() || update.custom_data.is_some();
-        let scope_for_write = scope.clone();
-        let id_for_write = id.clone();
-        let expected = current.version;
-        let written = store
-            .write(move |conn| {
+    let strict_version = if_match.is_some();
+    modify_with_retry(
+        &id,
+        if_match.as_deref(),
+        || get_group(store, scope, id.clone(), false),
+        change,
+        |expected, update: GroupUpdate| {
+            // Membership-only changes commute: they need not find an unchanged version.
+            let strict =
+                strict_version || update.attributes.is_some() || update.custom_data.is_some();
+            let (scope, id) = (scope.clone(), id.clone());
+            store.write(move |conn| {
                 write_group(
                     conn,
-                    &scope_for_write,
-                    &id_for_write,
+                    &scope,
+                    &id,
                     strict.then_some(expected),
                     update,
                     action,
                     with_members,
                 )
             })
-            .await?;
-        match written {
-            Some(group) => return Ok(group),
-            None if if_match.is_some() => {
-                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
-            }
-            None => continue,
-        }
+        },
+    )
+    .await
+}
+
+impl Versioned for Group {
+    const KIND: &'static str = "Group";
+    fn version(&self) -> i64 {
+        self.version
     }
-    Err(DomainError::Conflict(format!(
-        "Group '{id}' is being changed by others; try again"
-    ))
-    .into())
 }
 
 fn write_group(

@@ -9,6 +9,7 @@ pub mod attributes;
 mod error;
 pub mod groups;
 pub mod listing;
+mod modify;
 mod paging;
 pub mod seed;
 pub mod signins;
@@ -30,31 +31,6 @@ pub(crate) fn now() -> NaiveDateTime {
 /// A new time-ordered id (UUIDv7): rows insert in index order and list in creation order.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Runs `change`, a caller's CPU-bound turn of a resource into its update (a PATCH
-/// engine over a big document), on a blocking thread rather than the async thread
-/// that serves other requests.
-pub(crate) async fn compute_change<R, U, E, F>(
-    change: &std::sync::Arc<F>,
-    current: R,
-) -> Result<(R, U), E>
-where
-    F: Fn(&R) -> Result<U, E> + Send + Sync + 'static,
-    R: Send + 'static,
-    U: Send + 'static,
-    E: From<DomainError> + Send + 'static,
-{
-    let change = std::sync::Arc::clone(change);
-    match tokio::task::spawn_blocking(move || {
-        let update = change(&current);
-        update.map(|update| (current, update))
-    })
-    .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(DomainError::Store(crate::store::StoreError::Cancelled).into()),
-    }
 }
 
 /// Appends an event to the audit log inside the caller's transaction.

@@ -9,6 +9,7 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
+use super::modify::{Versioned, check_version, modify_with_retry};
 use super::paging::{PlannedPage, in_order};
 use super::{DomainError, new_id, now};
 use crate::auth::hash_password;
@@ -199,11 +200,9 @@ pub async fn replace_user(
     .await
 }
 
-/// Read-modify-write of one user without losing concurrent updates: `modify` turns
-/// the current user into the new input; the write succeeds only if nobody changed
-/// the user meanwhile, else it is retried on the newer version (or, when the client
-/// sent `If-Match`, refused with 412). Slow work (password hashing) happens outside
-/// any transaction.
+/// Read-modify-write of one user without losing concurrent updates (see
+/// [`modify_with_retry`]): `modify` turns the current user into the new input. Slow
+/// work (password hashing) happens outside any transaction.
 pub async fn modify_user<F, E>(
     store: &Store,
     scope: &Scope,
@@ -216,38 +215,31 @@ where
     F: Fn(&User) -> Result<UserInput, E> + Send + Sync + 'static,
     E: From<DomainError> + Send + 'static,
 {
-    const ATTEMPTS: usize = 20;
-    let modify = std::sync::Arc::new(modify);
-    for _ in 0..ATTEMPTS {
-        let current = get_user(store, scope, id.clone()).await?;
-        check_version(if_match.as_deref(), current.version)?;
-        let (current, input) = super::compute_change(&modify, current).await?;
-        let password_hash = hash_optional_password(input.password.clone()).await?;
-        let scope_for_write = scope.clone();
-        let id_for_write = id.clone();
-        let expected = current.version;
-        let written = store
-            .write(move |conn| {
-                write_user(
-                    conn,
-                    &scope_for_write,
-                    &id_for_write,
-                    expected,
-                    input,
-                    password_hash,
-                    action,
-                )
-            })
-            .await?;
-        match written {
-            Some(user) => return Ok(user),
-            None if if_match.is_some() => {
-                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
+    modify_with_retry(
+        &id,
+        if_match.as_deref(),
+        || get_user(store, scope, id.clone()),
+        modify,
+        |expected, input: UserInput| {
+            let (scope, id) = (scope.clone(), id.clone());
+            async move {
+                let password_hash = hash_optional_password(input.password.clone()).await?;
+                store
+                    .write(move |conn| {
+                        write_user(conn, &scope, &id, expected, input, password_hash, action)
+                    })
+                    .await
             }
-            None => continue,
-        }
+        },
+    )
+    .await
+}
+
+impl Versioned for User {
+    const KIND: &'static str = "User";
+    fn version(&self) -> i64 {
+        self.version
     }
-    Err(DomainError::Conflict(format!("User '{id}' is being changed by others; try again")).into())
 }
 
 /// Writes `input` over the user if it is still at `expected_version`; `None` when it
@@ -558,16 +550,6 @@ pub(crate) fn read_users(
     let rows = repo::users_by_ids(conn, &scope.tenant_id, ids)?;
     let rows = in_order(ids, rows, |row| &row.id)?;
     users_from_rows(conn, scope, rows)
-}
-
-/// Checks an `If-Match` version against the stored one.
-pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
-    match if_match {
-        Some(expected) if expected != "*" && expected != current.to_string() => {
-            Err(DomainError::PreconditionFailed(expected.to_owned()))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The id the enterprise `manager` of a user's attributes names, if any.

@@ -1,0 +1,76 @@
+//! Optimistic read-modify-write, shared by users and groups: read the resource,
+//! turn it into a change, and write the change only if nobody changed the resource
+//! meanwhile; otherwise read again and redo it, or, when the client sent
+//! `If-Match`, refuse with 412.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::DomainError;
+
+/// How many times a change is redone on a newer version before giving up.
+const ATTEMPTS: usize = 20;
+
+/// A resource with an optimistic-locking version.
+pub(crate) trait Versioned {
+    /// What the resource is called in messages: `User`, `Group`.
+    const KIND: &'static str;
+    fn version(&self) -> i64;
+}
+
+/// Refuses a write whose `If-Match` names another version than `current`.
+pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
+    match if_match {
+        Some(expected) if expected != "*" && expected != current.to_string() => {
+            Err(DomainError::PreconditionFailed(expected.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads the resource `id` with `read`, turns it into a change with `change` (on a
+/// blocking thread: a PATCH engine over a big document is CPU work), and writes the
+/// change with `write`, given the version the change was made from. `write`
+/// returns `None` when the resource is no longer at that version.
+pub(crate) async fn modify_with_retry<R, C, O, E, Read, ReadFuture, Change, Write, WriteFuture>(
+    id: &str,
+    if_match: Option<&str>,
+    read: Read,
+    change: Change,
+    write: Write,
+) -> Result<O, E>
+where
+    R: Versioned + Send + 'static,
+    C: Send + 'static,
+    E: From<DomainError> + Send + 'static,
+    Read: Fn() -> ReadFuture,
+    ReadFuture: Future<Output = Result<R, DomainError>>,
+    Change: Fn(&R) -> Result<C, E> + Send + Sync + 'static,
+    Write: Fn(i64, C) -> WriteFuture,
+    WriteFuture: Future<Output = Result<Option<O>, DomainError>>,
+{
+    let change = Arc::new(change);
+    for _ in 0..ATTEMPTS {
+        let current = read().await?;
+        check_version(if_match, current.version())?;
+        let expected = current.version();
+        let change = Arc::clone(&change);
+        let computed = tokio::task::spawn_blocking(move || change(&current)).await;
+        let update = match computed {
+            Ok(update) => update?,
+            Err(_) => return Err(DomainError::Store(crate::store::StoreError::Cancelled).into()),
+        };
+        match write(expected, update).await? {
+            Some(written) => return Ok(written),
+            None if if_match.is_some() => {
+                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
+            }
+            None => continue,
+        }
+    }
+    Err(DomainError::Conflict(format!(
+        "{} '{id}' is being changed by others; try again",
+        R::KIND
+    ))
+    .into())
+}
