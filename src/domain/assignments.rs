@@ -60,9 +60,8 @@ pub fn extras_of(
     scope: &Scope,
     user_ids: &[String],
 ) -> Result<UserExtras, DomainError> {
-    let only_app = scope.limiting_app();
     let mut apps: HashMap<String, Vec<AppAssignment>> = HashMap::new();
-    for (row, app_name) in repo::assignments_of(conn, user_ids, only_app)? {
+    for (row, app_name) in repo::assignments_of(conn, scope, user_ids)? {
         apps.entry(row.user_id.clone())
             .or_default()
             .push(assignment_from_row(row, app_name)?);
@@ -215,8 +214,7 @@ pub fn apply_app_inputs(
             )));
         }
     }
-    let only_app = scope.limiting_app();
-    let current: Vec<AssignmentRow> = repo::assignments_of(conn, &[user_id.to_owned()], only_app)?
+    let current: Vec<AssignmentRow> = repo::assignments_of(conn, scope, &[user_id.to_owned()])?
         .into_iter()
         .map(|(row, _)| row)
         .collect();

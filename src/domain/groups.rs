@@ -12,16 +12,14 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
-use super::modify::{Versioned, check_version, modify_with_retry};
-use super::paging::{PlannedPage, in_order};
+use super::modify::{check_version, modify_with_retry};
+use super::paging::in_order;
 use super::{DomainError, new_id, now, record_event};
 use crate::casefold::fold;
-use crate::schema::Resolved;
 use crate::store::Scope;
 use crate::store::groups::{
     self as repo, GroupChanges, GroupRow, MemberDetail, MemberRow, MemberWindow, NewGroupRow,
 };
-use crate::store::users::{UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_group_document;
 
@@ -248,9 +246,11 @@ where
 {
     let strict_version = if_match.is_some();
     modify_with_retry(
+        "Group",
         &id,
         if_match.as_deref(),
         || get_group(store, scope, id.clone(), false),
+        |group| group.version,
         change,
         |expected, update: GroupUpdate| {
             // Membership-only changes commute: they need not find an unchanged version.
@@ -271,13 +271,6 @@ where
         },
     )
     .await
-}
-
-impl Versioned for Group {
-    const KIND: &'static str = "Group";
-    fn version(&self) -> i64 {
-        self.version
-    }
 }
 
 fn write_group(
@@ -367,54 +360,6 @@ pub async fn delete_group(
         .await
 }
 
-/// Finds the groups of a page without reading them: how many match, where the next
-/// page starts, and the ids (with sizes) of the page's groups in order.
-pub(crate) fn plan_group_page(
-    conn: &mut Conn,
-    scope: &Scope,
-    filter: Option<&Resolved>,
-    sort: Option<&UserSort>,
-    window: &UserWindow,
-) -> Result<PlannedPage, DomainError> {
-    let only_app = scope.limiting_app();
-    let total = repo::count_groups(conn, &scope.tenant_id, only_app, filter)?;
-    let (limit, cursor) = match window {
-        UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
-            return Ok(PlannedPage {
-                total,
-                next: None,
-                rows: Vec::new(),
-            });
-        }
-        UserWindow::Offset { limit, .. } => (*limit, false),
-        UserWindow::After { limit, .. } => (*limit, true),
-    };
-    // One extra row tells whether another page follows.
-    let fetch_window = match window {
-        UserWindow::After { position, limit } => UserWindow::After {
-            position: position.clone(),
-            limit: limit + 1,
-        },
-        other => other.clone(),
-    };
-    let mut rows = repo::plan_group_search(
-        conn,
-        &scope.tenant_id,
-        only_app,
-        filter,
-        sort,
-        &fetch_window,
-    )?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next = if cursor && more {
-        rows.last().map(|row| row.position.clone())
-    } else {
-        None
-    };
-    Ok(PlannedPage { total, next, rows })
-}
-
 /// The groups with these ids, in this order, without their members.
 pub(crate) fn read_groups(
     conn: &mut Conn,
@@ -436,14 +381,13 @@ pub(crate) fn read_member_pages(
     group_id: &str,
     mut send: impl FnMut(Vec<Member>) -> bool,
 ) -> Result<(), DomainError> {
-    let only_app = scope.limiting_app();
     let mut after: Option<String> = None;
     loop {
         let window = MemberWindow {
             after: after.as_deref(),
             limit: Some(STREAMED_MEMBER_PAGE),
         };
-        let rows = repo::member_details(conn, group_id, only_app, window)?;
+        let rows = repo::member_details(conn, scope, group_id, window)?;
         let last_page = (rows.len() as i64) < STREAMED_MEMBER_PAGE;
         after = rows.last().map(|row| row.member_id.clone());
         let page = rows.into_iter().map(Member::from).collect();
@@ -487,9 +431,8 @@ fn group_from_row(
         .transpose()
         .map_err(|_| corrupt())?;
     let members = if with_members {
-        let only_app = scope.limiting_app();
         Some(
-            repo::member_details(conn, &row.id, only_app, MemberWindow::default())?
+            repo::member_details(conn, scope, &row.id, MemberWindow::default())?
                 .into_iter()
                 .map(Member::from)
                 .collect(),
@@ -640,7 +583,6 @@ fn apply_member_changes(
     group_id: &str,
     changes: &[MemberChange],
 ) -> Result<bool, DomainError> {
-    let only_app = scope.limiting_app();
     let mut changed = false;
     for change in coalesced(changes) {
         match change {
@@ -661,7 +603,7 @@ fn apply_member_changes(
                 changed |= repo::remove_members(conn, group_id, &removable)? > 0;
             }
             MemberChange::RemoveAll => {
-                changed |= repo::remove_all_members(conn, group_id, only_app)? > 0;
+                changed |= repo::remove_all_members(conn, scope, group_id)? > 0;
             }
             MemberChange::Replace(refs) => {
                 let rows = resolve_members(conn, scope, group_id, &refs)?;

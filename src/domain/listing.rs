@@ -11,9 +11,10 @@ use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::DomainError;
-use super::groups::{Group, Member, plan_group_page, read_groups, read_member_pages};
-use super::paging::PlannedPage;
-use super::users::{User, UserQuery, plan_user_page, read_users};
+use super::groups::{Group, Member, read_groups, read_member_pages};
+pub use super::paging::ListQuery;
+use super::paging::{Listed, PlannedPage, plan_page};
+use super::users::{User, read_users};
 use crate::store::Scope;
 use crate::store::users::{CursorPosition, PlannedRow, UserWindow};
 use crate::store::{Store, StoreError};
@@ -32,7 +33,7 @@ const STALLED_READER: Duration = Duration::from_secs(30);
 /// A group list's query: the filter resolved against the Group schemas.
 #[derive(Debug, Clone)]
 pub struct GroupQuery {
-    pub query: UserQuery,
+    pub query: ListQuery,
     /// Whether the groups' members are listed.
     pub with_members: bool,
 }
@@ -77,7 +78,7 @@ pub struct ListStream {
 pub async fn stream_list(
     store: &Store,
     scope: &Scope,
-    users: Option<UserQuery>,
+    users: Option<ListQuery>,
     groups: Option<GroupQuery>,
 ) -> Result<ListStream, DomainError> {
     let (head_sender, head) = oneshot::channel();
@@ -86,16 +87,24 @@ pub async fn stream_list(
     let failure = store.spawn_snapshot_read(move |conn| {
         let planned = (|| {
             let user_page = match &users {
-                Some(query) => Some(plan_user_page(conn, &scope, query)?),
+                Some(query) => Some(plan_page(
+                    conn,
+                    &scope,
+                    Listed::Users,
+                    query.filter.as_ref(),
+                    query.sort.as_ref(),
+                    &query.window,
+                )?),
                 None => None,
             };
             let group_page = match &groups {
                 Some(groups) => {
                     let window = following(&groups.query.window, user_page.as_ref());
                     let query = &groups.query;
-                    let page = plan_group_page(
+                    let page = plan_page(
                         conn,
                         &scope,
+                        Listed::Groups,
                         query.filter.as_ref(),
                         query.sort.as_ref(),
                         &window,

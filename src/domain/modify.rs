@@ -11,13 +11,6 @@ use super::DomainError;
 /// How many times a change is redone on a newer version before giving up.
 const ATTEMPTS: usize = 20;
 
-/// A resource with an optimistic-locking version.
-pub(crate) trait Versioned {
-    /// What the resource is called in messages: `User`, `Group`.
-    const KIND: &'static str;
-    fn version(&self) -> i64;
-}
-
 /// Refuses a write whose `If-Match` names another version than `current`.
 pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), DomainError> {
     match if_match {
@@ -28,19 +21,21 @@ pub(crate) fn check_version(if_match: Option<&str>, current: i64) -> Result<(), 
     }
 }
 
-/// Reads the resource `id` with `read`, turns it into a change with `change` (on a
+/// Reads the resource (`kind` `id`) with `read`, turns it into a change with `change` (on a
 /// blocking thread: a PATCH engine over a big document is CPU work), and writes the
 /// change with `write`, given the version the change was made from. `write`
 /// returns `None` when the resource is no longer at that version.
 pub(crate) async fn modify_with_retry<R, C, O, E, Read, ReadFuture, Change, Write, WriteFuture>(
+    kind: &str,
     id: &str,
     if_match: Option<&str>,
     read: Read,
+    version_of: fn(&R) -> i64,
     change: Change,
     write: Write,
 ) -> Result<O, E>
 where
-    R: Versioned + Send + 'static,
+    R: Send + 'static,
     C: Send + 'static,
     E: From<DomainError> + Send + 'static,
     Read: Fn() -> ReadFuture,
@@ -52,8 +47,8 @@ where
     let change = Arc::new(change);
     for _ in 0..ATTEMPTS {
         let current = read().await?;
-        check_version(if_match, current.version())?;
-        let expected = current.version();
+        let expected = version_of(&current);
+        check_version(if_match, expected)?;
         let change = Arc::clone(&change);
         let computed = tokio::task::spawn_blocking(move || change(&current)).await;
         let update = match computed {
@@ -69,8 +64,7 @@ where
         }
     }
     Err(DomainError::Conflict(format!(
-        "{} '{id}' is being changed by others; try again",
-        R::KIND
+        "{kind} '{id}' is being changed by others; try again"
     ))
     .into())
 }

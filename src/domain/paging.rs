@@ -1,8 +1,30 @@
-//! A page of users or groups found but not read yet, and reading it back in order.
+//! Lists of users and groups, one path for both: the page is found first (how many
+//! match, where the next page starts, which resources in what order) without
+//! reading the resources, which are then read back by id in that order.
 
 use super::DomainError;
-use crate::store::StoreError;
-use crate::store::users::{CursorPosition, PlannedRow};
+use crate::schema::Resolved;
+use crate::store::groups::{count_groups, plan_group_search};
+use crate::store::users::{
+    CursorPosition, PlannedRow, UserSearch, UserSort, UserWindow, count_matching_users,
+    plan_user_search,
+};
+use crate::store::{Conn, Scope, StoreError};
+
+/// What a list or search asks for.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Option<Resolved>,
+    pub sort: Option<UserSort>,
+    pub window: UserWindow,
+}
+
+/// Which resources a list is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listed {
+    Users,
+    Groups,
+}
 
 /// A page found but not read yet.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +35,73 @@ pub(crate) struct PlannedPage {
     pub next: Option<CursorPosition>,
     /// The page's resources, in order.
     pub rows: Vec<PlannedRow>,
+}
+
+/// Finds the `listed` resources of a page in `scope` without reading them: how many
+/// match, where the next page starts, and the ids (with sizes) of the page's
+/// resources in order.
+pub(crate) fn plan_page(
+    conn: &mut Conn,
+    scope: &Scope,
+    listed: Listed,
+    filter: Option<&Resolved>,
+    sort: Option<&UserSort>,
+    window: &UserWindow,
+) -> Result<PlannedPage, DomainError> {
+    let count = |conn: &mut Conn| -> Result<i64, DomainError> {
+        Ok(match listed {
+            Listed::Users => count_matching_users(conn, scope, filter)?,
+            Listed::Groups => count_groups(conn, scope, filter)?,
+        })
+    };
+    let (fetched, wanted) = match window {
+        UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
+            return Ok(PlannedPage {
+                total: count(conn)?,
+                next: None,
+                rows: Vec::new(),
+            });
+        }
+        UserWindow::Offset { limit, .. } => (window.clone(), *limit),
+        // One extra row tells whether another page follows.
+        UserWindow::After { position, limit } => (
+            UserWindow::After {
+                position: position.clone(),
+                limit: limit + 1,
+            },
+            *limit,
+        ),
+    };
+    let mut rows = match listed {
+        Listed::Users => {
+            let search = UserSearch {
+                scope,
+                filter,
+                sort,
+                window: fetched,
+                with_extras: false,
+            };
+            plan_user_search(conn, &search)?
+        }
+        Listed::Groups => plan_group_search(conn, scope, filter, sort, &fetched)?,
+    };
+    let more = rows.len() as i64 > wanted;
+    // A first page that holds every match is its own count.
+    let every_match = match window {
+        UserWindow::Offset { offset, limit } => *offset == 0 && (rows.len() as i64) < *limit,
+        UserWindow::After { position, .. } => position.is_none() && !more,
+    };
+    let total = if every_match {
+        rows.len() as i64
+    } else {
+        count(conn)?
+    };
+    rows.truncate(usize::try_from(wanted).unwrap_or(0));
+    let next = match (window, more) {
+        (UserWindow::After { .. }, true) => rows.last().map(|row| row.position.clone()),
+        _ => None,
+    };
+    Ok(PlannedPage { total, next, rows })
 }
 
 /// `rows` (read by id, in no order) in the order of `ids`; a missing row means the

@@ -9,11 +9,10 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
-use super::modify::{Versioned, check_version, modify_with_retry};
-use super::paging::{PlannedPage, in_order};
+use super::modify::{check_version, modify_with_retry};
+use super::paging::{ListQuery, in_order};
 use super::{DomainError, new_id, now};
 use crate::auth::hash_password;
-use crate::schema::Resolved;
 use crate::store::Scope;
 use crate::store::query::is_user_index_lookup;
 use crate::store::scope::{can_see_user, visible_users_among};
@@ -216,9 +215,11 @@ where
     E: From<DomainError> + Send + 'static,
 {
     modify_with_retry(
+        "User",
         &id,
         if_match.as_deref(),
         || get_user(store, scope, id.clone()),
+        |user| user.version,
         modify,
         |expected, input: UserInput| {
             let (scope, id) = (scope.clone(), id.clone());
@@ -233,13 +234,6 @@ where
         },
     )
     .await
-}
-
-impl Versioned for User {
-    const KIND: &'static str = "User";
-    fn version(&self) -> i64 {
-        self.version
-    }
 }
 
 /// Writes `input` over the user if it is still at `expected_version`; `None` when it
@@ -371,14 +365,6 @@ pub async fn delete_user(
         .await
 }
 
-/// What a list or search asks for.
-#[derive(Debug, Clone)]
-pub struct UserQuery {
-    pub filter: Option<Resolved>,
-    pub sort: Option<UserSort>,
-    pub window: UserWindow,
-}
-
 /// How many users an equality look-up on an indexed attribute answers with in one
 /// piece; a look-up that finds more is listed as a stream, like any other list.
 const WHOLE_LOOKUP_USERS: i64 = 4;
@@ -390,7 +376,7 @@ pub enum LookUp {
     Page(UserPage),
     /// The query, given back: it is no look-up on an index, or finds more users than
     /// one piece holds. [`super::listing::stream_list`] lists it.
-    Unanswered(UserQuery),
+    Unanswered(ListQuery),
 }
 
 /// Answers an equality look-up on an indexed attribute (`userName eq "x"`, the
@@ -400,19 +386,16 @@ pub enum LookUp {
 pub async fn look_up_users(
     store: &Store,
     scope: &Scope,
-    query: UserQuery,
+    query: ListQuery,
 ) -> Result<LookUp, DomainError> {
     if !query.filter.as_ref().is_some_and(is_user_index_lookup) {
         return Ok(LookUp::Unanswered(query));
     }
     let scope = scope.clone();
     let search = move |conn: &mut Conn| {
-        let tenant_id: &str = &scope.tenant_id;
-        let app_scope = scope.limiting_app();
         let (window, wanted) = match &query.window {
             UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
-                let total =
-                    repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())?;
+                let total = repo::count_matching_users(conn, &scope, query.filter.as_ref())?;
                 return Ok(LookUp::Page(UserPage {
                     users: Vec::new(),
                     total,
@@ -437,8 +420,7 @@ pub async fn look_up_users(
             ),
         };
         let search = UserSearch {
-            tenant_id,
-            app_id: app_scope,
+            scope: &scope,
             filter: query.filter.as_ref(),
             sort: query.sort.as_ref(),
             window,
@@ -458,7 +440,7 @@ pub async fn look_up_users(
         let total = if every_match {
             rows.len() as i64
         } else {
-            repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())?
+            repo::count_matching_users(conn, &scope, query.filter.as_ref())?
         };
         rows.truncate(usize::try_from(wanted).unwrap_or(0));
         let next = match (&query.window, more) {
@@ -476,69 +458,6 @@ pub async fn look_up_users(
         Ok(LookUp::Page(UserPage { users, total, next }))
     };
     store.read_indexed(search).await
-}
-
-/// Finds the users of a page without reading them: how many match, where the next
-/// page starts, and the ids (with sizes) of the page's users in order.
-pub(crate) fn plan_user_page(
-    conn: &mut Conn,
-    scope: &Scope,
-    query: &UserQuery,
-) -> Result<PlannedPage, DomainError> {
-    let tenant_id: &str = &scope.tenant_id;
-    let app_scope = scope.limiting_app();
-    let count = |conn: &mut Conn| {
-        repo::count_matching_users(conn, tenant_id, app_scope, query.filter.as_ref())
-    };
-    let (window, wanted) = match &query.window {
-        UserWindow::Offset { limit, .. } | UserWindow::After { limit, .. } if *limit <= 0 => {
-            return Ok(PlannedPage {
-                total: count(conn)?,
-                next: None,
-                rows: Vec::new(),
-            });
-        }
-        UserWindow::Offset { offset, limit } => (
-            UserWindow::Offset {
-                offset: *offset,
-                limit: *limit,
-            },
-            *limit,
-        ),
-        // One extra row tells whether another page follows.
-        UserWindow::After { position, limit } => (
-            UserWindow::After {
-                position: position.clone(),
-                limit: limit + 1,
-            },
-            *limit,
-        ),
-    };
-    let search = UserSearch {
-        tenant_id,
-        app_id: app_scope,
-        filter: query.filter.as_ref(),
-        sort: query.sort.as_ref(),
-        window,
-        with_extras: false,
-    };
-    let mut rows = repo::plan_user_search(conn, &search)?;
-    let more = rows.len() as i64 > wanted;
-    let every_match = match &query.window {
-        UserWindow::Offset { offset, limit } => *offset == 0 && (rows.len() as i64) < *limit,
-        UserWindow::After { position, .. } => position.is_none() && !more,
-    };
-    let total = if every_match {
-        rows.len() as i64
-    } else {
-        count(conn)?
-    };
-    rows.truncate(usize::try_from(wanted).unwrap_or(0));
-    let next = match (&query.window, more) {
-        (UserWindow::After { .. }, true) => rows.last().map(|row| row.position.clone()),
-        _ => None,
-    };
-    Ok(PlannedPage { total, next, rows })
 }
 
 /// The users with these ids, in this order, as the caller sees them.

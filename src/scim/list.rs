@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ScimError, ScimType};
 use super::projection::Projection;
-use crate::domain::users::{CursorPosition, UserQuery, UserSort, UserWindow};
+use crate::domain::listing::ListQuery;
+use crate::domain::users::{CursorPosition, UserSort, UserWindow};
 use crate::filter::{parse_attr_path, parse_filter};
 use crate::schema::ResourceTypeDef;
 use crate::schema::{resolve, resolve_sort_path};
@@ -145,7 +146,7 @@ impl ListRequest {
         &self,
         resource_type: &ResourceTypeDef,
         limits: PageLimits,
-    ) -> Result<UserQuery, ScimError> {
+    ) -> Result<ListQuery, ScimError> {
         let filter = match self.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => {
@@ -180,7 +181,7 @@ impl ListRequest {
                 limit: page.count,
             },
         };
-        Ok(UserQuery {
+        Ok(ListQuery {
             filter,
             sort,
             window,

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{applications, social_accounts, user_apps};
-use super::{Conn, StoreError};
+use super::{Conn, Scope, StoreError};
 use crate::with_conn;
 
 /// One user's assignment to one application.
@@ -32,13 +32,14 @@ pub struct SocialAccountRow {
     pub linked_at: NaiveDateTime,
 }
 
-/// The assignments of these users with each application's name, optionally only
-/// those of one application.
+/// The assignments of these users that `scope` may see (an application sees only
+/// its own), with each application's name.
 pub fn assignments_of(
     conn: &mut Conn,
+    scope: &Scope,
     user_ids: &[String],
-    only_app: Option<&str>,
 ) -> Result<Vec<(AssignmentRow, String)>, StoreError> {
+    let only_app = scope.limiting_app();
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }

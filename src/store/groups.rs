@@ -9,7 +9,7 @@ use diesel::sql_types::{Nullable, Text};
 use super::IDS_PER_STATEMENT;
 use super::dynamic::{execute_dynamic, load_dynamic, load_dynamic_columns};
 use super::schema::{group_members, groups, users};
-use super::scope::push_member_visible;
+use super::scope::{Scope, push_member_visible};
 use super::sql::{SqlBuilder, SqlParam};
 use super::users::{
     PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
@@ -227,9 +227,10 @@ pub fn present_member_rows(
 /// Returns how many were removed.
 pub fn remove_all_members(
     conn: &mut Conn,
+    scope: &Scope,
     group_id: &str,
-    app_id: Option<&str>,
 ) -> Result<usize, StoreError> {
+    let app_id = scope.limiting_app();
     let mut b = SqlBuilder::new(conn.backend());
     b.push("DELETE FROM group_members AS gm WHERE gm.group_id = ");
     b.text(group_id);
@@ -298,10 +299,11 @@ pub struct MemberWindow<'a> {
 /// `app_id`, only the users assigned to that application (and every member group).
 pub fn member_details(
     conn: &mut Conn,
+    scope: &Scope,
     group_id: &str,
-    app_id: Option<&str>,
     window: MemberWindow,
 ) -> Result<Vec<MemberDetail>, StoreError> {
+    let app_id = scope.limiting_app();
     let (user_display, group_display) = match conn.backend() {
         super::Backend::Sqlite => (
             "COALESCE(json_extract(u.attributes, '$.displayName'), json_extract(u.attributes, '$.userName'))",
@@ -375,12 +377,12 @@ struct GroupCount {
 /// see only that application's members.
 pub fn plan_group_search(
     conn: &mut Conn,
-    tenant_id: &str,
-    app_id: Option<&str>,
+    scope: &Scope,
     filter: Option<&Resolved>,
     sort: Option<&UserSort>,
     window: &UserWindow,
 ) -> Result<Vec<PlannedRow>, SearchError> {
+    let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     let mut b = SqlBuilder::new(conn.backend());
     b.push(
         "SELECT g.id, CAST(octet_length(g.attributes) \
@@ -452,10 +454,10 @@ pub fn groups_by_ids(
 /// How many of a tenant's groups match `filter` (members scoped as in [`search_groups`]).
 pub fn count_groups(
     conn: &mut Conn,
-    tenant_id: &str,
-    app_id: Option<&str>,
+    scope: &Scope,
     filter: Option<&Resolved>,
 ) -> Result<i64, SearchError> {
+    let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM groups g WHERE g.tenant_id = ");
     b.text(tenant_id);

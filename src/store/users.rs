@@ -278,9 +278,8 @@ pub struct CursorPosition {
 /// A filtered, sorted page of a tenant's users.
 #[derive(Debug, Clone)]
 pub struct UserSearch<'a> {
-    pub tenant_id: &'a str,
-    /// Only users assigned to this application (a regular application's scope).
-    pub app_id: Option<&'a str>,
+    /// Whose users, and which of them the caller may see.
+    pub scope: &'a Scope,
     pub filter: Option<&'a Resolved>,
     pub sort: Option<&'a UserSort>,
     pub window: UserWindow,
@@ -574,6 +573,7 @@ fn search_statement_selecting(
     search: &UserSearch,
     selected: Selected,
 ) -> Result<SqlBuilder, SearchError> {
+    let (tenant_id, app_id) = (&*search.scope.tenant_id, search.scope.limiting_app());
     let mut b = SqlBuilder::new(backend);
     let columns = match selected {
         Selected::Rows => USER_COLUMNS,
@@ -583,7 +583,7 @@ fn search_statement_selecting(
     match search.sort {
         Some(sort) => {
             b.push("CAST(");
-            push_sort_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
+            push_sort_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
             b.push(" AS TEXT)");
         }
         None => {
@@ -592,7 +592,7 @@ fn search_statement_selecting(
     }
     b.push(" AS sort_key");
     if search.with_extras && selected == Selected::Rows {
-        push_extras_columns(&mut b, search.app_id);
+        push_extras_columns(&mut b, app_id);
     }
     // On SQLite an unsorted `emails.value eq` reads its users from the matching value
     // rows (CROSS JOIN keeps them the outer loop), grouped by user so that a user
@@ -611,22 +611,22 @@ fn search_statement_selecting(
     match &value_lookup {
         Some(lookup) => {
             b.push(" FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
-            lookup.push_condition(&mut b, search.tenant_id);
+            lookup.push_condition(&mut b, tenant_id);
             b.push(" AND u.tenant_id = ");
-            b.text(search.tenant_id);
+            b.text(tenant_id);
         }
         None => {
             b.push(" FROM users u WHERE u.tenant_id = ");
-            b.text(search.tenant_id);
+            b.text(tenant_id);
         }
     }
-    if search.app_id.is_some() {
+    if app_id.is_some() {
         b.push(" AND ");
-        push_searched_user_visible(&mut b, search.app_id);
+        push_searched_user_visible(&mut b, app_id);
     }
     if let (None, Some(filter)) = (&value_lookup, search.filter) {
         b.push(" AND ");
-        push_user_condition(&mut b, search.tenant_id, search.app_id, filter)?;
+        push_user_condition(&mut b, tenant_id, app_id, filter)?;
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
@@ -634,13 +634,7 @@ fn search_statement_selecting(
         UserWindow::After { position, limit } => {
             if let Some(position) = position {
                 b.push(" AND ");
-                push_keyset(
-                    &mut b,
-                    ResourceTable::Users,
-                    search.app_id,
-                    search.sort,
-                    position,
-                )?;
+                push_keyset(&mut b, ResourceTable::Users, app_id, search.sort, position)?;
             }
             (*limit, None)
         }
@@ -653,9 +647,9 @@ fn search_statement_selecting(
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
         b.push("(");
-        push_order_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
         b.push(") IS NULL ").push(direction).push(", ");
-        push_order_key(&mut b, ResourceTable::Users, search.app_id, &sort.key)?;
+        push_order_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
         b.push(" ").push(direction).push(", ");
     }
     b.push(order_column)
@@ -681,7 +675,7 @@ fn equality_lookup(search: &UserSearch) -> Option<(IndexedColumn, bool)> {
         && search.sort.is_none()
         && matches!(search.window, UserWindow::Offset { .. });
     let column = single_indexed_equality(search.filter.filter(|_| fixed_form)?)?;
-    Some((column, search.app_id.is_some()))
+    Some((column, search.scope.limiting_app().is_some()))
 }
 
 /// A search of [`equality_lookup`]'s form by `COLUMN` (an [`IndexedColumn`] as a
@@ -721,10 +715,10 @@ fn load_equality_lookup(
 /// How many of a tenant's users match `filter`.
 pub fn count_matching_users(
     conn: &mut Conn,
-    tenant_id: &str,
-    app_id: Option<&str>,
+    scope: &Scope,
     filter: Option<&Resolved>,
 ) -> Result<i64, SearchError> {
+    let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     if app_id.is_none() && filter.is_none() {
         return Ok(tenant_user_count(conn, tenant_id)?);
     }
@@ -921,9 +915,9 @@ mod tests {
         crate::store::connection::migrate_sqlite(&mut conn).expect("migrates");
         let filter =
             resolve(&parse_filter(filter).expect("parses"), &USER_RESOURCE).expect("resolves");
+        let scope = Scope::new("t".into(), app_id.unwrap_or("m").into(), app_id.is_none());
         let search = UserSearch {
-            tenant_id: "t",
-            app_id,
+            scope: &scope,
             filter: Some(&filter),
             sort: None,
             window: UserWindow::Offset {
