@@ -461,33 +461,19 @@ fn created_by_caller(conn: &mut Conn, scope: &Scope, id: &str) -> Result<bool, D
     Ok(creator.as_deref() == Some(&*scope.app_id))
 }
 
-/// The ids among `members` that the caller may see (and so add or remove): all of
-/// them for the Management Application; else member groups and the users assigned
-/// to the caller's application, found with one query per chunk of ids.
+/// The ids among `members` that the caller may see (and so add or remove).
 fn visible_members(
     conn: &mut Conn,
     scope: &Scope,
     members: Vec<(String, MemberKind)>,
 ) -> Result<HashSet<String>, DomainError> {
-    if scope.is_management() {
-        return Ok(members.into_iter().map(|(id, _)| id).collect());
-    }
-    let users: Vec<String> = members
-        .iter()
-        .filter(|(_, kind)| *kind == MemberKind::User)
-        .map(|(id, _)| id.clone())
+    let members: Vec<(String, &str)> = members
+        .into_iter()
+        .map(|(id, kind)| (id, kind.as_str()))
         .collect();
-    let mut visible: HashSet<String> =
-        crate::store::scope::visible_users_among(conn, scope, &users)?
-            .into_iter()
-            .collect();
-    visible.extend(
-        members
-            .into_iter()
-            .filter(|(_, kind)| *kind == MemberKind::Group)
-            .map(|(id, _)| id),
-    );
-    Ok(visible)
+    Ok(crate::store::scope::visible_members_among(
+        conn, scope, &members,
+    )?)
 }
 
 /// Checks members and resolves their kinds: each must be a user or group of the

@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod assignments;
 pub mod attributes;
+pub mod audit;
 mod error;
 pub mod groups;
 pub mod listing;

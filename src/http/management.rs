@@ -11,12 +11,11 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url};
-use crate::domain::DomainError;
 use crate::domain::apps::{self, ApplicationSettings};
+use crate::domain::audit;
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
 use crate::scim::users::render_user;
 use crate::scim::{ScimError, format_time};
-use crate::store::audit::{events_for_resource, recent_events};
 use crate::text_rules::check_controls;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -258,12 +257,6 @@ async fn audit_events(
     state: web::Data<AppState>,
     Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    if !scope.is_management() {
-        return Err(DomainError::Forbidden(
-            "only the Management Application's tokens read the audit log".into(),
-        )
-        .into());
-    }
     let params = QueryParams::from_request(&req);
     let resource_id = params.get("resource_id").map(str::to_owned);
     // PostgreSQL refuses NUL in a parameter; no id holds a control character.
@@ -280,15 +273,7 @@ async fn audit_events(
         .transpose()?
         .unwrap_or(100)
         .clamp(1, 1000);
-    let tenant_id = scope.tenant_id.clone();
-    let events = state
-        .store
-        .read(move |conn| match resource_id {
-            Some(id) => events_for_resource(conn, &tenant_id, &id),
-            None => recent_events(conn, &tenant_id, limit),
-        })
-        .await
-        .map_err(DomainError::from)?;
+    let events = audit::read_events(&state.store, &scope, resource_id, limit).await?;
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::audit_events;
-use super::{Conn, StoreError};
+use super::{Conn, Scope, StoreError};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -28,11 +28,11 @@ pub fn insert_event(conn: &mut Conn, row: &AuditEventRow) -> Result<(), StoreErr
 /// A tenant's events about one resource, oldest first.
 pub fn events_for_resource(
     conn: &mut Conn,
-    tenant_id: &str,
+    scope: &Scope,
     resource_id: &str,
 ) -> Result<Vec<AuditEventRow>, StoreError> {
     Ok(with_conn!(conn, c => audit_events::table
-        .filter(audit_events::tenant_id.eq(tenant_id))
+        .filter(audit_events::tenant_id.eq(&*scope.tenant_id))
         .filter(audit_events::resource_id.eq(resource_id))
         .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
         .select(AuditEventRow::as_select())
@@ -42,11 +42,11 @@ pub fn events_for_resource(
 /// A tenant's most recent events, newest first.
 pub fn recent_events(
     conn: &mut Conn,
-    tenant_id: &str,
+    scope: &Scope,
     limit: i64,
 ) -> Result<Vec<AuditEventRow>, StoreError> {
     Ok(with_conn!(conn, c => audit_events::table
-        .filter(audit_events::tenant_id.eq(tenant_id))
+        .filter(audit_events::tenant_id.eq(&*scope.tenant_id))
         .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
         .limit(limit)
         .select(AuditEventRow::as_select())

@@ -7,6 +7,7 @@
 //! that does not exist: every read, filter, count, sort and write over users,
 //! members, managers and assignments goes through the functions below.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use diesel::prelude::*;
@@ -145,4 +146,22 @@ pub fn visible_users_among(
         found.extend(part);
     }
     Ok(found)
+}
+
+/// The ids among `members` (an id and its member type, `User` or `Group`) within
+/// the scope's reach: every group, and the visible users.
+pub fn visible_members_among(
+    conn: &mut Conn,
+    scope: &Scope,
+    members: &[(String, &str)],
+) -> Result<HashSet<String>, StoreError> {
+    let (groups, users): (Vec<_>, Vec<_>) = members
+        .iter()
+        .partition(|(_, member_type)| *member_type == "Group");
+    let users: Vec<String> = users.into_iter().map(|(id, _)| id.clone()).collect();
+    let mut visible: HashSet<String> = visible_users_among(conn, scope, &users)?
+        .into_iter()
+        .collect();
+    visible.extend(groups.into_iter().map(|(id, _)| id.clone()));
+    Ok(visible)
 }

@@ -435,13 +435,21 @@ async fn changes_are_recorded_in_the_audit_log(server: TestServer) {
         .put(&format!("/Users/{id}"), &UserBuilder::new("mia2").build())
         .await;
     tenant.delete(&format!("/Users/{id}")).await;
-    let tenant_id = tenant.credentials.tenant_id.clone();
-    let events = server
-        .store
-        .read(move |conn| roster::store::audit::events_for_resource(conn, &tenant_id, &id))
-        .await
-        .unwrap();
-    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    let (status, body) = tenant
+        .v1_as(
+            tenant.token(),
+            reqwest::Method::GET,
+            &format!("/audit-events?resource_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["user.created", "user.replaced", "user.deleted"]);
 }
 
