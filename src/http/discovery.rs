@@ -6,37 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::method_not_allowed;
 use super::params::base_url;
 use super::response::scim_json;
+use super::routes::{Endpoint, Routes};
 use crate::scim::{ScimError, discovery};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/ServiceProviderConfig")
-            .route(web::get().to(service_provider_config))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/ResourceTypes")
-            .route(web::get().to(resource_types))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/ResourceTypes/{name}")
-            .route(web::get().to(resource_type))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Schemas")
-            .route(web::get().to(schemas))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Schemas/{id}")
-            .route(web::get().to(schema))
-            .default_service(web::to(method_not_allowed)),
-    );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/ServiceProviderConfig").get(service_provider_config))
+        .add(Endpoint::new("/ResourceTypes").get(resource_types))
+        .add(Endpoint::new("/ResourceTypes/{name}").get(resource_type))
+        .add(Endpoint::new("/Schemas").get(schemas))
+        .add(Endpoint::new("/Schemas/{id}").get(schema));
 }
 
 async fn service_provider_config(

@@ -10,10 +10,10 @@ use futures_util::{StreamExt, stream};
 use super::AppState;
 use super::auth::Caller;
 use super::body::{JsonBody, off_worker};
-use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{json_bytes, resource_response, scim_resource, write_json};
+use super::routes::{Endpoint, Routes};
 use crate::domain::DomainError;
 use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
 use crate::domain::listing::{GroupQuery, stream_list};
@@ -30,26 +30,16 @@ use crate::scim::projection::Projection;
 use crate::store::Scope;
 use crate::urn;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/Groups")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Groups/.search")
-            .route(web::post().to(search))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Groups/{id}")
-            .route(web::get().to(get))
-            .route(web::put().to(replace))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/Groups").get(list).post(create))
+        .add(Endpoint::new("/Groups/.search").post(search))
+        .add(
+            Endpoint::new("/Groups/{id}")
+                .get(get)
+                .put(replace)
+                .patch(patch)
+                .delete(delete),
+        );
 }
 
 /// Whether the request's projection leaves `members` out, so they are not loaded.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::error::method_not_allowed;
 use super::params::{QueryParams, base_url};
+use super::routes::{Endpoint, Routes};
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::audit;
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
@@ -18,41 +18,19 @@ use crate::scim::users::render_user;
 use crate::scim::{ScimError, format_time};
 use crate::text_rules::check_controls;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/apps")
-            .route(web::get().to(list_apps))
-            .route(web::post().to(create_app))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/apps/{id}")
-            .route(web::get().to(get_app))
-            .route(web::patch().to(update_app))
-            .route(web::put().to(update_app))
-            .route(web::delete().to(delete_app))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/apps/{id}/rotate-secret")
-            .route(web::post().to(rotate_secret))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/tokens")
-            .route(web::post().to(create_token))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/signins")
-            .route(web::post().to(sign_in))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/audit-events")
-            .route(web::get().to(audit_events))
-            .default_service(web::to(method_not_allowed)),
-    );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/apps").get(list_apps).post(create_app))
+        .add(
+            Endpoint::new("/apps/{id}")
+                .get(get_app)
+                .patch(update_app)
+                .put(update_app)
+                .delete(delete_app),
+        )
+        .add(Endpoint::new("/apps/{id}/rotate-secret").post(rotate_secret))
+        .add(Endpoint::new("/tokens").post(create_token))
+        .add(Endpoint::new("/signins").post(sign_in))
+        .add(Endpoint::new("/audit-events").get(audit_events));
 }
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {

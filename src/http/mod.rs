@@ -15,6 +15,7 @@ mod params;
 pub mod proxy;
 pub mod redact;
 mod response;
+mod routes;
 mod search;
 pub mod throttle;
 mod users;
@@ -22,12 +23,15 @@ mod users;
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::{App, HttpServer, web};
 
 use crate::scim::list::PageLimits;
 use crate::store::Store;
 
 pub use error::not_found_fallback;
+
+use routes::{Endpoint, Routes};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -74,28 +78,30 @@ impl AppState {
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
-        .service(
-            web::resource("/oauth2/token")
-                .route(web::post().to(oauth::token))
-                .default_service(web::to(error::method_not_allowed)),
-        )
-        .service(
-            web::scope("/v1")
-                .configure(management::configure)
-                .default_service(web::to(error::not_found_fallback)),
-        )
-        .service(
-            // The router tries resources in this order, and each `{id}` pattern it
-            // tries costs a regex match: the busiest routes come first.
-            web::scope("/scim/v2")
-                .configure(users::configure)
-                .configure(groups::configure)
-                .configure(search::configure)
-                .configure(discovery::configure)
-                .default_service(web::to(error::not_found_fallback)),
-        );
+    routes(&mut Routes::router(cfg));
+}
+
+/// Every method and full path pattern the router serves (`/scim/v2/Users/{id}`), in
+/// routing order: what [`configure`] registers, from the same definitions.
+pub fn route_table() -> Vec<(Method, String)> {
+    let mut table = Vec::new();
+    routes(&mut Routes::table(&mut table));
+    table
+}
+
+fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/healthz").get(health::healthz))
+        .add(Endpoint::new("/readyz").get(health::readyz))
+        .add(Endpoint::new("/oauth2/token").post(oauth::token))
+        .scope("/v1", management::routes)
+        // The router tries resources in this order, and each `{id}` pattern it
+        // tries costs a regex match: the busiest routes come first.
+        .scope("/scim/v2", |r| {
+            users::routes(r);
+            groups::routes(r);
+            search::routes(r);
+            discovery::routes(r);
+        });
 }
 
 /// Starts serving on `listener`; the returned server runs until stopped.
@@ -117,6 +123,9 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
             .default_service(web::to(error::not_found_fallback))
     })
     .workers(workers.max(1))
+    // A streamed list is written in many small chunks: without TCP_NODELAY each one
+    // after the first waits for the client's delayed ACK (about 40 ms).
+    .tcp_nodelay(true)
     .listen(listener)?
     .run();
     Ok(server)

@@ -7,21 +7,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_list};
 use super::params::base_url;
+use super::routes::{Endpoint, Routes};
 use crate::domain::listing::{GroupQuery, stream_list};
 use crate::domain::users::UserWindow;
 use crate::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use crate::scim::list::{ListFrame, ListRequest};
 use crate::scim::{ScimError, ScimType};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/.search")
-            .route(web::post().to(search))
-            .default_service(web::to(method_not_allowed)),
-    );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/.search").post(search));
 }
 
 async fn search(

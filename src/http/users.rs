@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::AppState;
 use super::auth::Caller;
 use super::body::{JsonBody, off_worker};
-use super::error::method_not_allowed;
 use super::listing::{ListRendering, streamed_page};
 use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::response::{resource_headers, scim_bytes};
+use super::routes::{Endpoint, Routes};
 use crate::domain::listing::stream_list;
 use crate::domain::users::{self as domain, LookUp, User, UserWindow};
 use crate::schema::USER_RESOURCE;
@@ -22,26 +22,16 @@ use crate::scim::users::{
 };
 use crate::store::Scope;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/Users")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Users/.search")
-            .route(web::post().to(search))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Users/{id}")
-            .route(web::get().to(get))
-            .route(web::put().to(replace))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/Users").get(list).post(create))
+        .add(Endpoint::new("/Users/.search").post(search))
+        .add(
+            Endpoint::new("/Users/{id}")
+                .get(get)
+                .put(replace)
+                .patch(patch)
+                .delete(delete),
+        );
 }
 
 async fn create(

@@ -21,6 +21,7 @@ mod hostile_apps;
 mod overload;
 mod proxies;
 mod queries;
+mod route_access;
 mod scenarios;
 mod streaming;
 mod strings;
