@@ -19,6 +19,17 @@ pub struct ListQuery {
     pub window: UserWindow,
 }
 
+impl ListQuery {
+    /// The `startIndex` of the page (RFC 7644 §3.4.2.4): 1-based, and 1 for a
+    /// cursor page.
+    pub fn start_index(&self) -> i64 {
+        match &self.window {
+            UserWindow::Offset { offset, .. } => offset + 1,
+            UserWindow::After { .. } => 1,
+        }
+    }
+}
+
 /// Which resources a list is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Listed {

@@ -14,6 +14,7 @@ mod oauth;
 mod params;
 pub mod proxy;
 pub mod redact;
+mod resources;
 mod response;
 mod routes;
 mod search;
@@ -97,8 +98,8 @@ fn routes(r: &mut Routes<'_>) {
         // The router tries resources in this order, and each `{id}` pattern it
         // tries costs a regex match: the busiest routes come first.
         .scope("/scim/v2", |r| {
-            users::routes(r);
-            groups::routes(r);
+            resources::routes::<users::Users>(r);
+            resources::routes::<groups::Groups>(r);
             search::routes(r);
             discovery::routes(r);
         });

@@ -11,7 +11,6 @@ use super::listing::{ListRendering, streamed_list};
 use super::params::base_url;
 use super::routes::{Endpoint, Routes};
 use crate::domain::listing::{GroupQuery, stream_list};
-use crate::domain::users::UserWindow;
 use crate::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use crate::scim::list::{ListFrame, ListRequest};
 use crate::scim::{ScimError, ScimType};
@@ -52,14 +51,10 @@ async fn search(
     } else {
         Some(group_query?)
     };
-    let offset = match user_query
+    let start_index = user_query
         .as_ref()
         .or(group_query.as_ref())
-        .map(|q| &q.window)
-    {
-        Some(UserWindow::Offset { offset, .. }) => *offset,
-        _ => 0,
-    };
+        .map_or(1, |query| query.start_index());
     let group_projection = request.projection(&GROUP_RESOURCE);
     let groups = group_query.map(|query| GroupQuery {
         query,
@@ -69,7 +64,7 @@ async fn search(
     let frame = ListFrame {
         total_results: list.head.total,
         items_per_page: list.head.items,
-        start_index: Some(offset + 1),
+        start_index: Some(start_index),
         next_cursor: None,
     };
     let rendering = ListRendering {
