@@ -145,9 +145,10 @@ fn sign_in(
                     no_such_user(),
                 )));
             }
-            let active = serde_json::from_str::<Value>(&row.attributes)
-                .ok()
-                .and_then(|doc| doc.get("active").and_then(Value::as_bool))
+            let active = serde_json::from_str::<Map<String, Value>>(&row.attributes)
+                .map_err(|_| super::users::corrupt_attributes(&row.id))?
+                .get("active")
+                .and_then(Value::as_bool)
                 .unwrap_or(true);
             if !active {
                 return Ok(Err(Refusal::new(
