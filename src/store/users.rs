@@ -711,7 +711,7 @@ pub fn count_matching_users(
 ) -> Result<i64, StoreError> {
     let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     if app_id.is_none() && filter.is_none() {
-        return Ok(tenant_user_count(conn, tenant_id)?);
+        return tenant_user_count(conn, tenant_id);
     }
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
