@@ -5,6 +5,10 @@
 //! [`casefold`] and [`text_rules`] below them. A module imports only modules below
 //! it (`tests/api/architecture.rs` checks this).
 
+// A panic on a request is a dropped connection, not a SCIM error: failures are
+// values. Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod auth;
 pub mod casefold;
 pub mod config;

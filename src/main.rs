@@ -1,3 +1,6 @@
+// Every command reports its failure as a message and an exit code, never a panic.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::TcpListener;
 use std::num::NonZeroU32;
 use std::process::ExitCode;

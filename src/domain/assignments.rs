@@ -8,12 +8,11 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::DomainError;
-use crate::store::Scope;
 use crate::store::assignments::{self as repo, AssignmentRow};
 use crate::store::tenants::find_application;
 use crate::store::timestamp::parse_stored_timestamp;
 use crate::store::users::StoredExtras;
-use crate::store::{Conn, StoreError};
+use crate::store::{Conn, Scope};
 
 /// The largest `customAppData` object, as bytes of compact JSON (500 KB).
 pub const MAX_CUSTOM_APP_DATA_BYTES: usize = 512_000;
@@ -100,7 +99,7 @@ fn stored_app_data(text: Option<&str>, user_id: &str) -> Result<Option<Value>, D
 }
 
 fn corrupt(user_id: &str, what: &str) -> DomainError {
-    DomainError::Store(StoreError::Corrupt(format!("{what} of user {user_id}")))
+    DomainError::Corrupt(format!("{what} of user {user_id}"))
 }
 
 /// An assignment as [`StoredExtras::apps`] holds it.
@@ -386,7 +385,7 @@ mod tests {
         ] {
             let outcome = extras_from_stored("u", &stored(apps, socials));
             assert!(
-                matches!(outcome, Err(DomainError::Store(StoreError::Corrupt(_)))),
+                matches!(outcome, Err(DomainError::Corrupt(_))),
                 "{apps} / {socials}: {outcome:?}"
             );
         }

@@ -2,7 +2,9 @@ use thiserror::Error;
 
 use crate::store::StoreError;
 
-/// Why a domain operation did not happen.
+/// Why a domain operation did not happen, by kind. The detail is what the client
+/// is told; of a [`DomainError::Corrupt`] or a failing store, only the log learns
+/// the cause.
 #[derive(Debug, Error)]
 pub enum DomainError {
     #[error("{0}")]
@@ -19,21 +21,25 @@ pub enum DomainError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A stored document the domain cannot read (what and which): the service's
+    /// fault, never the client's.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UnsupportedFilter(detail) => DomainError::InvalidFilter(detail),
+            other => DomainError::Store(other),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for DomainError {
     fn from(err: diesel::result::Error) -> Self {
         DomainError::Store(err.into())
-    }
-}
-
-impl From<crate::store::users::SearchError> for DomainError {
-    fn from(err: crate::store::users::SearchError) -> Self {
-        match err {
-            crate::store::users::SearchError::Unsupported(e) => DomainError::InvalidFilter(e.0),
-            crate::store::users::SearchError::Store(e) => DomainError::Store(e),
-        }
     }
 }

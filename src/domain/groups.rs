@@ -287,8 +287,8 @@ fn write_group(
     if expected_version.is_some_and(|expected| current.version != expected) {
         return Ok(None);
     }
-    let current_attributes: Map<String, Value> =
-        serde_json::from_str(&current.attributes).unwrap_or_default();
+    let current_attributes: Map<String, Value> = serde_json::from_str(&current.attributes)
+        .map_err(|_| DomainError::Corrupt(format!("attributes of group {id}")))?;
     let attributes = update
         .attributes
         .unwrap_or_else(|| current_attributes.clone());
@@ -414,12 +414,7 @@ fn group_from_row(
     row: GroupRow,
     with_members: bool,
 ) -> Result<Group, DomainError> {
-    let corrupt = || {
-        DomainError::Store(StoreError::Corrupt(format!(
-            "attributes of group {}",
-            row.id
-        )))
-    };
+    let corrupt = || DomainError::Corrupt(format!("attributes of group {}", row.id));
     let attributes = match serde_json::from_str::<Value>(&row.attributes) {
         Ok(Value::Object(map)) => map,
         _ => return Err(corrupt()),

@@ -145,9 +145,10 @@ fn sign_in(
                     no_such_user(),
                 )));
             }
-            let active = serde_json::from_str::<Value>(&row.attributes)
-                .ok()
-                .and_then(|doc| doc.get("active").and_then(Value::as_bool))
+            let active = serde_json::from_str::<Map<String, Value>>(&row.attributes)
+                .map_err(|_| super::users::corrupt_attributes(&row.id))?
+                .get("active")
+                .and_then(Value::as_bool)
                 .unwrap_or(true);
             if !active {
                 return Ok(Err(Refusal::new(
@@ -195,7 +196,7 @@ fn sign_in(
         }
         _ => None,
     };
-    let claims = oidc_claims(&user, verified_email);
+    let claims = oidc_claims(&user, verified_email)?;
     Ok(Ok(SignIn { user, claims }))
 }
 
@@ -405,9 +406,11 @@ fn new_user_input(
 /// The user's identity as the standard claims of an OpenID Connect ID token
 /// (OpenID Connect Core 1.0 §5.1). `email_verified` is true when the claimed email
 /// is `verified_email`, the one the identity provider asserted as verified.
-pub fn oidc_claims(user: &User, verified_email: Option<&str>) -> Value {
-    // A stored document always parses; claims from one that did not would be empty.
-    let attributes = user.attributes.to_map().unwrap_or_default();
+pub fn oidc_claims(user: &User, verified_email: Option<&str>) -> Result<Value, DomainError> {
+    let attributes = user
+        .attributes
+        .to_map()
+        .map_err(|_| super::users::corrupt_attributes(&user.id))?;
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
     let primary_of = |name: &str| -> Option<String> {
         let values = attributes.get(name)?.as_array()?;
@@ -471,5 +474,5 @@ pub fn oidc_claims(user: &User, verified_email: Option<&str>) -> Value {
         .collect();
     claims.insert("groups".into(), Value::Array(groups));
     claims.insert("roster_status".into(), user.status.as_str().into());
-    Value::Object(claims)
+    Ok(Value::Object(claims))
 }

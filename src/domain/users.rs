@@ -253,8 +253,8 @@ fn write_user(
     }
     let mut attributes = input.attributes;
     check_user_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
-    let current_attributes =
-        serde_json::from_str::<Map<String, Value>>(&current.attributes).unwrap_or_default();
+    let current_attributes = serde_json::from_str::<Map<String, Value>>(&current.attributes)
+        .map_err(|_| corrupt_attributes(id))?;
     let current_manager = manager_id(&current_attributes);
     keep_unseen_manager(conn, scope, &current_attributes, &mut attributes)?;
     resolve_manager(
@@ -551,9 +551,9 @@ fn resolve_manager(
     if !kept && !can_see_user(conn, scope, &manager_id)? {
         return Err(unknown());
     }
-    let display_name = serde_json::from_str::<Value>(&manager_row.attributes)
-        .ok()
-        .and_then(|doc| doc.get("displayName").cloned());
+    let display_name = serde_json::from_str::<Map<String, Value>>(&manager_row.attributes)
+        .map_err(|_| corrupt_attributes(&manager_id))?
+        .remove("displayName");
     if let (Some(display_name), Value::Object(fields)) = (display_name, manager) {
         fields.insert("displayName".into(), display_name);
     }
@@ -587,6 +587,12 @@ fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("User '{id}' not found"))
 }
 
+pub(crate) fn corrupt_attributes(id: &str) -> DomainError {
+    DomainError::Corrupt(format!(
+        "stored attributes of user {id} are not a JSON object"
+    ))
+}
+
 pub(crate) fn record(
     conn: &mut Conn,
     scope: &Scope,
@@ -599,10 +605,10 @@ pub(crate) fn record(
 
 fn user_from_row(row: UserRow) -> Result<User, DomainError> {
     let corrupt = |what: &str| {
-        DomainError::Store(StoreError::Corrupt(format!(
+        DomainError::Corrupt(format!(
             "stored {what} of user {} is not valid JSON",
             row.id
-        )))
+        ))
     };
     let custom_data = match row.custom_data {
         Some(text) => Some(RawValue::from_string(text).map_err(|_| corrupt("customData"))?),
@@ -710,12 +716,10 @@ fn hide_unseen_managers(
         if !user.attributes.may_have_manager() {
             continue;
         }
-        let attributes = user.attributes.to_map().map_err(|_| {
-            DomainError::Store(StoreError::Corrupt(format!(
-                "stored attributes of user {} are not valid JSON",
-                user.id
-            )))
-        })?;
+        let attributes = user
+            .attributes
+            .to_map()
+            .map_err(|_| corrupt_attributes(&user.id))?;
         if let Some(manager) = manager_id(&attributes) {
             managed.push((index, attributes, manager));
         }

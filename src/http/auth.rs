@@ -25,7 +25,7 @@ impl FromRequest for Caller {
         let token = bearer_token(req);
         let names_a_resource = !has_encoded_control(req.path());
         Box::pin(async move {
-            let state = state.ok_or_else(|| ScimError::new(500, None, "service state missing"))?;
+            let state = state.ok_or_else(|| ScimError::internal_with("service state missing"))?;
             let token = token?;
             let scope = authenticate_bearer(&state.store, &state.tokens, token).await?;
             if !names_a_resource {
@@ -39,7 +39,7 @@ impl FromRequest for Caller {
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ScimError> {
-    let unauthorized = |detail: &str| ScimError::new(401, None, detail);
+    let unauthorized = |detail: &str| ScimError::unauthorized(detail);
     let header = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -30,7 +30,7 @@ where
 {
     web::block(f)
         .await
-        .unwrap_or_else(|_| Err(ScimError::new(500, None, "the request was cancelled")))
+        .unwrap_or_else(|_| Err(ScimError::internal_with("the request was cancelled")))
 }
 
 fn parse_json(bytes: &[u8]) -> Result<JsonBody, ScimError> {
@@ -40,11 +40,9 @@ fn parse_json(bytes: &[u8]) -> Result<JsonBody, ScimError> {
 }
 
 fn too_large(limit: usize) -> ScimError {
-    ScimError::new(
-        413,
-        None,
-        format!("the request body is larger than the limit of {limit} bytes"),
-    )
+    ScimError::payload_too_large(format!(
+        "the request body is larger than the limit of {limit} bytes"
+    ))
 }
 
 impl FromRequest for JsonBody {

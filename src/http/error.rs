@@ -26,10 +26,10 @@ impl ResponseError for ScimError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-        if self.status == 401 {
+        if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster\""));
         }
-        if self.status == 503 {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             // Every 503 is a passing state: busy connections, a slow or lost database.
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
@@ -47,9 +47,9 @@ pub async fn not_found_fallback(req: HttpRequest) -> Result<HttpResponse, ScimEr
 
 /// A known path asked with a method it does not support.
 pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    Err(ScimError::new(
-        405,
-        None,
-        format!("{} is not supported on {}", req.method(), req.path()),
-    ))
+    Err(ScimError::method_not_allowed(format!(
+        "{} is not supported on {}",
+        req.method(),
+        req.path()
+    )))
 }

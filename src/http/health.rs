@@ -14,6 +14,6 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ScimErro
     if state.store.is_ready().await {
         Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
     } else {
-        Err(ScimError::new(503, None, "the store is not reachable"))
+        Err(ScimError::service_unavailable("the store is not reachable"))
     }
 }

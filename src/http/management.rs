@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::params::{QueryParams, base_url};
 use super::routes::{Endpoint, Routes};
+use crate::domain::DomainError;
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::audit;
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
@@ -252,15 +253,20 @@ async fn audit_events(
         .unwrap_or(100)
         .clamp(1, 1000);
     let events = audit::read_events(&state.store, &scope, resource_id, limit).await?;
-    let events: Vec<Value> = events
+    let events = events
         .into_iter()
         .map(|e| {
-            json!({
+            let detail = e
+                .detail
+                .map(|d| serde_json::from_str::<Value>(&d))
+                .transpose()
+                .map_err(|_| DomainError::Corrupt(format!("detail of audit event {}", e.id)))?;
+            Ok(json!({
                 "id": e.id, "occurred_at": format_time(e.occurred_at), "actor": e.actor, "action": e.action,
                 "resource_type": e.resource_type, "resource_id": e.resource_id,
-                "detail": e.detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()),
-            })
+                "detail": detail,
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<Value>, DomainError>>()?;
     Ok(json_response(StatusCode::OK, &json!({ "events": events })))
 }

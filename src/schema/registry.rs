@@ -147,6 +147,11 @@ pub struct SchemaRegistry {
 }
 
 impl SchemaRegistry {
+    #[allow(
+        clippy::expect_used,
+        reason = "the documents are compiled in: a broken one is a build defect, which \
+                  every_shipped_schema_document_loads finds"
+    )]
     fn load() -> SchemaRegistry {
         let mut schemas = Vec::new();
         let mut documents = Vec::new();
@@ -270,6 +275,11 @@ pub fn split_extension_path<'k>(
     })
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "resource types are constants naming shipped schemas, which \
+              every_shipped_schema_document_loads finds"
+)]
 pub fn core_schema(resource_type: &ResourceTypeDef) -> &'static SchemaDef {
     // The resource types are constants naming shipped schemas (checked by tests).
     registry()
@@ -277,6 +287,11 @@ pub fn core_schema(resource_type: &ResourceTypeDef) -> &'static SchemaDef {
         .expect("core schema of a resource type is shipped")
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "callers pass an extension of a resource type, a constant naming a shipped \
+              schema, which every_shipped_schema_document_loads finds"
+)]
 pub fn extension_schema(urn: &str) -> &'static SchemaDef {
     registry()
         .schema(urn)

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::error::{ScimError, ScimType};
+use super::error::ScimError;
 use super::patch::{PatchOpKind, PatchOperation, apply_patch};
 use super::projection::Projection;
 use super::validate::normalize_resource;
@@ -176,12 +176,8 @@ fn member_operation(
     operation: &PatchOperation,
     path: &str,
 ) -> Result<Vec<MemberChange>, ScimError> {
-    let parsed = parse_patch_path(path).map_err(|e| {
-        ScimError::bad_request(
-            ScimType::InvalidPath,
-            format!("the path '{path}' is not valid: {e}"),
-        )
-    })?;
+    let parsed = parse_patch_path(path)
+        .map_err(|e| ScimError::invalid_path(format!("the path '{path}' is not valid: {e}")))?;
     if parsed.attribute.sub_attribute.is_some() || parsed.sub_attribute.is_some() {
         return Err(ScimError::mutability(
             "member sub-attributes are immutable: add or remove whole members",
@@ -190,10 +186,7 @@ fn member_operation(
     let named = match &parsed.value_filter {
         None => None,
         Some(filter) => Some(filtered_member_ids(filter).ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidPath,
-                "a members filter must be value eq \"id\" (joined with or)",
-            )
+            ScimError::invalid_path("a members filter must be value eq \"id\" (joined with or)")
         })?),
     };
     let refs = || member_refs(operation.value.as_ref().unwrap_or(&Value::Null));

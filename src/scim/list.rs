@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::error::{ScimError, ScimType};
+use super::error::ScimError;
 use super::projection::Projection;
 use crate::domain::listing::ListQuery;
 use crate::domain::users::{CursorPosition, UserSort, UserWindow};
@@ -220,13 +220,8 @@ impl ListRequest {
         if cursor.is_empty() {
             return Ok(None);
         }
-        let invalid = |why: &str| {
-            ScimError::new(
-                400,
-                Some(ScimType::InvalidCursor),
-                format!("the cursor is not valid: {why}"),
-            )
-        };
+        let invalid =
+            |why: &str| ScimError::invalid_cursor(format!("the cursor is not valid: {why}"));
         let bytes = URL_SAFE_NO_PAD
             .decode(cursor)
             .map_err(|_| invalid("it was not issued by this service"))?;
@@ -369,6 +364,7 @@ impl ListFrame<'_> {
 mod tests {
     use super::*;
     use crate::schema::USER_RESOURCE;
+    use crate::scim::ScimType;
 
     const LIMITS: PageLimits = PageLimits {
         default_count: 100,

@@ -15,48 +15,6 @@ pub mod validate;
 pub use crate::time::format_time;
 pub use error::{ScimError, ScimType};
 
-use crate::domain::DomainError;
-use crate::store::StoreError;
-
-impl From<DomainError> for ScimError {
-    fn from(err: DomainError) -> Self {
-        match err {
-            DomainError::NotFound(detail) => ScimError::not_found(detail),
-            DomainError::Conflict(detail) => ScimError::uniqueness(detail),
-            DomainError::InvalidValue(detail) => ScimError::invalid_value(detail),
-            DomainError::InvalidFilter(detail) => ScimError::invalid_filter(detail),
-            DomainError::PreconditionFailed(_) => ScimError::new(
-                412,
-                None,
-                "the resource has changed: its version no longer matches If-Match",
-            ),
-            DomainError::Unauthorized(detail) => ScimError::new(401, None, detail),
-            DomainError::Forbidden(detail) => ScimError::new(403, None, detail),
-            DomainError::Store(StoreError::StatementTimeout) => {
-                tracing::warn!("a request ran past the statement timeout");
-                ScimError::new(
-                    503,
-                    None,
-                    "the request took too long and was stopped; narrow it (a smaller page, \
-                     a simpler filter) or retry later",
-                )
-            }
-            DomainError::Store(StoreError::Unavailable(reason)) => {
-                tracing::warn!(%reason, "no database connection became free in time");
-                ScimError::new(
-                    503,
-                    None,
-                    "the service is busy: no database connection became free in time; retry later",
-                )
-            }
-            DomainError::Store(store) => {
-                tracing::error!(error = %store, "store failure");
-                ScimError::new(500, None, "the service could not complete the request")
-            }
-        }
-    }
-}
-
 /// Where resources live, for `meta.location` and `Location` headers: the public
 /// base URL of the SCIM API, without a trailing slash.
 #[derive(Debug, Clone)]

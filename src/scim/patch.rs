@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::error::{ScimError, ScimType};
+use super::error::ScimError;
 use super::validate::{check_single_primary, extension_object, normalize_value, several_primaries};
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::parse_patch_path;
@@ -119,10 +119,9 @@ fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, Sc
         Some(Value::String(path)) if path.trim().is_empty() => None,
         Some(Value::String(path)) => Some(path.trim().to_owned()),
         Some(_) => {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidPath,
-                format!("operation {index}: 'path' must be a string"),
-            ));
+            return Err(ScimError::invalid_path(format!(
+                "operation {index}: 'path' must be a string"
+            )));
         }
     };
     let value = field("value").cloned();
@@ -189,14 +188,6 @@ struct OpenAttribute {
     container: Option<&'static str>,
     attribute: &'static AttributeDef,
     values: MultiValues,
-}
-
-fn invalid_path(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidPath, detail)
-}
-
-fn no_target(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::NoTarget, detail)
 }
 
 impl PatchEngine<'_> {
@@ -331,7 +322,7 @@ impl PatchEngine<'_> {
         operation: &PatchOperation,
     ) -> Result<(), ScimError> {
         if operation.op == PatchOpKind::Remove {
-            return Err(no_target("a remove operation needs a 'path'"));
+            return Err(ScimError::no_target("a remove operation needs a 'path'"));
         }
         let Some(Value::Object(fields)) = &operation.value else {
             return Err(ScimError::invalid_value(
@@ -411,7 +402,7 @@ impl PatchEngine<'_> {
 
     fn resolve_target(&self, path: &str) -> Result<Target, ScimError> {
         let parsed = parse_patch_path(path)
-            .map_err(|e| invalid_path(format!("the path '{path}' is not valid: {e}")))?;
+            .map_err(|e| ScimError::invalid_path(format!("the path '{path}' is not valid: {e}")))?;
         let attribute_path = &parsed.attribute;
         let (container, schema): (Option<&'static str>, &'static SchemaDef) = match &attribute_path
             .uri
@@ -424,7 +415,7 @@ impl PatchEngine<'_> {
                 let urn = find_extension(self.resource_type, uri)
                     .or_else(|| split_extension_path(self.resource_type, uri).map(|(urn, _)| urn))
                     .ok_or_else(|| {
-                        invalid_path(format!(
+                        ScimError::invalid_path(format!(
                             "'{uri}' is not a schema of {} resources",
                             self.resource_type.name
                         ))
@@ -441,14 +432,14 @@ impl PatchEngine<'_> {
                     .flatten()
             })
             .ok_or_else(|| {
-                invalid_path(format!(
+                ScimError::invalid_path(format!(
                     "unknown attribute '{attribute_path}' in the path '{path}'"
                 ))
             })?;
         let mut sub_name = attribute_path.sub_attribute.clone();
         if parsed.sub_attribute.is_some() {
             if sub_name.is_some() {
-                return Err(invalid_path(format!(
+                return Err(ScimError::invalid_path(format!(
                     "the path '{path}' names two sub-attributes"
                 )));
             }
@@ -462,7 +453,7 @@ impl PatchEngine<'_> {
                 None
             }
             Some(name) => Some(attribute.sub_attribute(&name).ok_or_else(|| {
-                invalid_path(format!(
+                ScimError::invalid_path(format!(
                     "'{}' has no sub-attribute '{name}'",
                     attribute.name
                 ))
@@ -472,7 +463,7 @@ impl PatchEngine<'_> {
             None => None,
             Some(inner) => {
                 if !attribute.multi_valued {
-                    return Err(invalid_path(format!(
+                    return Err(ScimError::invalid_path(format!(
                         "'{}' is single-valued: a value filter does not apply",
                         attribute.name
                     )));
@@ -484,11 +475,16 @@ impl PatchEngine<'_> {
                 match resolve(&value_path, self.resource_type) {
                     Ok(Resolved::ValuePath { filter, .. }) => Some(*filter),
                     Ok(_) => {
-                        return Err(invalid_path(format!(
+                        return Err(ScimError::invalid_path(format!(
                             "the path '{path}' is not a value filter"
                         )));
                     }
-                    Err(e) => return Err(invalid_path(format!("the path '{path}': {}", e.0))),
+                    Err(e) => {
+                        return Err(ScimError::invalid_path(format!(
+                            "the path '{path}': {}",
+                            e.0
+                        )));
+                    }
                 }
             }
         };
@@ -582,7 +578,7 @@ impl PatchEngine<'_> {
                             .as_ref()
                             .and_then(described_value)
                             .ok_or_else(|| {
-                                no_target(format!("no value matches the path '{path}'"))
+                                ScimError::no_target(format!("no value matches the path '{path}'"))
                             })?;
                         items.push(Value::Object(created));
                         let last = items.len() - 1;
@@ -766,7 +762,7 @@ fn apply_multi_valued(
             let value =
                 value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
             if items.is_empty() {
-                return Err(no_target(format!(
+                return Err(ScimError::no_target(format!(
                     "'{name}' has no values to set '{}' on",
                     sub.name
                 )));
@@ -819,7 +815,9 @@ fn set_in_element(
     let definition = target.attribute;
     let name = definition.name.as_str();
     let Value::Object(fields) = element else {
-        return Err(no_target(format!("'{path}' does not name a complex value")));
+        return Err(ScimError::no_target(format!(
+            "'{path}' does not name a complex value"
+        )));
     };
     match target.sub_attribute {
         Some(sub) => {
@@ -1157,7 +1155,7 @@ fn apply_free_form(
         .or_insert_with(|| Value::Object(Map::new()));
     let (last, parents) = path
         .split_last()
-        .ok_or_else(|| invalid_path(format!("'{full_path}' is empty")))?;
+        .ok_or_else(|| ScimError::invalid_path(format!("'{full_path}' is empty")))?;
     for key in parents {
         if !node.is_object() {
             if op == PatchOpKind::Remove {
@@ -1201,6 +1199,7 @@ fn apply_free_form(
 mod tests {
     use super::*;
     use crate::schema::USER_RESOURCE;
+    use crate::scim::ScimType;
     use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
     use serde_json::json;
 

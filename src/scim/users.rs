@@ -425,7 +425,7 @@ pub fn user_list_json(response: &ListResponse<UserBody>) -> Result<Vec<u8>, Scim
 
 fn corrupt_user(err: serde_json::Error) -> ScimError {
     tracing::error!(error = %err, "a stored user cannot be rendered");
-    ScimError::new(500, None, "the service could not complete the request")
+    ScimError::internal()
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
 use thiserror::Error;
 
-/// Failures of the store layer. Constraint violations are surfaced separately so the
-/// domain can turn them into SCIM `uniqueness` errors.
+use crate::schema::ResolveError;
+
+/// Failures of the store layer, by kind. Constraint violations are surfaced
+/// separately so the domain can turn them into SCIM `uniqueness` errors.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// A filter the schemas accept but the store cannot turn into SQL.
+    #[error("{0}")]
+    UnsupportedFilter(String),
     #[error("unique constraint violated: {0}")]
     UniqueViolation(String),
     #[error("database error: {0}")]
@@ -12,6 +17,8 @@ pub enum StoreError {
     Connection(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A stored row or document that cannot be read back: the service's fault, never
+    /// the client's.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the transaction could not be committed: {0}")]
@@ -51,8 +58,15 @@ impl From<diesel::result::Error> for StoreError {
             {
                 StoreError::StatementTimeout
             }
+            Error::DeserializationError(cause) => StoreError::Corrupt(cause.to_string()),
             other => StoreError::Database(other),
         }
+    }
+}
+
+impl From<ResolveError> for StoreError {
+    fn from(err: ResolveError) -> Self {
+        StoreError::UnsupportedFilter(err.0)
     }
 }
 

@@ -12,7 +12,7 @@ use super::schema::{group_members, groups, users};
 use super::scope::{Scope, push_member_visible};
 use super::sql::{SqlBuilder, SqlParam};
 use super::users::{
-    PlannedRow, PlannedSqlColumns, SearchError, UserSort, UserWindow, push_keyset, push_order_key,
+    PlannedRow, PlannedSqlColumns, UserSort, UserWindow, push_keyset, push_order_key,
 };
 use super::{Conn, StoreError};
 use crate::schema::Resolved;
@@ -381,7 +381,7 @@ pub fn plan_group_search(
     filter: Option<&Resolved>,
     sort: Option<&UserSort>,
     window: &UserWindow,
-) -> Result<Vec<PlannedRow>, SearchError> {
+) -> Result<Vec<PlannedRow>, StoreError> {
     let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     let mut b = SqlBuilder::new(conn.backend());
     b.push(
@@ -456,7 +456,7 @@ pub fn count_groups(
     conn: &mut Conn,
     scope: &Scope,
     filter: Option<&Resolved>,
-) -> Result<i64, SearchError> {
+) -> Result<i64, StoreError> {
     let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM groups g WHERE g.tenant_id = ");

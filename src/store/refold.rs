@@ -81,6 +81,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
     let mut refolded = Refolded::default();
     for user in non_ascii_documents(conn, "users")? {
         let Ok(doc) = serde_json::from_str::<Value>(&user.attributes) else {
+            tracing::error!(user = %user.id, "stored attributes are corrupt; not re-folded");
             continue;
         };
         let lookup = UserLookupColumns::from_attributes(&doc);
@@ -112,6 +113,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
     }
     for group in non_ascii_documents(conn, "groups")? {
         let Ok(doc) = serde_json::from_str::<Value>(&group.attributes) else {
+            tracing::error!(group = %group.id, "stored attributes are corrupt; not re-folded");
             continue;
         };
         let Some(name) = doc.get("displayName").and_then(Value::as_str) else {

@@ -298,15 +298,6 @@ pub struct SearchHit {
     pub extras: Option<StoredExtras>,
 }
 
-/// Why a search could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum SearchError {
-    #[error(transparent)]
-    Unsupported(#[from] ResolveError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// The SQL types of a [`UserRow`] read by position, taken from the schema through its
 /// `Selectable` columns: [`USER_COLUMNS`] names the same columns in the same order.
 type UserColumns =
@@ -512,7 +503,7 @@ const PLANNED_USER_COLUMNS: &str = "u.id, CAST(octet_length(u.attributes) \
 pub fn plan_user_search(
     conn: &mut Conn,
     search: &UserSearch,
-) -> Result<Vec<PlannedRow>, SearchError> {
+) -> Result<Vec<PlannedRow>, StoreError> {
     let b = search_statement_selecting(conn.backend(), search, Selected::Plan)?;
     let rows: Vec<(String, i64, Option<String>)> =
         load_dynamic_columns::<PlannedSqlColumns, _>(conn, &b)?;
@@ -533,7 +524,7 @@ pub fn users_by_ids(
 }
 
 /// Runs a search; returns the users with the position each one ends at.
-pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, SearchError> {
+pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, StoreError> {
     let b = search_statement(conn.backend(), search)?;
     if search.with_extras {
         let rows = match equality_lookup(search) {
@@ -555,7 +546,7 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
 fn search_statement(
     backend: super::Backend,
     search: &UserSearch,
-) -> Result<SqlBuilder, SearchError> {
+) -> Result<SqlBuilder, StoreError> {
     search_statement_selecting(backend, search, Selected::Rows)
 }
 
@@ -572,7 +563,7 @@ fn search_statement_selecting(
     backend: super::Backend,
     search: &UserSearch,
     selected: Selected,
-) -> Result<SqlBuilder, SearchError> {
+) -> Result<SqlBuilder, StoreError> {
     let (tenant_id, app_id) = (&*search.scope.tenant_id, search.scope.limiting_app());
     let mut b = SqlBuilder::new(backend);
     let columns = match selected {
@@ -717,10 +708,10 @@ pub fn count_matching_users(
     conn: &mut Conn,
     scope: &Scope,
     filter: Option<&Resolved>,
-) -> Result<i64, SearchError> {
+) -> Result<i64, StoreError> {
     let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     if app_id.is_none() && filter.is_none() {
-        return Ok(tenant_user_count(conn, tenant_id)?);
+        return tenant_user_count(conn, tenant_id);
     }
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");

@@ -10,6 +10,7 @@ mod auth;
 mod auth_failures;
 mod big_requests;
 mod cli;
+mod corrupt;
 mod differential;
 mod discovery;
 mod errors;
