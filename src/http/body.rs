@@ -6,9 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::AppState;
@@ -16,6 +15,9 @@ use crate::scim::ScimError;
 
 /// A request body parsed as JSON.
 pub struct JsonBody(pub Value);
+
+/// actix's own default body limit, for an app that sets none.
+const DEFAULT_LIMIT: usize = 262_144;
 
 /// Bodies larger than this are parsed on a blocking thread, so that a big body does
 /// not hold up the other requests of the HTTP worker.
@@ -50,33 +52,21 @@ impl FromRequest for JsonBody {
     type Future = Pin<Box<dyn Future<Output = Result<JsonBody, ScimError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // actix reads the body within the app's `PayloadConfig` limit, the same
+        // setting (refusing a declared Content-Length over it before reading).
         let limit = req
             .app_data::<web::Data<AppState>>()
-            .map(|state| state.settings.max_body_bytes)
-            .unwrap_or(4 * 1024 * 1024);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+            .map_or(DEFAULT_LIMIT, |state| state.settings.max_body_bytes);
+        let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            if declared.is_some_and(|length| length > limit) {
-                return Err(too_large(limit));
-            }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match e {
-                    actix_web::error::PayloadError::Overflow => too_large(limit),
-                    other => ScimError::invalid_syntax(format!(
-                        "the request body could not be read: {other}"
+            let bytes = body
+                .await
+                .map_err(|error| match error.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => too_large(limit),
+                    _ => ScimError::invalid_syntax(format!(
+                        "the request body could not be read: {error}"
                     )),
                 })?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Err(ScimError::invalid_syntax(
                     "the request body is empty; a JSON object is expected",
@@ -85,7 +75,6 @@ impl FromRequest for JsonBody {
             if bytes.len() <= PARSED_ON_THE_WORKER {
                 return parse_json(&bytes);
             }
-            let bytes = bytes.freeze();
             off_worker(move || parse_json(&bytes)).await
         })
     }
