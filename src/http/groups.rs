@@ -81,7 +81,7 @@ impl ScimResource for Groups {
     const RESOURCE: &'static ResourceTypeDef = &GROUP_RESOURCE;
     const ITEM: &'static str = "/Groups/{id}";
 
-    async fn create(call: Call<'_>, body: Value) -> Result<HttpResponse, ScimError> {
+    async fn create(call: &Call, body: Value) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let request = off_worker(move || group_input_from_body(&body)).await?;
         let group = domain::create_group(
@@ -97,7 +97,7 @@ impl ScimResource for Groups {
 
     /// A group's members are streamed out page by page as they are read, so that a
     /// group of any size is never held in memory whole.
-    async fn get(call: Call<'_>, id: String) -> Result<HttpResponse, ScimError> {
+    async fn get(call: &Call, id: String) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let projection = QueryParams::from_request(req)
             .list_request()
@@ -143,7 +143,7 @@ impl ScimResource for Groups {
         Ok(resource_response(StatusCode::OK, &meta).streaming(body))
     }
 
-    async fn replace(call: Call<'_>, id: String, body: Value) -> Result<HttpResponse, ScimError> {
+    async fn replace(call: &Call, id: String, body: Value) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let request = off_worker(move || group_input_from_body(&body)).await?;
         let with_members = wants_members(req);
@@ -174,7 +174,7 @@ impl ScimResource for Groups {
     }
 
     async fn patch(
-        call: Call<'_>,
+        call: &Call,
         id: String,
         operations: Vec<PatchOperation>,
     ) -> Result<HttpResponse, ScimError> {
@@ -193,15 +193,15 @@ impl ScimResource for Groups {
         written_group(req, state, StatusCode::OK, group).await
     }
 
-    async fn delete(call: Call<'_>, id: String) -> Result<(), DomainError> {
-        let if_match = if_match(call.req);
-        domain::delete_group(&call.state.store, call.scope, id, if_match).await
+    async fn delete(call: &Call, id: String) -> Result<(), DomainError> {
+        let if_match = if_match(&call.req);
+        domain::delete_group(&call.state.store, &call.scope, id, if_match).await
     }
 
     /// Runs a list request and streams the ListResponse out as the groups (and their
     /// members) are read.
     async fn list(
-        call: Call<'_>,
+        call: &Call,
         request: &ListRequest,
         query: ListQuery,
     ) -> Result<HttpResponse, ScimError> {

@@ -2,7 +2,9 @@
 //! (RFC 7644 §3): each resource type says how it is created, read, replaced,
 //! patched, deleted and listed; reading the request and answering is done here.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use super::auth::Caller;
@@ -18,11 +20,28 @@ use crate::scim::patch::{PatchOperation, parse_patch_request};
 use crate::store::Scope;
 
 /// The request a resource handler answers, and who makes it.
-#[derive(Clone, Copy)]
-pub(super) struct Call<'a> {
-    pub req: &'a HttpRequest,
-    pub state: &'a AppState,
-    pub scope: &'a Scope,
+pub(super) struct Call {
+    pub req: HttpRequest,
+    pub state: web::Data<AppState>,
+    pub scope: Scope,
+}
+
+impl FromRequest for Call {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Call, ScimError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let Caller(scope) = caller.await?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(ScimError::internal)?;
+            Ok(Call { req, state, scope })
+        })
+    }
 }
 
 /// A resource type served under `/scim/v2`.
@@ -35,28 +54,28 @@ pub(super) trait ScimResource: 'static {
     const ITEM: &'static str;
     const RESOURCE: &'static ResourceTypeDef;
 
-    async fn create(call: Call<'_>, body: serde_json::Value) -> Result<HttpResponse, ScimError>;
+    async fn create(call: &Call, body: serde_json::Value) -> Result<HttpResponse, ScimError>;
 
-    async fn get(call: Call<'_>, id: String) -> Result<HttpResponse, ScimError>;
+    async fn get(call: &Call, id: String) -> Result<HttpResponse, ScimError>;
 
     async fn replace(
-        call: Call<'_>,
+        call: &Call,
         id: String,
         body: serde_json::Value,
     ) -> Result<HttpResponse, ScimError>;
 
     async fn patch(
-        call: Call<'_>,
+        call: &Call,
         id: String,
         operations: Vec<PatchOperation>,
     ) -> Result<HttpResponse, ScimError>;
 
-    async fn delete(call: Call<'_>, id: String) -> Result<(), DomainError>;
+    async fn delete(call: &Call, id: String) -> Result<(), DomainError>;
 
     /// Runs a list or search `request` (its `query` resolved against
     /// [`Self::RESOURCE`]) and answers with its ListResponse.
     async fn list(
-        call: Call<'_>,
+        call: &Call,
         request: &ListRequest,
         query: ListQuery,
     ) -> Result<HttpResponse, ScimError>;
@@ -80,133 +99,57 @@ pub(super) fn routes<R: ScimResource>(r: &mut Routes<'_>) {
 }
 
 async fn create<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    R::create(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        body,
-    )
-    .await
+    R::create(&call, body).await
 }
 
 async fn get<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    R::get(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        id.into_inner(),
-    )
-    .await
+    R::get(&call, id.into_inner()).await
 }
 
 async fn replace<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    R::replace(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        id.into_inner(),
-        body,
-    )
-    .await
+    R::replace(&call, id.into_inner(), body).await
 }
 
 async fn patch<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     id: web::Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
-    let max_operations = state.settings.max_patch_operations;
+    let max_operations = call.state.settings.max_patch_operations;
     let operations = off_worker(move || parse_patch_request(&body, max_operations)).await?;
-    R::patch(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        id.into_inner(),
-        operations,
-    )
-    .await
+    R::patch(&call, id.into_inner(), operations).await
 }
 
 async fn delete<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    R::delete(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        id.into_inner(),
-    )
-    .await?;
+    R::delete(&call, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
-) -> Result<HttpResponse, ScimError> {
-    let request = QueryParams::from_request(&req).list_request();
-    let query = request.query(R::RESOURCE, state.settings.page_limits)?;
-    R::list(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        &request,
-        query,
-    )
-    .await
+async fn list<R: ScimResource>(call: Call) -> Result<HttpResponse, ScimError> {
+    let request = QueryParams::from_request(&call.req).list_request();
+    let query = request.query(R::RESOURCE, call.state.settings.page_limits)?;
+    R::list(&call, &request, query).await
 }
 
 /// `POST {resource}/.search` (RFC 7644 §3.4.3).
 async fn search<R: ScimResource>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
+    call: Call,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, ScimError> {
     let request = ListRequest::from_search_body(&body)?;
-    let query = request.query(R::RESOURCE, state.settings.page_limits)?;
-    R::list(
-        Call {
-            req: &req,
-            state: &state,
-            scope: &scope,
-        },
-        &request,
-        query,
-    )
-    .await
+    let query = request.query(R::RESOURCE, call.state.settings.page_limits)?;
+    R::list(&call, &request, query).await
 }

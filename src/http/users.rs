@@ -31,14 +31,14 @@ impl ScimResource for Users {
     const RESOURCE: &'static ResourceTypeDef = &USER_RESOURCE;
     const ITEM: &'static str = "/Users/{id}";
 
-    async fn create(call: Call<'_>, body: Value) -> Result<HttpResponse, ScimError> {
+    async fn create(call: &Call, body: Value) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let input = user_input_from_body(&body)?;
         let user = domain::create_user(&state.store, scope, input).await?;
         single_user(req, state, StatusCode::CREATED, user)
     }
 
-    async fn get(call: Call<'_>, id: String) -> Result<HttpResponse, ScimError> {
+    async fn get(call: &Call, id: String) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let user = domain::get_user(&state.store, scope, id).await?;
         if let Some(response) = not_modified(req, user.version) {
@@ -47,7 +47,7 @@ impl ScimResource for Users {
         single_user(req, state, StatusCode::OK, user)
     }
 
-    async fn replace(call: Call<'_>, id: String, body: Value) -> Result<HttpResponse, ScimError> {
+    async fn replace(call: &Call, id: String, body: Value) -> Result<HttpResponse, ScimError> {
         let Call { req, state, scope } = call;
         let input = user_input_from_body(&body)?;
         let user = domain::replace_user(&state.store, scope, id, input, if_match(req)).await?;
@@ -55,7 +55,7 @@ impl ScimResource for Users {
     }
 
     async fn patch(
-        call: Call<'_>,
+        call: &Call,
         id: String,
         operations: Vec<PatchOperation>,
     ) -> Result<HttpResponse, ScimError> {
@@ -72,15 +72,15 @@ impl ScimResource for Users {
         single_user(req, state, StatusCode::OK, user)
     }
 
-    async fn delete(call: Call<'_>, id: String) -> Result<(), DomainError> {
-        let if_match = if_match(call.req);
-        domain::delete_user(&call.state.store, call.scope, id, if_match).await
+    async fn delete(call: &Call, id: String) -> Result<(), DomainError> {
+        let if_match = if_match(&call.req);
+        domain::delete_user(&call.state.store, &call.scope, id, if_match).await
     }
 
     /// Runs a list request and renders the ListResponse: a look-up that finds a few
     /// users in one piece, any other list streamed out as it is read.
     async fn list(
-        call: Call<'_>,
+        call: &Call,
         request: &ListRequest,
         query: ListQuery,
     ) -> Result<HttpResponse, ScimError> {
