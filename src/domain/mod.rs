@@ -1,4 +1,4 @@
-//! The domain: tenants, applications, credentials and users, with the rules that hold
+//! The domain: tenants, applications, credentials, users and groups, with the rules that hold
 //! whatever protocol reaches them (uniqueness, versions, lifecycle status, audit).
 //! Functions here take validated input and call the store; they know no HTTP or JSON
 //! wire format beyond the attribute documents they keep.

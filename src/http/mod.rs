@@ -1,5 +1,6 @@
-//! The HTTP edge: actix-web routes, the bearer-token extractor, SCIM media types,
-//! body limits, and the conversion of every error into a SCIM Error response.
+//! The HTTP edge: actix-web routes, the bearer-token extractor that yields the
+//! caller's `Scope`, SCIM media types, body limits, and the conversion of every
+//! error into a SCIM Error response.
 //! Handlers are thin: read the request, call `scim`/`domain`, write the response.
 
 mod auth;

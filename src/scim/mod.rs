@@ -1,5 +1,6 @@
-//! The SCIM protocol layer: resource JSON ⇄ domain types, the schema registry,
-//! input validation, list parameters and responses, and discovery documents.
+//! The SCIM protocol layer: resource JSON ⇄ domain types, input validation against
+//! the schemas, the PATCH engine, projection, list parameters and responses, and
+//! discovery documents.
 //! Functions here are what HTTP handlers call; they return [`ScimError`] for
 //! anything the client must be told.
 

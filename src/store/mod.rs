@@ -1,7 +1,8 @@
 //! The store: diesel over SQLite (embedded default) or PostgreSQL, chosen by URL at run time.
 //!
 //! Owns the connection pools, the embedded migrations, and every SQL query (one
-//! repository module per table family). Everything here is synchronous; callers reach
+//! repository module per table family); `scope` applies the caller's `Scope` to
+//! them and `query` turns a resolved filter into SQL. Everything here is synchronous; callers reach
 //! it through [`Store::read`] and [`Store::write`], which run on the blocking pool.
 
 mod connection;
