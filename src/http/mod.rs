@@ -15,6 +15,7 @@ mod oauth;
 mod params;
 pub mod proxy;
 pub mod redact;
+mod request_id;
 mod resources;
 mod response;
 mod routes;
@@ -121,6 +122,8 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
                 access_log,
                 request_logger(data.settings.trusted_proxies.clone()),
             ))
+            // Outermost, so that the access log and every error carry the id.
+            .wrap(actix_web::middleware::from_fn(request_id::tag_request))
             .configure(configure)
             .default_service(web::to(error::not_found_fallback))
     })
@@ -137,10 +140,15 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
 /// the peer), the request line with credential-like query values redacted, status,
 /// size and time.
 fn request_logger(trusted: proxy::TrustedProxies) -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+    actix_web::middleware::Logger::new("%{client}xi %{request_id}xi \"%{request}xi\" %s %b %Dms")
         .custom_request_replace("client", move |req| {
             proxy::client_address(req.request(), &trusted)
                 .map_or_else(|| "-".to_owned(), |address| address.to_string())
+        })
+        .custom_request_replace("request_id", |req| {
+            actix_web::HttpMessage::extensions(req)
+                .get::<request_id::RequestId>()
+                .map_or_else(|| "-".to_owned(), |id| id.0.clone())
         })
         .custom_request_replace("request", |req| {
             let target = req

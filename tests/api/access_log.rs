@@ -49,6 +49,7 @@ async fn the_access_log_redacts_credentials_and_serve_warns_without_public_url(s
             "{base}/scim/v2/Users?access_token=leaked-1&count=2&Client_Secret=leaked-2&access%5Ftoken=leaked-3"
         ))
         .header("X-Forwarded-For", "203.0.113.9")
+        .header("X-Request-Id", "trace-7")
         .send()
         .await
         .unwrap()
@@ -72,7 +73,7 @@ async fn the_access_log_redacts_credentials_and_serve_warns_without_public_url(s
         ),
         "{access_line}"
     );
-    assert!(access_line.contains("127.0.0.1 "), "{access_line}");
+    assert!(access_line.contains("127.0.0.1 trace-7 "), "{access_line}");
     assert!(!access_line.contains("203.0.113.9"), "{access_line}");
     assert!(
         seen.iter().all(|line| !line.contains("leaked-")),
