@@ -22,6 +22,7 @@ mod hostile_apps;
 mod overload;
 mod proxies;
 mod queries;
+mod rfc_rules;
 mod route_access;
 mod scenarios;
 mod streaming;
