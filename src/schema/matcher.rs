@@ -80,6 +80,11 @@ fn values_at<'v>(
     let single = |v: Option<&'v Value>| v.into_iter().collect::<Vec<_>>();
     match &target.location {
         Location::Id => single(resource.get("id")),
+        Location::Schemas => resource
+            .get("schemas")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().collect())
+            .unwrap_or_default(),
         Location::ExternalId => single(resource.get("externalId")),
         Location::MetaCreated => single(resource.pointer("/meta/created")),
         Location::MetaLastModified => single(resource.pointer("/meta/lastModified")),
@@ -125,7 +130,9 @@ fn is_present(value: &Value) -> bool {
     }
 }
 
-fn compare(stored: &Value, op: CompareOp, literal: &TypedValue, kind: ValueKind) -> bool {
+/// Whether one stored value compares with `literal` as `op` asks, for an attribute
+/// of `kind`.
+pub fn compare(stored: &Value, op: CompareOp, literal: &TypedValue, kind: ValueKind) -> bool {
     match literal {
         TypedValue::Text(expected) => {
             let Some(actual) = stored.as_str() else {

@@ -19,6 +19,8 @@ pub struct ResolveError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     Id,
+    /// `schemas`: the schema URNs the resource's representation lists.
+    Schemas,
     ExternalId,
     MetaCreated,
     MetaLastModified,
@@ -356,6 +358,13 @@ fn common_attribute(path: &AttrPath) -> Option<Result<Target, ResolveError>> {
     Some(Ok(
         match (path.attribute.as_str(), path.sub_attribute.as_deref()) {
             (a, None) if is(a, "id") => text(Location::Id),
+            // RFC 7643 §3 gives `schemas` no caseExact of its own, so the §2.2
+            // default holds: URNs compare case-insensitively, as validation reads them.
+            (a, None) if is(a, "schemas") => Target {
+                location: Location::Schemas,
+                kind: ValueKind::Text { case_exact: false },
+                multi_valued: true,
+            },
             (a, None) if is(a, "externalId") => text(Location::ExternalId),
             (a, Some(s)) if is(a, "meta") && is(s, "created") => Target {
                 location: Location::MetaCreated,
@@ -569,6 +578,18 @@ mod tests {
             resolved("title ne null").unwrap(),
             Resolved::Present(_)
         ));
+    }
+
+    #[test]
+    fn schemas_is_a_case_insensitive_multi_valued_string() {
+        let filter = format!("SCHEMAS eq \"{}\"", urn::ENTERPRISE_USER.to_uppercase());
+        let Resolved::Compare { target, value, .. } = resolved(&filter).unwrap() else {
+            panic!()
+        };
+        assert_eq!(target.location, Location::Schemas);
+        assert!(target.multi_valued);
+        assert_eq!(value, TypedValue::Text(urn::ENTERPRISE_USER.to_lowercase()));
+        assert!(resolved("schemas.value eq \"x\"").is_err());
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub fn patch_group(group: &Group, operations: &[PatchOperation]) -> Result<Group
         &patch_document(group),
         &document_operations,
         &GROUP_RESOURCE,
+        &group.id,
     )?;
     let schemas: Vec<Value> = [urn::CORE_GROUP, urn::ROSTER_GROUP]
         .into_iter()

@@ -133,15 +133,18 @@ fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, Sc
     Ok(PatchOperation { op, path, value })
 }
 
-/// Applies `operations` in order to `document`; returns the new document.
+/// Applies `operations` in order to `document`, the attributes of the resource
+/// whose `id` is `own_id`; returns the new document.
 pub fn apply_patch(
     document: &Map<String, Value>,
     operations: &[PatchOperation],
     resource_type: &ResourceTypeDef,
+    own_id: &str,
 ) -> Result<Map<String, Value>, ScimError> {
     let mut working = document.clone();
     let mut engine = PatchEngine {
         resource_type,
+        own_id,
         open: Vec::new(),
         examined: 0,
     };
@@ -170,6 +173,8 @@ struct Target {
 
 struct PatchEngine<'r> {
     resource_type: &'r ResourceTypeDef,
+    /// The resource's `id`, which a value without `path` may repeat but not change.
+    own_id: &'r str,
     /// Multi-valued attributes taken out of the document and indexed while `add`s
     /// of values go to them, so that N adds cost N, not N times the attribute's
     /// length. Any other operation on one puts it back first.
@@ -238,9 +243,7 @@ impl PatchEngine<'_> {
                 let definition = target.attribute;
                 let normalized = normalize_value(definition, value, &definition.name)?;
                 let values = self.open_values(doc, target.container, definition);
-                values.add(normalized);
-                // Each operation leaves at most one primary value, as it would alone.
-                values.check_single_primary(&definition.name)
+                values.add(normalized, &definition.name)
             }
             _ => {
                 self.close(doc, |open| {
@@ -330,10 +333,20 @@ impl PatchEngine<'_> {
             ));
         };
         for (key, value) in fields {
-            if key.eq_ignore_ascii_case("schemas")
-                || key.eq_ignore_ascii_case("meta")
-                || key.eq_ignore_ascii_case("id")
-            {
+            if key.eq_ignore_ascii_case("id") {
+                // RFC 7643 §3.1: `id` is readOnly and caseExact. Okta repeats the
+                // resource's own id; any other id is an attempt to change it.
+                match value {
+                    Value::Null => continue,
+                    Value::String(id) if id == self.own_id => continue,
+                    _ => {
+                        return Err(ScimError::mutability(
+                            "'id' is read-only: a value may repeat it, not change it",
+                        ));
+                    }
+                }
+            }
+            if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
                 continue; // clients repeat these; they are the server's
             }
             if let Some(extension) = find_extension(self.resource_type, key) {
@@ -582,10 +595,17 @@ impl PatchEngine<'_> {
                             })?;
                         items.push(Value::Object(created));
                         let last = items.len() - 1;
-                        return set_in_element(&mut items[last], target, value, path);
+                        if set_in_element(&mut items[last], target, value, path)? {
+                            clear_other_primaries(&mut items, &[last]);
+                        }
+                        return Ok(());
                     }
+                    let mut made_primary = false;
                     for &i in &matching {
-                        set_in_element(&mut items[i], target, value, path)?;
+                        made_primary |= set_in_element(&mut items[i], target, value, path)?;
+                    }
+                    if made_primary {
+                        clear_other_primaries(&mut items, &matching);
                     }
                     Ok(())
                 }
@@ -629,8 +649,9 @@ fn apply_single_valued(
     let name = definition.name.as_str();
     match (op, target.sub_attribute) {
         (PatchOpKind::Remove, None) => {
+            // RFC 7644 §3.5.2.2: removing a required attribute is a mutability error.
             if definition.required {
-                return Err(ScimError::invalid_value(format!(
+                return Err(ScimError::mutability(format!(
                     "'{path}' is required and cannot be removed"
                 )));
             }
@@ -775,7 +796,7 @@ fn apply_multi_valued(
             let value =
                 value.ok_or_else(|| ScimError::invalid_syntax("the operation needs a 'value'"))?;
             let mut values = MultiValues::new(items);
-            values.add(normalize_value(definition, value, name)?);
+            values.add(normalize_value(definition, value, name)?, name)?;
             items = values.items;
         }
         (PatchOpKind::Replace, None) => {
@@ -806,12 +827,13 @@ fn finish_multi_valued(
 
 /// Sets the sub-attribute, or merges the given sub-attributes (those not given are
 /// left unchanged, RFC 7644 §3.5.2.3), on one value of a multi-valued attribute.
+/// True when it sets `primary` to true.
 fn set_in_element(
     element: &mut Value,
     target: &Target,
     value: &Value,
     path: &str,
-) -> Result<(), ScimError> {
+) -> Result<bool, ScimError> {
     let definition = target.attribute;
     let name = definition.name.as_str();
     let Value::Object(fields) = element else {
@@ -822,6 +844,7 @@ fn set_in_element(
     match target.sub_attribute {
         Some(sub) => {
             let normalized = normalize_value(sub, value, &format!("{name}.{}", sub.name))?;
+            let made_primary = sub.name == "primary" && normalized == Some(Value::Bool(true));
             match normalized {
                 Some(v) => {
                     fields.insert(sub.name.clone(), v);
@@ -830,6 +853,7 @@ fn set_in_element(
                     fields.remove(&sub.name);
                 }
             }
+            Ok(made_primary)
         }
         None => {
             let single = match value {
@@ -842,12 +866,23 @@ fn set_in_element(
                     "'{path}' needs an object of sub-attributes"
                 )));
             };
+            let made_primary = new_fields.get("primary") == Some(&Value::Bool(true));
             for (key, v) in new_fields {
                 fields.insert(key, v);
             }
+            Ok(made_primary)
         }
     }
-    Ok(())
+}
+
+/// RFC 7644 §3.5.2: setting `primary` to true on the values at `chosen` (positions
+/// in ascending order) sets it to false on every other value of the attribute.
+fn clear_other_primaries(items: &mut [Value], chosen: &[usize]) {
+    for (index, item) in items.iter_mut().enumerate() {
+        if chosen.binary_search(&index).is_err() {
+            clear_primary(item);
+        }
+    }
 }
 
 /// Normalizes one value of a multi-valued attribute.
@@ -891,13 +926,18 @@ impl MultiValues {
     }
 
     /// Adds normalized values: one that is already there is merged into it, which
-    /// changes nothing when they are equal (RFC 7644 §3.5.2.1); a new primary value
-    /// clears the old primary.
-    fn add(&mut self, normalized: Option<Value>) {
+    /// changes nothing when they are equal (RFC 7644 §3.5.2.1). A value given as
+    /// primary becomes the only primary (RFC 7644 §3.5.2); giving two is refused, as
+    /// RFC 7643 §2.4 allows one.
+    fn add(&mut self, normalized: Option<Value>, name: &str) -> Result<(), ScimError> {
         let new_items = match normalized {
             Some(Value::Array(items)) => items,
             _ => Vec::new(),
         };
+        let given = new_items.iter().filter(|item| is_primary(item)).count();
+        if given > 1 {
+            return Err(several_primaries(name, given));
+        }
         for new_item in new_items {
             let key = identity_key(&new_item);
             let existing = self.by_identity.get(&key).and_then(|positions| {
@@ -909,33 +949,35 @@ impl MultiValues {
             match existing {
                 Some(index) => {
                     merge_into(&mut self.items[index], &new_item);
-                    if is_primary(&self.items[index]) {
-                        self.primaries.insert(index);
-                    } else {
+                    if is_primary(&new_item) {
+                        self.make_sole_primary(index);
+                    } else if !is_primary(&self.items[index]) {
                         self.primaries.remove(&index);
                     }
                 }
                 None => {
                     let index = self.items.len();
-                    if is_primary(&new_item) {
-                        for &old in &self.primaries {
-                            clear_primary(&mut self.items[old]);
-                        }
-                        self.primaries.clear();
-                        self.primaries.insert(index);
-                    }
+                    let primary = is_primary(&new_item);
                     self.by_identity.entry(key).or_default().push(index);
                     self.items.push(new_item);
+                    if primary {
+                        self.make_sole_primary(index);
+                    }
                 }
             }
         }
+        Ok(())
     }
 
-    fn check_single_primary(&self, name: &str) -> Result<(), ScimError> {
-        match self.primaries.len() {
-            0 | 1 => Ok(()),
-            count => Err(several_primaries(name, count)),
+    /// Marks the value at `index` the only primary one.
+    fn make_sole_primary(&mut self, index: usize) {
+        for &old in &self.primaries {
+            if old != index {
+                clear_primary(&mut self.items[old]);
+            }
         }
+        self.primaries.clear();
+        self.primaries.insert(index);
     }
 }
 
@@ -1203,6 +1245,8 @@ mod tests {
     use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
     use serde_json::json;
 
+    const OWN_ID: &str = "2819c223-7f76-453a-919d-413861904646";
+
     fn doc() -> Map<String, Value> {
         json!({
             "userName": "bjensen",
@@ -1227,7 +1271,7 @@ mod tests {
             }),
             DEFAULT_MAX_PATCH_OPERATIONS,
         )?;
-        apply_patch(&doc(), &operations, &USER_RESOURCE)
+        apply_patch(&doc(), &operations, &USER_RESOURCE, OWN_ID)
     }
 
     fn error_type(operations: Value) -> Option<&'static str> {
@@ -1299,7 +1343,7 @@ mod tests {
     #[test]
     fn replace_without_path_ignores_read_only_id_and_schemas() {
         let out = patch(
-            json!([{"op": "replace", "value": {"id": "other", "schemas": [], "displayName": "B"}}]),
+            json!([{"op": "replace", "value": {"id": OWN_ID, "schemas": [], "displayName": "B"}}]),
         )
         .unwrap();
         assert_eq!(out["displayName"], "B");
@@ -1403,9 +1447,132 @@ mod tests {
     }
 
     #[test]
-    fn removing_a_required_attribute_is_refused() {
+    fn removing_a_required_attribute_is_a_mutability_error() {
         assert_eq!(
             error_type(json!([{"op": "remove", "path": "userName"}])),
+            Some("mutability")
+        );
+        let path = format!("{}:userName", crate::urn::CORE_USER);
+        assert_eq!(
+            error_type(json!([{"op": "remove", "path": path}])),
+            Some("mutability")
+        );
+        let group = json!({"displayName": "Admins"});
+        let operations = parse_patch_request(
+            &json!({"Operations": [{"op": "remove", "path": "displayName"}]}),
+            DEFAULT_MAX_PATCH_OPERATIONS,
+        )
+        .unwrap();
+        let err = apply_patch(
+            group.as_object().unwrap(),
+            &operations,
+            &crate::schema::GROUP_RESOURCE,
+            OWN_ID,
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type.map(ScimType::as_str), Some("mutability"));
+    }
+
+    #[test]
+    fn a_value_without_path_may_repeat_the_own_id_but_not_change_it() {
+        let out =
+            patch(json!([{"op": "replace", "value": {"id": OWN_ID, "title": "Chief"}}])).unwrap();
+        assert_eq!(out["title"], "Chief");
+        assert!(out.get("id").is_none());
+        for other in [json!("another-id"), json!(OWN_ID.to_uppercase()), json!(7)] {
+            for op in ["add", "replace"] {
+                assert_eq!(
+                    error_type(json!([{"op": op, "value": {"id": other, "title": "Chief"}}])),
+                    Some("mutability"),
+                    "{op} {other}"
+                );
+            }
+        }
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "id", "value": OWN_ID}])),
+            Some("mutability")
+        );
+        assert_eq!(
+            error_type(json!([{"op": "replace", "path": "id", "value": "another-id"}])),
+            Some("mutability")
+        );
+    }
+
+    fn primary_values(out: &Map<String, Value>) -> Vec<&Value> {
+        out["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .map(|e| &e["value"])
+            .collect()
+    }
+
+    #[test]
+    fn setting_primary_by_a_value_filter_clears_the_other_primary() {
+        for op in ["add", "replace"] {
+            let out = patch(json!([
+                {"op": op, "path": "emails[type eq \"home\"].primary", "value": true}
+            ]))
+            .unwrap();
+            assert_eq!(
+                primary_values(&out),
+                vec![&json!("babs@jensen.org")],
+                "{op}"
+            );
+            assert_eq!(out["emails"][0]["primary"], false, "{op}");
+        }
+        let out = patch(json!([
+            {"op": "replace", "path": "emails[type eq \"home\"]", "value": {"primary": true}}
+        ]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("babs@jensen.org")]);
+        // A filter that matches nothing creates the primary value it describes.
+        let out = patch(json!([
+            {"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x.org"},
+            {"op": "replace", "path": "emails[type eq \"other\"].primary", "value": "True"}
+        ]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("o@x.org")]);
+        // Setting primary to false leaves the others as they are.
+        let out = patch(json!([
+            {"op": "replace", "path": "emails[type eq \"home\"].primary", "value": false}
+        ]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("bjensen@example.com")]);
+        // Two values cannot both be made primary.
+        assert_eq!(
+            error_type(json!([
+                {"op": "replace", "path": "emails[value ew \"m\" or value ew \"g\"].primary", "value": true}
+            ])),
+            Some("invalidValue")
+        );
+    }
+
+    #[test]
+    fn a_primary_value_without_path_becomes_the_only_primary() {
+        let out = patch(json!([{"op": "add", "value": {
+            "emails": [{"value": "babs@jensen.org", "type": "home", "primary": true}]
+        }}]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("babs@jensen.org")]);
+        assert_eq!(out["emails"].as_array().unwrap().len(), 2);
+        let out = patch(json!([{"op": "add", "value": {
+            "emails": [{"value": "new@x.org", "primary": true}]
+        }}]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("new@x.org")]);
+        // One value given with two primaries is refused (RFC 7643 §2.4).
+        assert_eq!(
+            error_type(json!([{"op": "add", "value": {"emails": [
+                {"value": "a@x.org", "primary": true}, {"value": "b@x.org", "primary": true}
+            ]}}])),
+            Some("invalidValue")
+        );
+        assert_eq!(
+            error_type(json!([{"op": "replace", "value": {"emails": [
+                {"value": "a@x.org", "primary": true}, {"value": "b@x.org", "primary": true}
+            ]}}])),
             Some("invalidValue")
         );
     }
@@ -1499,7 +1666,7 @@ mod tests {
             DEFAULT_MAX_PATCH_OPERATIONS,
         )
         .unwrap();
-        let removed = apply_patch(&out, &operations, &USER_RESOURCE).unwrap();
+        let removed = apply_patch(&out, &operations, &USER_RESOURCE, OWN_ID).unwrap();
         assert!(removed.get(ROSTER_USER).is_none());
     }
 
@@ -1581,14 +1748,18 @@ mod tests {
             .map(|e| &e["value"])
             .collect();
         assert_eq!(primaries, vec![&json!("p2@x.org")]);
-        // Marking an existing value primary beside another primary is refused.
-        assert_eq!(
-            error_type(json!([
-                {"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home", "primary": true}]},
-                {"op": "add", "path": "emails", "value": [{"value": "p3@x.org", "primary": true}]}
-            ])),
-            Some("invalidValue")
-        );
+        // Marking an existing value primary clears the other primary too.
+        let out = patch(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home", "primary": true}]}
+        ]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("babs@jensen.org")]);
+        let out = patch(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "babs@jensen.org", "type": "home", "primary": true}]},
+            {"op": "add", "path": "emails", "value": [{"value": "p3@x.org", "primary": true}]}
+        ]))
+        .unwrap();
+        assert_eq!(primary_values(&out), vec![&json!("p3@x.org")]);
     }
 
     #[test]
@@ -1642,7 +1813,7 @@ mod tests {
                 DEFAULT_MAX_PATCH_OPERATIONS,
             )
             .unwrap();
-            apply_patch(&document, &operations, &USER_RESOURCE)
+            apply_patch(&document, &operations, &USER_RESOURCE, OWN_ID)
         };
         let allowed = MAX_VALUES_EXAMINED / 20_000;
         let out = filtered(allowed).unwrap();
@@ -1657,7 +1828,7 @@ mod tests {
         let operations =
             parse_patch_request(&json!({"Operations": adds}), DEFAULT_MAX_PATCH_OPERATIONS)
                 .unwrap();
-        let out = apply_patch(&document, &operations, &USER_RESOURCE).unwrap();
+        let out = apply_patch(&document, &operations, &USER_RESOURCE, OWN_ID).unwrap();
         assert_eq!(
             out["emails"].as_array().unwrap().len(),
             20_000 + DEFAULT_MAX_PATCH_OPERATIONS

@@ -163,7 +163,7 @@ pub fn patch_user(user: &User, operations: &[PatchOperation]) -> Result<UserInpu
         roster.insert("apps".into(), Value::Array(apps));
     }
     document.insert(urn::ROSTER_USER.into(), Value::Object(roster));
-    let mut patched = apply_patch(&document, operations, &USER_RESOURCE)?;
+    let mut patched = apply_patch(&document, operations, &USER_RESOURCE, &user.id)?;
     let schemas: Vec<Value> = std::iter::once(urn::CORE_USER)
         .chain(USER_RESOURCE.extensions.iter().copied())
         .map(Value::from)

@@ -5,7 +5,10 @@
 
 use std::borrow::Cow;
 
+use serde_json::Value;
+
 use crate::filter::ast::CompareOp;
+use crate::schema::matcher;
 use crate::schema::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
 use crate::store::Backend;
 use crate::store::columns::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
@@ -55,6 +58,7 @@ pub fn group_column(target: &Target, _backend: Backend) -> Result<UserColumn, Re
         Location::MetaCreated => Ok(UserColumn::Plain("g.created_at".into())),
         Location::MetaLastModified => Ok(UserColumn::Plain("g.last_modified".into())),
         Location::MetaResourceType => Ok(UserColumn::Plain("'Group'".into())),
+        Location::Schemas => unsupported("schemas"),
         Location::FreeForm {
             schema,
             attribute,
@@ -123,6 +127,7 @@ pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, Reso
         Location::MetaCreated => Ok(UserColumn::Plain("u.created_at".into())),
         Location::MetaLastModified => Ok(UserColumn::Plain("u.last_modified".into())),
         Location::MetaResourceType => Ok(UserColumn::Plain("'User'".into())),
+        Location::Schemas => unsupported("schemas".into()),
         Location::MetaLocation | Location::MetaVersion => {
             unsupported("meta.location / meta.version".into())
         }
@@ -384,6 +389,14 @@ pub fn push_group_condition(
     .condition(builder, filter)
 }
 
+/// When a resource carries a schema URN.
+enum Carried {
+    Always,
+    /// When the stored JSON text column holds the URN as a key, or the extra
+    /// condition holds.
+    KeyIn(&'static str, Option<&'static str>),
+}
+
 struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
@@ -412,6 +425,14 @@ impl Translator<'_> {
                 b.push("(NOT ");
                 self.condition(b, inner)?;
                 b.push(")");
+            }
+            Resolved::Present(target) if target.location == Location::Schemas => {
+                self.schemas(b, |_| true);
+            }
+            Resolved::Compare { target, op, value } if target.location == Location::Schemas => {
+                self.schemas(b, |urn| {
+                    matcher::compare(&Value::from(urn), *op, value, target.kind)
+                });
             }
             Resolved::Present(target) => {
                 self.in_reference_scope(b, target, |b| self.present(b, target))?
@@ -537,6 +558,56 @@ impl Translator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A condition on `schemas`: the resource carries one of the URNs that `wanted`
+    /// selects, each URN tested as the matcher tests a stored value. A resource
+    /// carries the URNs its representation lists (`scim::users`, `scim::groups`).
+    fn schemas(&self, b: &mut SqlBuilder, wanted: impl Fn(&str) -> bool) {
+        let carried: &[(&str, Carried)] = match self.table {
+            ResourceTable::Users => &[
+                (urn::CORE_USER, Carried::Always),
+                (urn::ROSTER_USER, Carried::Always),
+                (urn::ENTERPRISE_USER, Carried::KeyIn("u.attributes", None)),
+            ],
+            ResourceTable::Groups => &[
+                (urn::CORE_GROUP, Carried::Always),
+                (
+                    urn::ROSTER_GROUP,
+                    Carried::KeyIn("g.attributes", Some("g.custom_data IS NOT NULL")),
+                ),
+            ],
+        };
+        let selected: Vec<&(&str, Carried)> =
+            carried.iter().filter(|(urn, _)| wanted(urn)).collect();
+        if selected.is_empty() {
+            b.push("(1 = 0)");
+            return;
+        }
+        if selected.iter().any(|(_, c)| matches!(c, Carried::Always)) {
+            b.push("(1 = 1)");
+            return;
+        }
+        b.push("(");
+        for (i, (urn, carried)) in selected.iter().enumerate() {
+            let Carried::KeyIn(document, also) = carried else {
+                continue;
+            };
+            if i > 0 {
+                b.push(" OR ");
+            }
+            if let Some(also) = also {
+                b.push(&format!("{also} OR "));
+            }
+            // As `AttributeDocument::has_enterprise` reads it: the URN quoted and
+            // followed by a colon can only be the top-level key.
+            match b.backend() {
+                Backend::Sqlite => b.push(&format!("instr({document}, ")),
+                Backend::Postgres => b.push(&format!("strpos({document}, ")),
+            };
+            b.text(&format!("\"{urn}\":")).push(") > 0");
+        }
+        b.push(")");
     }
 
     /// `u.id IN (SELECT v.user_id FROM user_values v WHERE …` — uncorrelated, so the

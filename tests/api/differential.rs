@@ -8,9 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use roster::filter::parse_filter;
-use roster::schema::USER_RESOURCE;
 use roster::schema::matcher::matches;
 use roster::schema::resolve;
+use roster::schema::{GROUP_RESOURCE, ResourceTypeDef, USER_RESOURCE};
 
 use crate::on_both_backends;
 use crate::queries::urlencode;
@@ -19,7 +19,10 @@ use crate::support::{Tenant, TestServer, UserBuilder};
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
 
-on_both_backends!(sql_answers_equal_the_matcher_for_generated_filters);
+on_both_backends!(
+    sql_answers_equal_the_matcher_for_generated_filters,
+    sql_answers_equal_the_matcher_for_group_schemas_filters,
+);
 
 const GIVEN: &[&str] = &[
     "Ann", "bob", "José", "ÉMILE", "Zoë", "li", "O'Neil", "Ærø", "straße", "ann",
@@ -258,9 +261,79 @@ fn generated_filter(rng: &mut StdRng, times: &[String], depth: u32) -> String {
 }
 
 async fn all_users(tenant: &Tenant) -> Vec<Value> {
-    let (status, list) = tenant.get("/Users?count=1000").await;
+    all_of(tenant, "/Users").await
+}
+
+async fn all_of(tenant: &Tenant, endpoint: &str) -> Vec<Value> {
+    let (status, list) = tenant.get(&format!("{endpoint}?count=1000")).await;
     assert_eq!(status, StatusCode::OK);
     list["Resources"].as_array().unwrap().clone()
+}
+
+/// `schemas` comparisons (RFC 7644 §3.4.2.2), in any case, with URNs a resource
+/// may or may not carry.
+fn schemas_atom(rng: &mut StdRng) -> String {
+    let urn = pick(
+        rng,
+        &[
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+            ENTERPRISE,
+            ROSTER,
+            "urn:ietf:params:scim:schemas:extension:roster:2.0:Group",
+            "urn:example:unknown",
+        ],
+    );
+    let urn = match rng.random_range(0..3) {
+        0 => urn.to_uppercase(),
+        1 => urn.to_owned(),
+        _ => urn[rng.random_range(0..urn.len())..].to_owned(),
+    };
+    match rng.random_range(0..4) {
+        0 => "schemas pr".to_owned(),
+        1 => format!("schemas {} {}", string_op(rng), quoted(&urn)),
+        2 => format!("schemas ne {}", quoted(&urn)),
+        _ => format!("schemas eq {}", quoted(&urn)),
+    }
+}
+
+/// Asserts that `filter` selects over HTTP exactly the `resources` of `endpoint`
+/// that the matcher selects; returns how many that is.
+async fn assert_agrees(
+    tenant: &Tenant,
+    resource_type: &ResourceTypeDef,
+    resources: &[Value],
+    filter: &str,
+) -> usize {
+    let resolved = resolve(
+        &parse_filter(filter).unwrap_or_else(|e| panic!("{filter}: {e}")),
+        resource_type,
+    )
+    .unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let mut expected: Vec<&str> = resources
+        .iter()
+        .filter(|r| matches(&resolved, r))
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let (status, list) = tenant
+        .get(&format!(
+            "{}?count=1000&attributes=id&filter={}",
+            resource_type.endpoint,
+            urlencode(filter)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{filter}: {list}");
+    let mut actual: Vec<&str> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    expected.sort_unstable();
+    actual.sort_unstable();
+    assert_eq!(actual, expected, "SQL and matcher disagree on: {filter}");
+    assert_eq!(list["totalResults"], expected.len(), "{filter}");
+    expected.len()
 }
 
 async fn sql_answers_equal_the_matcher_for_generated_filters(server: TestServer) {
@@ -318,4 +391,69 @@ async fn sql_answers_equal_the_matcher_for_generated_filters(server: TestServer)
         non_trivial > 100,
         "too few filters selected a proper subset: {non_trivial}"
     );
+
+    // `schemas` alone and combined with the generated filters.
+    let mut proper_subsets = 0;
+    for _ in 0..80 {
+        let schemas = schemas_atom(&mut rng);
+        let filter = match rng.random_range(0..4) {
+            0 => schemas,
+            1 => format!("not ({schemas})"),
+            2 => format!("{schemas} and ({})", generated_filter(&mut rng, &times, 1)),
+            _ => format!("{schemas} or ({})", generated_filter(&mut rng, &times, 1)),
+        };
+        let selected = assert_agrees(&tenant, &USER_RESOURCE, &users, &filter).await;
+        if selected > 0 && selected < users.len() {
+            proper_subsets += 1;
+        }
+    }
+    let enterprise = format!("schemas eq \"{ENTERPRISE}\"");
+    let selected = assert_agrees(&tenant, &USER_RESOURCE, &users, &enterprise).await;
+    assert!(selected > 0 && selected < users.len(), "{selected}");
+    assert!(proper_subsets > 10, "{proper_subsets}");
+}
+
+async fn sql_answers_equal_the_matcher_for_group_schemas_filters(server: TestServer) {
+    let tenant = server.tenant().await;
+    let mut rng = StdRng::seed_from_u64(0x6A0F_2026);
+    for index in 0..24 {
+        let mut body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": format!("{} {index}", pick(&mut rng, DEPARTMENTS)),
+        });
+        let mut roster = serde_json::Map::new();
+        if rng.random_bool(0.4) {
+            roster.insert("description".into(), json!(pick(&mut rng, TITLES)));
+        }
+        if rng.random_bool(0.4) {
+            roster.insert("customData".into(), json!({"plan": pick(&mut rng, PLANS)}));
+        }
+        if !roster.is_empty() {
+            body["urn:ietf:params:scim:schemas:extension:roster:2.0:Group"] = Value::Object(roster);
+        }
+        let (status, created) = tenant.post("/Groups", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
+    let groups = all_of(&tenant, "/Groups").await;
+    assert_eq!(groups.len(), 24);
+    let roster_group = "schemas eq \"urn:ietf:params:scim:schemas:extension:roster:2.0:Group\"";
+    let selected = assert_agrees(&tenant, &GROUP_RESOURCE, &groups, roster_group).await;
+    assert!(selected > 0 && selected < groups.len(), "{selected}");
+    for _ in 0..60 {
+        let schemas = schemas_atom(&mut rng);
+        let filter = match rng.random_range(0..4) {
+            0 => schemas,
+            1 => format!("not ({schemas})"),
+            2 => format!(
+                "{schemas} and displayName {} {}",
+                string_op(&mut rng),
+                quoted(&text_literal(&mut rng, DEPARTMENTS))
+            ),
+            _ => format!(
+                "{schemas} or displayName sw {}",
+                quoted(&text_literal(&mut rng, DEPARTMENTS))
+            ),
+        };
+        assert_agrees(&tenant, &GROUP_RESOURCE, &groups, &filter).await;
+    }
 }

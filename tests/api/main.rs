@@ -23,6 +23,7 @@ mod overload;
 mod proxies;
 mod queries;
 mod request_ids;
+mod rfc_rules;
 mod route_access;
 mod scenarios;
 mod streaming;
