@@ -9,7 +9,7 @@ use diesel::sql_types::{Nullable, Text};
 use super::IDS_PER_STATEMENT;
 use super::dynamic::{execute_dynamic, load_dynamic, load_dynamic_columns};
 use super::schema::{group_members, groups, users};
-use super::scope::{Scope, push_member_visible};
+use super::scope::{Scope, and_member_visible};
 use super::sql::{SqlBuilder, SqlParam};
 use super::users::{
     PlannedRow, PlannedSqlColumns, UserSort, UserWindow, push_keyset, push_order_key,
@@ -234,10 +234,7 @@ pub fn remove_all_members(
     let mut b = SqlBuilder::new(conn.backend());
     b.push("DELETE FROM group_members AS gm WHERE gm.group_id = ");
     b.text(group_id);
-    if app_id.is_some() {
-        b.push(" AND ");
-        push_member_visible(&mut b, app_id);
-    }
+    and_member_visible(&mut b, app_id);
     execute_dynamic(conn, &b)
 }
 
@@ -324,10 +321,7 @@ pub fn member_details(
          WHERE gm.group_id = "
     ));
     b.text(group_id);
-    if app_id.is_some() {
-        b.push(" AND ");
-        push_member_visible(&mut b, app_id);
-    }
+    and_member_visible(&mut b, app_id);
     if let Some(after) = window.after {
         b.push(" AND gm.member_id > ");
         b.text(after);

@@ -12,7 +12,7 @@ use crate::schema::matcher;
 use crate::schema::resolve::{Location, ResolveError, Resolved, Target, TypedValue, ValueKind};
 use crate::store::Backend;
 use crate::store::columns::{MULTI_VALUED_ATTRIBUTES, USER_LOOKUP_COLUMNS};
-use crate::store::scope::{push_member_visible, push_user_visible};
+use crate::store::scope::{and_member_visible, push_user_visible};
 use crate::store::sql::{SqlBuilder, SqlParam};
 use crate::urn;
 
@@ -478,7 +478,7 @@ impl Translator<'_> {
                     && is_manager(target) =>
             {
                 b.push("(");
-                push_user_visible(b, Some(app_id), "u.manager_value_ci");
+                push_user_visible(b, app_id, "u.manager_value_ci");
                 b.push(" AND ");
                 write(b)?;
                 b.push(")");
@@ -617,10 +617,7 @@ impl Translator<'_> {
         if self.table == ResourceTable::Groups {
             b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
             b.text(self.tenant_id);
-            if self.app_id.is_some() {
-                b.push(" AND ");
-                push_member_visible(b, self.app_id);
-            }
+            and_member_visible(b, self.app_id);
             return;
         }
         b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE ");
@@ -948,7 +945,7 @@ pub fn push_sort_key(
         UserColumn::Plain(column) => match app_id {
             Some(app_id) if table == ResourceTable::Users && is_manager(target) => {
                 b.push("(CASE WHEN ");
-                push_user_visible(b, Some(app_id), "u.manager_value_ci");
+                push_user_visible(b, app_id, "u.manager_value_ci");
                 b.push(&format!(" THEN {column} END)"));
             }
             _ => {

@@ -65,51 +65,46 @@ impl Scope {
     }
 }
 
-/// The SQL condition that the user whose id is the expression `user_id` is within
-/// the reach of `app` (a scope's [`Scope::limiting_app`]). The only SQL definition
-/// of a visible user: searches, counts, member lists, member and manager filters and
-/// sorts all use it.
-pub fn push_user_visible(b: &mut SqlBuilder, app: Option<&str>, user_id: &str) {
-    match app {
-        None => {
-            b.push("1 = 1");
-        }
-        Some(app_id) => {
-            b.push("EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = ");
-            b.push(user_id);
-            b.push(" AND ua.app_id = ");
-            b.text(app_id);
-            b.push(")");
-        }
-    }
-}
-
-/// The SQL condition that the user `u` of a search is within the reach of `app`:
-/// the same definition as [`push_user_visible`], written as the set of the
-/// application's assigned users, which the planner can start a search from.
-pub fn push_searched_user_visible(b: &mut SqlBuilder, app: Option<&str>) {
-    match app {
-        None => {
-            b.push("1 = 1");
-        }
-        Some(app_id) => {
-            b.push("u.id IN (SELECT ua.user_id FROM user_apps ua WHERE ua.app_id = ");
-            b.text(app_id);
-            b.push(")");
-        }
-    }
-}
-
-/// The SQL condition that the member row `gm` is within the reach of `app`: a
-/// group, or a visible user.
-pub fn push_member_visible(b: &mut SqlBuilder, app: Option<&str>) {
-    if app.is_none() {
-        b.push("1 = 1");
-        return;
-    }
-    b.push("(gm.member_type = 'Group' OR ");
-    push_user_visible(b, app, "gm.member_id");
+/// The SQL condition that the user whose id is the expression `user_id` is assigned
+/// to application `app_id`. The only SQL definition of a visible user: point reads,
+/// member lists, member and manager filters and sorts all use it (searches use its
+/// set form, [`and_searched_user_visible`]).
+pub fn push_user_visible(b: &mut SqlBuilder, app_id: &str, user_id: &str) {
+    b.push("EXISTS (SELECT 1 FROM user_apps ua WHERE ua.user_id = ");
+    b.push(user_id);
+    b.push(" AND ua.app_id = ");
+    b.text(app_id);
     b.push(")");
+}
+
+/// Appends ` AND` the condition that the user whose id is `user_id` is within the
+/// reach of `app` (a scope's [`Scope::limiting_app`]); nothing for the whole tenant.
+pub fn and_user_visible(b: &mut SqlBuilder, app: Option<&str>, user_id: &str) {
+    if let Some(app_id) = app {
+        b.push(" AND ");
+        push_user_visible(b, app_id, user_id);
+    }
+}
+
+/// Appends ` AND` the condition that the user `u` of a search is within the reach
+/// of `app`: the same definition as [`push_user_visible`], written as the set of the
+/// application's assigned users, which the planner can start a search from.
+pub fn and_searched_user_visible(b: &mut SqlBuilder, app: Option<&str>) {
+    if let Some(app_id) = app {
+        b.push(" AND u.id IN (SELECT ua.user_id FROM user_apps ua WHERE ua.app_id = ");
+        b.text(app_id);
+        b.push(")");
+    }
+}
+
+/// Appends ` AND` the condition that the member row `gm` is within the reach of
+/// `app`: a group, or a visible user.
+pub fn and_member_visible(b: &mut SqlBuilder, app: Option<&str>) {
+    if let Some(app_id) = app {
+        b.push(" AND (gm.member_type = 'Group' OR ");
+        push_user_visible(b, app_id, "gm.member_id");
+        b.push(")");
+    }
 }
 
 /// Whether the user `user_id` of the scope's tenant is within its reach (the

@@ -16,7 +16,7 @@ use super::columns::MULTI_VALUED_ATTRIBUTES;
 pub use super::columns::UserLookupColumns;
 use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fixed};
 use super::schema::{tenants, user_values, users};
-use super::scope::{Scope, push_searched_user_visible, push_user_visible};
+use super::scope::{Scope, and_searched_user_visible, and_user_visible};
 use super::sql::{SqlBuilder, SqlParam};
 use super::timestamp::{OptionalStoredTimestamp, StoredTimestamp};
 use super::{Conn, StoreError};
@@ -427,10 +427,7 @@ pub fn find_user_with_extras(
     b.text(&scope.tenant_id);
     b.push(" AND u.id = ");
     b.text(id);
-    if only_app.is_some() {
-        b.push(" AND ");
-        push_user_visible(&mut b, only_app, "u.id");
-    }
+    and_user_visible(&mut b, only_app, "u.id");
     let rows: Vec<UserWithExtrasRow> = match only_app {
         None => load_fixed::<UserWithAllApps, (UserColumns, ExtrasColumns), _>(conn, &b)?,
         Some(_) => load_fixed::<UserWithOneApp, (UserColumns, ExtrasColumns), _>(conn, &b)?,
@@ -611,10 +608,7 @@ fn search_statement_selecting(
             b.text(tenant_id);
         }
     }
-    if app_id.is_some() {
-        b.push(" AND ");
-        push_searched_user_visible(&mut b, app_id);
-    }
+    and_searched_user_visible(&mut b, app_id);
     if let (None, Some(filter)) = (&value_lookup, search.filter) {
         b.push(" AND ");
         push_user_condition(&mut b, tenant_id, app_id, filter)?;
@@ -716,10 +710,7 @@ pub fn count_matching_users(
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
     b.text(tenant_id);
-    if app_id.is_some() {
-        b.push(" AND ");
-        push_searched_user_visible(&mut b, app_id);
-    }
+    and_searched_user_visible(&mut b, app_id);
     if let Some(filter) = filter {
         b.push(" AND ");
         push_user_condition(&mut b, tenant_id, app_id, filter)?;
