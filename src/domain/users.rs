@@ -425,6 +425,7 @@ pub async fn look_up_users(
             sort: query.sort.as_ref(),
             window,
             with_extras: true,
+            matching: None,
         };
         let mut rows = repo::search_users(conn, &search)?;
         if wanted > WHOLE_LOOKUP_USERS && rows.len() as i64 > WHOLE_LOOKUP_USERS {

@@ -44,6 +44,7 @@ pub struct TokenRow {
 
 pub fn insert_tenant(conn: &mut Conn, row: &TenantRow) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::insert_into(tenants::table).values(row).execute(c))?;
+    super::substring::assign_tenant_prefix(conn, &row.id)?;
     Ok(())
 }
 

@@ -28,6 +28,7 @@ mod route_access;
 mod scenarios;
 mod streaming;
 mod strings;
+mod substring_search;
 mod tenancy;
 mod users;
 mod writes;
