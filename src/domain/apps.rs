@@ -7,7 +7,6 @@ use super::{DomainError, new_id, now};
 use crate::auth::{generate_secret, hash_token};
 use crate::store::Scope;
 use crate::store::Store;
-use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::tenants::{self as repo, ApplicationRow};
 use crate::time::format_time;
 
@@ -71,26 +70,21 @@ fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("Application '{id}' not found"))
 }
 
+/// Records an event about application `app_id` inside the caller's transaction.
 fn audit(
     conn: &mut crate::store::Conn,
     scope: &Scope,
     action: &str,
     app_id: &str,
 ) -> Result<(), DomainError> {
-    insert_event(
+    super::record_event(
         conn,
-        &AuditEventRow {
-            id: new_id(),
-            tenant_id: scope.tenant_id.to_string(),
-            occurred_at: now(),
-            actor: scope.app_id.to_string(),
-            action: action.to_owned(),
-            resource_type: "Application".to_owned(),
-            resource_id: app_id.to_owned(),
-            detail: None,
-        },
-    )?;
-    Ok(())
+        scope,
+        "Application",
+        action,
+        app_id,
+        serde_json::Value::Null,
+    )
 }
 
 pub async fn create_application(
