@@ -59,11 +59,7 @@ pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     let invalid = || format!("'{text}' is not an age such as 90d, 12h or 30m");
     let split = text.len().checked_sub(1).ok_or_else(invalid)?;
     let (number, unit) = text.split_at_checked(split).ok_or_else(invalid)?;
-    let number: i64 = number
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(invalid)?;
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
     let age = match unit {
         "d" => chrono::Duration::try_days(number),
         "h" => chrono::Duration::try_hours(number),

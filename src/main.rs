@@ -51,8 +51,8 @@ fn main() -> ExitCode {
             }),
         Command::Audit(AuditCommand::Purge { older_than, store }) => open_store(&store, 0)
             .and_then(|store| {
-                let report = roster::domain::audit::purge_events(&store, older_than)
-                    .map_err(describe)?;
+                let report =
+                    roster::domain::audit::purge_events(&store, older_than).map_err(describe)?;
                 println!("{}", json!(report));
                 Ok(())
             }),

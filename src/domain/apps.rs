@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::audit::{NewEvent, record};
 use super::tenants::issue_scim_token;
 use super::{DomainError, new_id, now};
 use crate::auth::{generate_secret, hash_token};
@@ -158,6 +159,8 @@ pub async fn update_application(
     let scope = scope.clone();
     store
         .write(move |conn| {
+            let before = repo::find_application(conn, &scope.tenant_id, &id)?
+                .ok_or_else(|| not_found(&id))?;
             if !repo::update_application(
                 conn,
                 &scope.tenant_id,
@@ -167,7 +170,21 @@ pub async fn update_application(
             )? {
                 return Err(not_found(&id));
             }
-            audit(conn, &scope, "application.updated", &id)?;
+            let changed = [
+                (before.name != name, "name"),
+                (
+                    before.allow_signup_on_signin != settings.allow_signup_on_signin,
+                    "allow_signup_on_signin",
+                ),
+            ]
+            .into_iter()
+            .filter(|(differs, _)| *differs)
+            .map(|(_, field)| field.to_owned())
+            .collect();
+            record(
+                conn,
+                NewEvent::by(&scope, "Application", "application.updated", &id).changed(changed),
+            )?;
             let row = repo::find_application(conn, &scope.tenant_id, &id)?
                 .ok_or_else(|| not_found(&id))?;
             Ok(Application::from_row(row, None))

@@ -13,8 +13,7 @@ use serde_json::{Map, Value};
 
 use super::{DomainError, new_id, now};
 use crate::store::audit::{
-    AuditEventRow, EventFilter, EventPosition, delete_events_before, insert_events,
-    page_of_events,
+    AuditEventRow, EventFilter, EventPosition, delete_events_before, insert_events, page_of_events,
 };
 use crate::store::tenants::tenant_ids;
 use crate::store::timestamp::parse_stored_timestamp;
@@ -177,7 +176,9 @@ fn event_row(event: NewEvent<'_>) -> Result<AuditEventRow, DomainError> {
 pub fn changed_attributes(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<String> {
     let empty = Map::new();
     let mut changed = Vec::new();
-    let names = before.keys().chain(after.keys().filter(|k| !before.contains_key(*k)));
+    let names = before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)));
     for name in names {
         let (old, new) = (before.get(name), after.get(name));
         if old == new {
@@ -189,7 +190,9 @@ pub fn changed_attributes(before: &Map<String, Value>, after: &Map<String, Value
             new.map_or(Some(&empty), Value::as_object),
         ) {
             (true, Some(old), Some(new)) => {
-                let subs = old.keys().chain(new.keys().filter(|k| !old.contains_key(*k)));
+                let subs = old
+                    .keys()
+                    .chain(new.keys().filter(|k| !old.contains_key(*k)));
                 changed.extend(
                     subs.filter(|sub| old.get(*sub) != new.get(*sub))
                         .map(|sub| format!("{name}:{sub}")),
@@ -325,15 +328,12 @@ pub async fn read_events(
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|last| {
-            encode_cursor(&EventPosition {
-                occurred_at: last.occurred_at,
-                id: last.id.clone(),
-            })
-        });
+    let next_cursor = more.then(|| rows.last()).flatten().map(|last| {
+        encode_cursor(&EventPosition {
+            occurred_at: last.occurred_at,
+            id: last.id.clone(),
+        })
+    });
     let events = rows
         .into_iter()
         .map(event_from_row)
@@ -357,33 +357,30 @@ pub fn export_events(
 ) -> Result<impl Stream<Item = Result<Vec<AuditEvent>, DomainError>> + use<>, DomainError> {
     let filter = query.into_filter()?;
     let (store, scope) = (store.clone(), scope.clone());
-    Ok(futures_util::stream::unfold(
-        Some(filter),
-        move |filter| {
-            let (store, scope) = (store.clone(), scope.clone());
-            async move {
-                let filter = filter?;
-                let read = filter.clone();
-                let rows = match store
-                    .read(move |conn| page_of_events(conn, &scope, &read, EXPORT_BATCH))
-                    .await
-                {
-                    Ok(rows) => rows,
-                    Err(error) => return Some((Err(DomainError::from(error)), None)),
-                };
-                let last = rows.last().map(|last| EventPosition {
-                    occurred_at: last.occurred_at,
-                    id: last.id.clone(),
-                })?;
-                let next = (rows.len() as i64 == EXPORT_BATCH).then(|| EventFilter {
-                    before: Some(last),
-                    ..filter
-                });
-                let events = rows.into_iter().map(event_from_row).collect();
-                Some((events, next))
-            }
-        },
-    ))
+    Ok(futures_util::stream::unfold(Some(filter), move |filter| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move {
+            let filter = filter?;
+            let read = filter.clone();
+            let rows = match store
+                .read(move |conn| page_of_events(conn, &scope, &read, EXPORT_BATCH))
+                .await
+            {
+                Ok(rows) => rows,
+                Err(error) => return Some((Err(DomainError::from(error)), None)),
+            };
+            let last = rows.last().map(|last| EventPosition {
+                occurred_at: last.occurred_at,
+                id: last.id.clone(),
+            })?;
+            let next = (rows.len() as i64 == EXPORT_BATCH).then_some(EventFilter {
+                before: Some(last),
+                ..filter
+            });
+            let events = rows.into_iter().map(event_from_row).collect();
+            Some((events, next))
+        }
+    }))
 }
 
 /// What a purge did.
@@ -401,14 +398,18 @@ const PURGE_BATCH: i64 = 5000;
 /// Deletes every tenant's events older than `older_than`, in short transactions, and
 /// records in each tenant's log that it did (action `audit.purged`, actor `cli`) in
 /// the transaction of its last batch.
-pub fn purge_events(store: &Store, older_than: chrono::Duration) -> Result<PurgeReport, DomainError> {
+pub fn purge_events(
+    store: &Store,
+    older_than: chrono::Duration,
+) -> Result<PurgeReport, DomainError> {
     if older_than <= chrono::Duration::zero() {
         return Err(DomainError::InvalidValue(
-            "a purge keeps at least the events of the last moment: --older-than must be positive".into(),
+            "a purge keeps at least the events of the last moment: --older-than must be positive"
+                .into(),
         ));
     }
     let before = now() - older_than;
-    let tenants = store.read_blocking(|conn| tenant_ids(conn))?;
+    let tenants = store.read_blocking(tenant_ids)?;
     let mut deleted = 0u64;
     for tenant in tenants {
         let mut deleted_here = 0u64;
@@ -477,7 +478,10 @@ mod tests {
             "division": "v"}}));
         assert_eq!(
             changed_attributes(&before, &after),
-            [format!("{ENTERPRISE}:department"), format!("{ENTERPRISE}:division")]
+            [
+                format!("{ENTERPRISE}:department"),
+                format!("{ENTERPRISE}:division")
+            ]
         );
         let gone = map(json!({"userName": "a"}));
         assert_eq!(
@@ -492,8 +496,10 @@ mod tests {
 
     #[test]
     fn values_never_appear_among_the_names() {
-        let before = map(json!({"password": "old-Secret-1", "urn:x:Roster": {"customData": {"k": "v1"}}}));
-        let after = map(json!({"password": "new-Secret-2", "urn:x:Roster": {"customData": {"k": "v2"}}}));
+        let before =
+            map(json!({"password": "old-Secret-1", "urn:x:Roster": {"customData": {"k": "v1"}}}));
+        let after =
+            map(json!({"password": "new-Secret-2", "urn:x:Roster": {"customData": {"k": "v2"}}}));
         let changed = changed_attributes(&before, &after);
         assert_eq!(changed, ["password", "urn:x:Roster:customData"]);
         let text = changed.join(" ");
@@ -523,8 +529,16 @@ mod tests {
             occurred_at: position.occurred_at.with_nanosecond_zero(),
             ..position.clone()
         };
-        assert_eq!(decode_cursor(&encode_cursor(&whole_second)).unwrap(), whole_second);
-        for garbage in ["", "!!", "bm8tYmFy", &URL_SAFE_NO_PAD.encode("2026-12-08T10:11:12|")] {
+        assert_eq!(
+            decode_cursor(&encode_cursor(&whole_second)).unwrap(),
+            whole_second
+        );
+        for garbage in [
+            "",
+            "!!",
+            "bm8tYmFy",
+            &URL_SAFE_NO_PAD.encode("2026-12-08T10:11:12|"),
+        ] {
             assert!(decode_cursor(garbage).is_err(), "{garbage}");
         }
     }

@@ -12,9 +12,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
+use super::audit::{NewEvent, changed_attributes, record, record_all};
 use super::modify::{check_version, modify_with_retry};
 use super::paging::in_order;
-use super::audit::{NewEvent, changed_attributes, record, record_all};
 use super::{DomainError, new_id, now};
 use crate::casefold::fold;
 use crate::store::Scope;
@@ -586,11 +586,17 @@ fn apply_member_changes(
             }
             MemberChange::Remove(ids) => {
                 let present = repo::present_member_rows(conn, group_id, &ids)?;
-                (Vec::new(), remove_visible_members(conn, scope, group_id, present)?)
+                (
+                    Vec::new(),
+                    remove_visible_members(conn, scope, group_id, present)?,
+                )
             }
             MemberChange::RemoveAll => {
                 let present = repo::member_rows(conn, group_id)?;
-                (Vec::new(), remove_visible_members(conn, scope, group_id, present)?)
+                (
+                    Vec::new(),
+                    remove_visible_members(conn, scope, group_id, present)?,
+                )
             }
             MemberChange::Replace(refs) => {
                 let rows = resolve_members(conn, scope, group_id, &refs)?;

@@ -108,7 +108,12 @@ pub fn create_scim_token(
     let token = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
     record(
         conn,
-        NewEvent::by_cli(&tenant.id, "Application", "application.token_created", &app.id),
+        NewEvent::by_cli(
+            &tenant.id,
+            "Application",
+            "application.token_created",
+            &app.id,
+        ),
     )?;
     Ok(token)
 }

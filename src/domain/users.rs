@@ -9,9 +9,9 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
+use super::audit::{NewEvent, changed_attributes};
 use super::modify::{check_version, modify_with_retry};
 use super::paging::{ListQuery, in_order};
-use super::audit::{NewEvent, changed_attributes};
 use super::{DomainError, new_id, now};
 use crate::auth::hash_password;
 use crate::store::Scope;

@@ -99,10 +99,11 @@ fn render(event: &AuditEvent) -> Value {
 }
 
 fn parse_query(params: &QueryParams<'_>) -> Result<(EventQuery, i64), ScimError> {
-    if let Some(unknown) = params
-        .names()
-        .find(|name| !PARAMETERS.iter().any(|known| known.eq_ignore_ascii_case(name)))
-    {
+    if let Some(unknown) = params.names().find(|name| {
+        !PARAMETERS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(name))
+    }) {
         return Err(ScimError::invalid_value(format!(
             "unknown parameter '{}'; the audit log takes {}",
             unknown.chars().take(64).collect::<String>(),
@@ -110,7 +111,10 @@ fn parse_query(params: &QueryParams<'_>) -> Result<(EventQuery, i64), ScimError>
         )));
     }
     let text = |name: &str| -> Result<Option<String>, ScimError> {
-        params.get(name).map(|value| checked_text(name, value)).transpose()
+        params
+            .get(name)
+            .map(|value| checked_text(name, value))
+            .transpose()
     };
     let mut actions = Vec::new();
     for value in params.get_all("action") {

@@ -14,8 +14,8 @@ use super::params::base_url;
 use super::routes::{Endpoint, Routes};
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
-use crate::scim::users::render_user;
 use crate::scim::ScimError;
+use crate::scim::users::render_user;
 
 pub fn routes(r: &mut Routes<'_>) {
     r.add(Endpoint::new("/apps").get(list_apps).post(create_app))

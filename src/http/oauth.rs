@@ -163,10 +163,7 @@ pub async fn token(
     if client_id.len() > MAX_COUNTED_CLIENT_ID {
         return Err(failed("client authentication failed".to_owned()));
     }
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone());
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     let token = issue_access_token(
         &state.store,
         client_id.clone(),
@@ -175,17 +172,17 @@ pub async fn token(
         request_id,
     )
     .await
-        .map_err(|e| match e {
-            DomainError::Unauthorized(detail) => failed(detail),
-            other => {
-                tracing::error!(error = %other, "token issue failed");
-                OAuthError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the token could not be issued",
-                )
-            }
-        })?;
+    .map_err(|e| match e {
+        DomainError::Unauthorized(detail) => failed(detail),
+        other => {
+            tracing::error!(error = %other, "token issue failed");
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be issued",
+            )
+        }
+    })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(token))

@@ -72,7 +72,9 @@ async fn patch(tenant: &Tenant, path: &str, operations: Value, request_id: &str)
 
 /// The management application's id, as `/v1/apps` lists it.
 async fn manager_id(tenant: &Tenant) -> String {
-    let (_, apps) = tenant.v1_as(tenant.token(), Method::GET, "/apps", None).await;
+    let (_, apps) = tenant
+        .v1_as(tenant.token(), Method::GET, "/apps", None)
+        .await;
     apps["apps"]
         .as_array()
         .unwrap()
@@ -194,7 +196,10 @@ async fn a_change_that_fails_leaves_no_event(server: TestServer) {
     tenant.create_user(&UserBuilder::new("taken").build()).await;
     let other = id_of(&tenant.create_user(&UserBuilder::new("other").build()).await);
     let (status, body) = tenant
-        .put(&format!("/Users/{other}"), &UserBuilder::new("TAKEN").build())
+        .put(
+            &format!("/Users/{other}"),
+            &UserBuilder::new("TAKEN").build(),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (status, _) = tenant
@@ -274,27 +279,48 @@ async fn filters_select_and_cursors_walk_newest_first(server: TestServer) {
     // By actor.
     let by_the_app = events(&tenant, &format!("?actor={app_id}")).await;
     assert_eq!(actions(&by_the_app), ["user.created", "user.assigned"]);
-    assert!(by_the_app.iter().all(|e| e["actor"]["app_id"] == app_id.as_str()
-        && e["actor"]["management"] == false));
+    assert!(
+        by_the_app
+            .iter()
+            .all(|e| e["actor"]["app_id"] == app_id.as_str() && e["actor"]["management"] == false)
+    );
     let by_manager = events(&tenant, &format!("?actor={manager}&limit=1000")).await;
     assert_eq!(by_manager.len(), 10, "{:?}", actions(&by_manager));
 
     // By time: since is inclusive, until exclusive.
     let all = events(&tenant, "?limit=1000").await;
-    let middle = all[all.len() / 2]["occurred_at"].as_str().unwrap().to_owned();
+    let middle = all[all.len() / 2]["occurred_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let since = events(&tenant, &format!("?since={middle}&limit=1000")).await;
     let until = events(&tenant, &format!("?until={middle}&limit=1000")).await;
     assert!(!since.is_empty() && !until.is_empty());
     assert_eq!(since.len() + until.len(), all.len());
-    assert!(since.iter().all(|e| e["occurred_at"].as_str().unwrap() >= middle.as_str()));
-    assert!(until.iter().all(|e| e["occurred_at"].as_str().unwrap() < middle.as_str()));
-    let none = events(&tenant, "?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00%2B01:00").await;
+    assert!(
+        since
+            .iter()
+            .all(|e| e["occurred_at"].as_str().unwrap() >= middle.as_str())
+    );
+    assert!(
+        until
+            .iter()
+            .all(|e| e["occurred_at"].as_str().unwrap() < middle.as_str())
+    );
+    let none = events(
+        &tenant,
+        "?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00%2B01:00",
+    )
+    .await;
     assert!(none.is_empty());
 
     // Filters together.
     let deleted = events(
         &tenant,
-        &format!("?resource_id={}&actor={manager}&action=user.deleted", created[0]),
+        &format!(
+            "?resource_id={}&actor={manager}&action=user.deleted",
+            created[0]
+        ),
     )
     .await;
     assert_eq!(actions(&deleted), ["user.deleted"]);
@@ -312,7 +338,10 @@ async fn invalid_parameters_are_400_with_a_detail(server: TestServer) {
         ("?limit=ten", "limit"),
         ("?since=yesterday", "since"),
         ("?until=2026-13-01T00:00:00Z", "until"),
-        ("?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "since"),
+        (
+            "?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+            "since",
+        ),
         ("?cursor=not-a-cursor", "cursor"),
         ("?cursor=", "cursor"),
         ("?resource_id=a%00b", "resource_id"),
@@ -343,6 +372,22 @@ async fn sign_ins_and_refused_authentications_are_recorded(server: TestServer) {
     let tenant = server.tenant().await;
     let (app, app_token) = tenant.create_app("Portal", true).await;
     let app_id = id_of(&app);
+    let (status, renamed) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::PATCH,
+            &format!("/apps/{app_id}"),
+            Some(json!({"name": "Portal 2", "allow_signup_on_signin": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let updated = events(
+        &tenant,
+        &format!("?resource_id={app_id}&action=application.updated"),
+    )
+    .await;
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0]["changed"], json!(["name"]));
     let (status, signed_in) = tenant
         .v1_as(
             &app_token,
@@ -356,10 +401,18 @@ async fn sign_ins_and_refused_authentications_are_recorded(server: TestServer) {
     let user_id = id_of(&signed_in["user"]);
     let history = events(&tenant, &format!("?resource_id={user_id}")).await;
     let history_actions = actions(&history);
-    for action in ["user.created", "user.assigned", "user.social_linked", "user.signed_in"] {
+    for action in [
+        "user.created",
+        "user.assigned",
+        "user.social_linked",
+        "user.signed_in",
+    ] {
         assert!(history_actions.contains(&action), "{history_actions:?}");
     }
-    let signed = history.iter().find(|e| e["action"] == "user.signed_in").unwrap();
+    let signed = history
+        .iter()
+        .find(|e| e["action"] == "user.signed_in")
+        .unwrap();
     assert_eq!(signed["detail"]["app"], app_id.as_str());
     assert_eq!(signed["detail"]["provider"], "github");
     assert_eq!(signed["actor"]["app_id"], app_id.as_str());
@@ -392,7 +445,11 @@ async fn sign_ins_and_refused_authentications_are_recorded(server: TestServer) {
 
     let failed = events(&tenant, "?action=auth.failed").await;
     assert_eq!(failed.len(), 2, "{failed:?}");
-    assert!(failed.iter().all(|e| e["actor"] == json!({"type": "anonymous"})));
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["actor"] == json!({"type": "anonymous"}))
+    );
     assert_eq!(failed[0]["detail"]["reason"], "expired token");
     assert_eq!(failed[0]["request_id"], "expired-token-request");
     assert_eq!(failed[1]["detail"]["reason"], "wrong client secret");
@@ -419,12 +476,24 @@ async fn an_application_sees_its_users_events_and_its_own_actions(server: TestSe
     let (_, mine_token) = tenant.create_app("Mine", false).await;
     let (_, theirs_token) = tenant.create_app("Theirs", false).await;
     let (_, mine_user) = tenant
-        .scim_as(&mine_token, Method::POST, "/Users", Some(UserBuilder::new("mine").build()))
+        .scim_as(
+            &mine_token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("mine").build()),
+        )
         .await;
     let (_, their_user) = tenant
-        .scim_as(&theirs_token, Method::POST, "/Users", Some(UserBuilder::new("theirs").build()))
+        .scim_as(
+            &theirs_token,
+            Method::POST,
+            "/Users",
+            Some(UserBuilder::new("theirs").build()),
+        )
         .await;
-    let managed = tenant.create_user(&UserBuilder::new("managed").build()).await;
+    let managed = tenant
+        .create_user(&UserBuilder::new("managed").build())
+        .await;
     // The manager changes the app's user: an event about a user the app sees.
     patch(
         &tenant,
@@ -490,7 +559,11 @@ fn insert_events(server: &TestServer, tenant_id: &str, count: usize, times: &[&s
                     "('{}', '{tenant_id}', '{}', 'cli', {}, 'seeded.event', 'User', 'seeded-{n}')",
                     uuid::Uuid::now_v7(),
                     times[n % times.len()],
-                    if server.backend == roster::store::Backend::Sqlite { "0" } else { "false" },
+                    if server.backend == roster::store::Backend::Sqlite {
+                        "0"
+                    } else {
+                        "false"
+                    },
                 )
             })
             .collect();
@@ -512,9 +585,18 @@ async fn the_export_streams_every_matching_event_as_ndjson(server: TestServer) {
         &server,
         &tenant.credentials.tenant_id,
         2_345,
-        &["2026-01-01 00:00:00", "2026-01-01 00:00:01.500", "2026-01-02 00:00:00"],
+        &[
+            "2026-01-01 00:00:00",
+            "2026-01-01 00:00:01.500",
+            "2026-01-02 00:00:00",
+        ],
     );
-    insert_events(&server, &other.credentials.tenant_id, 10, &["2026-01-01 00:00:00"]);
+    insert_events(
+        &server,
+        &other.credentials.tenant_id,
+        10,
+        &["2026-01-01 00:00:00"],
+    );
     tenant.create_user(&UserBuilder::new("last").build()).await;
 
     let exported = export(&tenant, tenant.token(), "").await;
@@ -524,11 +606,24 @@ async fn the_export_streams_every_matching_event_as_ndjson(server: TestServer) {
     assert_eq!(exported[0]["action"], "user.created", "newest first");
     let order: Vec<(&str, &str)> = exported
         .iter()
-        .map(|e| (e["occurred_at"].as_str().unwrap(), e["id"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["occurred_at"].as_str().unwrap(),
+                e["id"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert!(order.windows(2).all(|w| w[0] > w[1]), "strictly newest first");
+    assert!(
+        order.windows(2).all(|w| w[0] > w[1]),
+        "strictly newest first"
+    );
 
-    let seeded = export(&tenant, tenant.token(), "?action=seeded.event&until=2026-01-02T00:00:00Z").await;
+    let seeded = export(
+        &tenant,
+        tenant.token(),
+        "?action=seeded.event&until=2026-01-02T00:00:00Z",
+    )
+    .await;
     assert_eq!(seeded.len(), 1_564);
 
     // Pages walk the same events in the same order across ties.
@@ -549,8 +644,18 @@ async fn the_export_streams_every_matching_event_as_ndjson(server: TestServer) {
 async fn a_purge_deletes_old_events_in_batches_and_records_itself(server: TestServer) {
     let tenant = server.tenant().await;
     let other = server.tenant().await;
-    insert_events(&server, &tenant.credentials.tenant_id, 12_001, &["2020-01-01 00:00:00"]);
-    insert_events(&server, &other.credentials.tenant_id, 3, &["2020-06-01 00:00:00"]);
+    insert_events(
+        &server,
+        &tenant.credentials.tenant_id,
+        12_001,
+        &["2020-01-01 00:00:00"],
+    );
+    insert_events(
+        &server,
+        &other.credentials.tenant_id,
+        3,
+        &["2020-06-01 00:00:00"],
+    );
     let kept = id_of(&tenant.create_user(&UserBuilder::new("kept").build()).await);
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
@@ -558,7 +663,11 @@ async fn a_purge_deletes_old_events_in_batches_and_records_itself(server: TestSe
         .arg(server.database.url())
         .output()
         .expect("roster runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(report["deleted"], 12_004);
 
@@ -623,18 +732,30 @@ async fn no_secret_or_free_form_value_reaches_an_event_or_the_table(server: Test
         .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let (status, rotated) = tenant
-        .v1_as(tenant.token(), Method::POST, &format!("/apps/{app_id}/rotate-secret"), None)
+        .v1_as(
+            tenant.token(),
+            Method::POST,
+            &format!("/apps/{app_id}/rotate-secret"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let rotated_secret = rotated["client_secret"].as_str().unwrap().to_owned();
     let new_token = tenant.app_token(&app_id).await;
-    let (status, _) = request_token(&server, app["client_id"].as_str().unwrap(), guessed_secret).await;
+    let (status, _) =
+        request_token(&server, app["client_id"].as_str().unwrap(), guessed_secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, issued) = request_token(&server, app["client_id"].as_str().unwrap(), &rotated_secret).await;
+    let (status, issued) =
+        request_token(&server, app["client_id"].as_str().unwrap(), &rotated_secret).await;
     assert_eq!(status, StatusCode::OK);
     let access_token = issued["access_token"].as_str().unwrap().to_owned();
     let (status, _) = tenant
-        .v1_as(&app_token, Method::POST, "/signins", Some(json!({"user_id": id})))
+        .v1_as(
+            &app_token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_id": id})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -656,8 +777,14 @@ async fn no_secret_or_free_form_value_reaches_an_event_or_the_table(server: Test
     let every_event = export(&tenant, tenant.token(), "").await;
     assert!(every_event.len() >= 10, "{every_event:?}");
     let names: Vec<&str> = actions(&every_event);
-    for action in ["application.secret_rotated", "application.token_created", "auth.failed",
-        "user.patched", "user.signed_in", "group.created"] {
+    for action in [
+        "application.secret_rotated",
+        "application.token_created",
+        "auth.failed",
+        "user.patched",
+        "user.signed_in",
+        "group.created",
+    ] {
         assert!(names.contains(&action), "{names:?}");
     }
     let text = serde_json::to_string(&every_event).unwrap();
@@ -669,7 +796,10 @@ async fn no_secret_or_free_form_value_reaches_an_event_or_the_table(server: Test
         .filter(|e| e["action"] == "user.patched")
         .map(|e| &e["changed"])
         .collect();
-    assert_eq!(changed, [&json!(["password", format!("{ROSTER}:customData")])]);
+    assert_eq!(
+        changed,
+        [&json!(["password", format!("{ROSTER}:customData")])]
+    );
 
     // The raw table, every column as text.
     let raw = raw_audit_table(&server);
