@@ -11,7 +11,8 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
+    AuditCommand, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand,
+    TokenCommand,
 };
 use roster::domain::{DomainError, tenants};
 use roster::http::throttle::AuthFailureQuotas;
@@ -46,6 +47,13 @@ fn main() -> ExitCode {
                     })
                     .map_err(describe)?;
                 println!("{}", json!({ "scim_token": token }));
+                Ok(())
+            }),
+        Command::Audit(AuditCommand::Purge { older_than, store }) => open_store(&store, 0)
+            .and_then(|store| {
+                let report =
+                    roster::domain::audit::purge_events(&store, older_than).map_err(describe)?;
+                println!("{}", json!(report));
                 Ok(())
             }),
     };

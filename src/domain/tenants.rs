@@ -3,6 +3,7 @@
 use chrono::Duration;
 use serde::Serialize;
 
+use super::audit::{NewEvent, record};
 use super::{DomainError, new_id, now};
 use crate::auth::{
     TokenCache, generate_secret, hash_token, stored_hash, token_digest, verify_token_hash,
@@ -104,15 +105,28 @@ pub fn create_scim_token(
             ))
         })?,
     };
-    insert_token(conn, &app, TOKEN_KIND_SCIM, None)
+    let token = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
+    record(
+        conn,
+        NewEvent::by_cli(
+            &tenant.id,
+            "Application",
+            "application.token_created",
+            &app.id,
+        ),
+    )?;
+    Ok(token)
 }
 
 /// The caller a bearer token stands for, if the token is known and unexpired.
-/// Verified tokens are remembered in `cache` for a short while.
+/// Verified tokens are remembered in `cache` for a short while. An expired token of
+/// a tenant is recorded in its audit log (`auth.failed`) as a refusal of request
+/// `request_id`.
 pub async fn authenticate_bearer(
     store: &Store,
     cache: &TokenCache,
     token: String,
+    request_id: Option<&str>,
 ) -> Result<Scope, DomainError> {
     let digest = token_digest(&token);
     if let Some(scope) = cache.get(&digest) {
@@ -125,6 +139,24 @@ pub async fn authenticate_bearer(
     let invalid = || DomainError::Unauthorized("the bearer token is invalid or expired".into());
     let (token_row, app) = found.ok_or_else(invalid)?;
     if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
+        let request_id = request_id.map(str::to_owned);
+        store
+            .write(move |conn| {
+                record(
+                    conn,
+                    NewEvent::refused(
+                        &app.tenant_id,
+                        request_id.as_deref(),
+                        "Application",
+                        &app.id,
+                    )
+                    .detail(serde_json::json!({
+                        "reason": "expired token",
+                        "token_id": token_row.id,
+                    })),
+                )
+            })
+            .await?;
         return Err(invalid());
     }
     let scope = Scope::new(app.tenant_id.into(), app.id.into(), app.is_management);
@@ -138,12 +170,13 @@ pub async fn authenticate_bearer(
 /// OAuth2 client-credentials grant: checks the client's secret and issues a
 /// short-lived access token for its application. A wrong secret for a known client
 /// is recorded in its tenant's audit log (`auth.failed`, with the client id and the
-/// caller's `address`, never the secret).
+/// caller's `address` and the `request_id`, never the secret).
 pub async fn issue_access_token(
     store: &Store,
     client_id: String,
     client_secret: String,
     address: Option<std::net::IpAddr>,
+    request_id: Option<String>,
 ) -> Result<AccessToken, DomainError> {
     // The outer error rolls back; the inner one is the grant's refusal, which
     // commits its audit event.
@@ -155,7 +188,7 @@ pub async fn issue_access_token(
                 return Ok(Err(invalid()));
             };
             if !verify_token_hash(&client_secret, &app.client_secret_hash) {
-                record_failed_authentication(conn, &app, address)?;
+                record_failed_authentication(conn, &app, address, request_id.as_deref())?;
                 return Ok(Err(invalid()));
             }
             repo::delete_expired_tokens(conn, now())?;
@@ -176,28 +209,18 @@ fn record_failed_authentication(
     conn: &mut Conn,
     app: &ApplicationRow,
     address: Option<std::net::IpAddr>,
+    request_id: Option<&str>,
 ) -> Result<(), DomainError> {
-    crate::store::audit::insert_event(
+    record(
         conn,
-        &crate::store::audit::AuditEventRow {
-            id: new_id(),
-            tenant_id: app.tenant_id.clone(),
-            occurred_at: now(),
-            actor: "anonymous".to_owned(),
-            action: "auth.failed".to_owned(),
-            resource_type: "Application".to_owned(),
-            resource_id: app.id.clone(),
-            detail: Some(
-                serde_json::json!({
-                    "client_id": app.client_id,
-                    "address": address.map(|a| a.to_string()),
-                    "reason": "wrong client secret",
-                })
-                .to_string(),
-            ),
-        },
-    )?;
-    Ok(())
+        NewEvent::refused(&app.tenant_id, request_id, "Application", &app.id).detail(
+            serde_json::json!({
+                "client_id": app.client_id,
+                "address": address.map(|a| a.to_string()),
+                "reason": "wrong client secret",
+            }),
+        ),
+    )
 }
 
 /// A new long-lived SCIM token for `app`.

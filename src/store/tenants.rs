@@ -52,6 +52,11 @@ pub fn count_tenants(conn: &mut Conn) -> Result<i64, StoreError> {
     Ok(with_conn!(conn, c => tenants::table.count().get_result(c))?)
 }
 
+/// Every tenant's id.
+pub fn tenant_ids(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+    Ok(with_conn!(conn, c => tenants::table.select(tenants::id).order(tenants::id).load(c))?)
+}
+
 pub fn find_tenant_by_name(conn: &mut Conn, name: &str) -> Result<Option<TenantRow>, StoreError> {
     Ok(with_conn!(conn, c => tenants::table
         .filter(tenants::name.eq(name))

@@ -6,6 +6,7 @@ mod support;
 
 mod access_log;
 mod apps;
+mod audit_log;
 mod auth;
 mod auth_failures;
 mod big_requests;
