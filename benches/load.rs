@@ -412,7 +412,18 @@ fn main() {
         scenarios.push(("userName eq", any_of(paths(&|u| filter(format!("userName eq \"{}\"", u["userName"].as_str().unwrap()))), get.clone())));
         scenarios.push(("emails.value eq", any_of(paths(&|u| filter(format!("emails.value eq \"{}\"", u["emails"][0]["value"].as_str().unwrap()))), get.clone())));
         scenarios.push(("externalId eq", any_of(paths(&|u| filter(format!("externalId eq \"{}\"", u["externalId"].as_str().unwrap()))), get.clone())));
-        scenarios.push(("co filter, count=10", any_of(paths(&|u| format!("{}&count=10", filter(format!("userName co \"{}\"", u["name"]["familyName"].as_str().unwrap().to_lowercase())))), get.clone())));
+        let family = |u: &Value| u["name"]["familyName"].as_str().unwrap().to_lowercase();
+        scenarios.push(("co filter, count=10", any_of(paths(&|u| format!("{}&count=10", filter(format!("userName co \"{}\"", family(u))))), get.clone())));
+        // A surname and the first digits of a user's number: a handful of users.
+        let few = |u: &Value| {
+            let number: String = u["userName"].as_str().unwrap().split('.').nth(2).unwrap().chars().take_while(char::is_ascii_digit).take(4).collect();
+            format!("{}.{number}", family(u))
+        };
+        scenarios.push(("co filter, a handful of matches", any_of(paths(&|u| format!("{}&count=10", filter(format!("userName co \"{}\"", few(u))))), get.clone())));
+        scenarios.push(("search box: or of three co, count=10", any_of(paths(&|u| {
+            let x = family(u);
+            format!("{}&count=10", filter(format!("userName co \"{x}\" or emails.value co \"{x}\" or name.formatted co \"{x}\"")))
+        }), get.clone())));
         { let get = get.clone(); scenarios.push(("list page 1, count=100", Arc::new(move |_, _| (get.clone(), "/scim/v2/Users?count=100".into(), None)))); }
         { let tag = run_tag.clone(); scenarios.push(("POST user", Arc::new(move |_, n| (reqwest::Method::POST, "/scim/v2/Users".into(), Some(json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("bench-{tag}-{n}@load.test"),

@@ -408,7 +408,11 @@ pub fn purge_events(
                 .into(),
         ));
     }
-    let before = now() - older_than;
+    let before = now().checked_sub_signed(older_than).ok_or_else(|| {
+        DomainError::InvalidValue(
+            "--older-than reaches before the earliest time Roster can hold".into(),
+        )
+    })?;
     let tenants = store.read_blocking(tenant_ids)?;
     let mut deleted = 0u64;
     for tenant in tenants {

@@ -119,15 +119,23 @@ pub fn and_member_visible(b: &mut SqlBuilder, app: Option<&str>) {
 }
 
 /// Appends ` AND` the condition that the audit event `e` is within the reach of `app`:
-/// the application's own actions, and events about the users assigned to it;
-/// nothing for the whole tenant.
+/// the application's own actions, and the tenant's administrators' actions on the
+/// users assigned to it; nothing for the whole tenant. An event about a user the
+/// application cannot see stays hidden even when the application caused it (a
+/// refused sign-in names the user it found), and other applications' actions and
+/// assignments stay hidden as in a user's `apps`.
 pub fn and_event_visible(b: &mut SqlBuilder, app: Option<&str>) {
     if let Some(app_id) = app {
+        b.push(" AND ((e.resource_type <> 'User' AND e.actor = ");
+        b.text(app_id);
+        b.push(") OR (e.resource_type = 'User' AND ");
+        push_user_visible(b, app_id, "e.resource_id");
         b.push(" AND (e.actor = ");
         b.text(app_id);
-        b.push(" OR (e.resource_type = 'User' AND ");
-        push_user_visible(b, app_id, "e.resource_id");
-        b.push("))");
+        b.push(
+            " OR ((e.actor_management OR e.actor = 'cli') \
+             AND e.action NOT IN ('user.assigned', 'user.unassigned')))))",
+        );
     }
 }
 

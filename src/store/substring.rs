@@ -130,11 +130,18 @@ pub fn index_table(table: ResourceTable) -> &'static str {
 /// The first and last search key of a tenant's rows.
 pub fn tenant_key_range(conn: &mut Conn, tenant_id: &str) -> Result<(i64, i64), StoreError> {
     let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT COALESCE(search_prefix, 0) AS value FROM tenants WHERE id = ");
+    b.push("SELECT search_prefix AS value FROM tenants WHERE id = ");
     b.text(tenant_id);
-    let rows: Vec<Int64Row> = load_dynamic(conn, &b)?;
-    let prefix = rows.first().map_or(0, |row| row.value);
-    Ok((prefix << TENANT_SHIFT, ((prefix + 1) << TENANT_SHIFT) - 1))
+    let rows: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
+    match rows.first().map(|row| row.value) {
+        Some(Some(prefix)) => Ok((prefix << TENANT_SHIFT, ((prefix + 1) << TENANT_SHIFT) - 1)),
+        // A tenant without its prefix would share another's range: refuse.
+        Some(None) => Err(StoreError::Corrupt(format!(
+            "tenant {tenant_id} has no search prefix"
+        ))),
+        // No such tenant: an empty range.
+        None => Ok((1, 0)),
+    }
 }
 
 /// `s.rowid` within the tenant's key range, and the FTS5 query: the index's
@@ -173,6 +180,12 @@ pub fn count_candidates(
 struct Int64Row {
     #[diesel(sql_type = BigInt)]
     value: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct OptionalInt64Row {
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    value: Option<i64>,
 }
 
 /// Gives a new tenant its search prefix (SQLite).
@@ -254,7 +267,15 @@ pub fn index_row(conn: &mut Conn, table: ResourceTable, id: &str) -> Result<(), 
         resource = row.resource,
     ));
     b.text(id);
-    super::dynamic::execute_dynamic(conn, &b)?;
+    // Without a key (its tenant has no prefix) FTS5 would choose a rowid itself, in
+    // another tenant's range: refuse instead.
+    b.push(" AND r.search_key IS NOT NULL");
+    if super::dynamic::execute_dynamic(conn, &b)? != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "{} {id} has no search key: its tenant has no search prefix",
+            row.resource
+        )));
+    }
     Ok(())
 }
 

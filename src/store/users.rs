@@ -576,7 +576,7 @@ impl<'f> Walk<'f> {
             // before the page is full; the index's way reads every match.
             if let (None, Some(matching)) = (search.sort, search.matching) {
                 let wanted = match &search.window {
-                    UserWindow::Offset { offset, limit } => offset + limit,
+                    UserWindow::Offset { offset, limit } => offset.saturating_add(*limit),
                     UserWindow::After { limit, .. } => *limit,
                 };
                 let users = tenant_user_count(conn, &search.scope.tenant_id)?;

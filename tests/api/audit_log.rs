@@ -502,6 +502,29 @@ async fn an_application_sees_its_users_events_and_its_own_actions(server: TestSe
         "manager-changes-mine",
     )
     .await;
+    // A refused sign-in of a user the app cannot see is recorded with that user's id,
+    // but the app that caused it does not see the event.
+    let (status, body) = tenant
+        .v1_as(
+            &mine_token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "managed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Another app that comes to share the user: its sign-in and its assignment are
+    // its own business.
+    let (_, shared_token) = tenant.create_app("Shared", true).await;
+    let (status, body) = tenant
+        .v1_as(
+            &shared_token,
+            Method::POST,
+            "/signins",
+            Some(json!({"user_name": "mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     let (status, body) = log_as(&tenant, &mine_token, "?limit=1000").await;
     assert_eq!(status, StatusCode::OK, "{body}");

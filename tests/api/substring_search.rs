@@ -248,6 +248,19 @@ async fn substring_searches_agree_with_the_matcher_on_every_page(server: TestSer
             assert_answers(&tenant, tenant.token(), "/Users", &filter, &expected).await;
         }
     }
+    // The largest startIndex a client can send: an empty page and the whole count.
+    let filter = "userName co \"smith\"";
+    let (status, page) = tenant
+        .get(&format!(
+            "/Users?filter={}&count=5&startIndex={}",
+            urlencode(filter),
+            i64::MAX
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["Resources"], json!([]), "{page}");
+    let expected = expected_ids(&USER_RESOURCE, &users, filter);
+    assert_eq!(page["totalResults"], expected.len());
     assert!(empty > 50, "too few fragments matched nothing: {empty}");
     assert!(most > 5, "too few fragments matched most users: {most}");
 }
