@@ -367,7 +367,11 @@ impl Store {
             // queues it behind the writer's transaction.
             Pools::Sqlite { pool, .. } => {
                 let mut conn = checkout(pool)?;
-                conn.immediate_transaction(|c| f(&mut Conn::Sqlite(c)))
+                conn.immediate_transaction(|c| {
+                    let written = f(&mut Conn::Sqlite(c))?;
+                    super::substring::write_pending_entries(&mut Conn::Sqlite(c))?;
+                    Ok(written)
+                })
             }
             Pools::Postgres(pool) => {
                 let mut conn = checkout(pool)?;

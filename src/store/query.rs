@@ -37,7 +37,7 @@ pub enum UserColumn {
 }
 
 /// Which resource's table a condition is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ResourceTable {
     /// `users u`
     Users,

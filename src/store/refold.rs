@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::query::ResourceTable;
 use super::schema::{groups, user_values, users};
-use super::substring::index_row;
+use super::substring::{index_row, write_pending_entries};
 use super::users::{UserLookupColumns, VALUE_ROWS_PER_INSERT, value_rows};
 use super::{Backend, Conn, StoreError};
 use crate::casefold::{FOLD_VERSION, fold};
@@ -145,6 +145,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
             Err(err) => return Err(err),
         }
     }
+    write_pending_entries(conn)?;
     Ok(refolded)
 }
 

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
+use super::substring::write_pending_entries;
 use super::{Conn, StoreError};
 
 /// Most writes committed by one transaction.
@@ -102,11 +103,15 @@ fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>) {
             }
         }
         let mut deliveries = Vec::with_capacity(batch.len());
+        let mut index_error = None;
         let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
             deliveries.extend(batch.drain(..).map(|job| job(c)));
-            Ok(())
+            write_pending_entries(&mut Conn::Sqlite(c)).map_err(|error| {
+                index_error = Some(error.to_string());
+                diesel::result::Error::RollbackTransaction
+            })
         });
-        let commit_error = committed.err().map(|e| e.to_string());
+        let commit_error = index_error.or(committed.err().map(|e| e.to_string()));
         if commit_error.is_some() {
             // Leave no half-open transaction behind for the next batch.
             let _ = conn.batch_execute("ROLLBACK");

@@ -14,6 +14,8 @@
 //!
 //! On PostgreSQL, `pg_trgm` GIN indexes on the same columns answer `LIKE`.
 
+use std::cell::RefCell;
+
 use diesel::sql_types::BigInt;
 
 use super::sql::{SqlBuilder, SqlParam};
@@ -235,14 +237,37 @@ fn indexed_row(table: ResourceTable) -> &'static IndexedRow {
     }
 }
 
-/// Writes the index entry of a user or group from its stored row (SQLite): gives
-/// the row its search key when it has none, then replaces its entry.
+/// A row whose index entry is to be written before its transaction commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pending {
+    table: ResourceTable,
+    key: i64,
+    /// The row got its key in this transaction: it has no entry to replace.
+    fresh: bool,
+}
+
+thread_local! {
+    /// The index entries the transaction running on this thread has made stale.
+    /// FTS5 writes its pending entries to a new segment whenever a statement opens
+    /// a savepoint on it, which every write of the SQLite writer's group commit does:
+    /// written row by row, the index would take a segment and a merge per write. So
+    /// writes only note their rows here, and [`write_pending_entries`] rewrites the
+    /// entries from the rows' committed-to-be state, in two statements, once every
+    /// savepoint of the transaction has ended.
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+fn note_pending(pending: Pending) {
+    PENDING.with(|list| list.borrow_mut().push(pending));
+}
+
+/// Notes that the index entry of a user or group must follow its stored row (SQLite),
+/// giving the row its search key when it has none: the next key of its tenant's range.
 pub fn index_row(conn: &mut Conn, table: ResourceTable, id: &str) -> Result<(), StoreError> {
     if conn.backend() != Backend::Sqlite {
         return Ok(());
     }
     let row = indexed_row(table);
-    // The next key of the tenant: its prefix's range holds only its rows.
     let mut b = SqlBuilder::new(Backend::Sqlite);
     b.push(&format!(
         "UPDATE {resource} SET search_key = (\
@@ -256,30 +281,31 @@ pub fn index_row(conn: &mut Conn, table: ResourceTable, id: &str) -> Result<(), 
     ));
     b.text(id);
     b.push(" AND search_key IS NULL");
-    super::dynamic::execute_dynamic(conn, &b)?;
+    let fresh = super::dynamic::execute_dynamic(conn, &b)? == 1;
     let mut b = SqlBuilder::new(Backend::Sqlite);
     b.push(&format!(
-        "INSERT OR REPLACE INTO {index} (rowid, {columns}) SELECT r.search_key, {values} \
-         FROM {resource} r WHERE r.id = ",
-        index = row.index,
-        columns = row.columns,
-        values = row.values,
-        resource = row.resource,
+        "SELECT search_key AS value FROM {} WHERE id = ",
+        row.resource
     ));
     b.text(id);
-    // Without a key (its tenant has no prefix) FTS5 would choose a rowid itself, in
-    // another tenant's range: refuse instead.
-    b.push(" AND r.search_key IS NOT NULL");
-    if super::dynamic::execute_dynamic(conn, &b)? != 1 {
-        return Err(StoreError::Corrupt(format!(
-            "{} {id} has no search key: its tenant has no search prefix",
-            row.resource
-        )));
+    let keys: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
+    match keys.first().map(|row| row.value) {
+        Some(Some(key)) => note_pending(Pending { table, key, fresh }),
+        // Without a key (its tenant has no prefix) the entry would have no place in
+        // the tenant's range: refuse the write.
+        Some(None) => {
+            return Err(StoreError::Corrupt(format!(
+                "{} {id} has no search key: its tenant has no search prefix",
+                row.resource
+            )));
+        }
+        None => {}
     }
     Ok(())
 }
 
-/// Removes the index entry of a tenant's user or group about to be deleted (SQLite).
+/// Notes that the index entry of a tenant's user or group about to be deleted must go
+/// (SQLite).
 pub fn unindex_row(
     conn: &mut Conn,
     table: ResourceTable,
@@ -289,19 +315,78 @@ pub fn unindex_row(
     if conn.backend() != Backend::Sqlite {
         return Ok(());
     }
-    let row = indexed_row(table);
     let mut b = SqlBuilder::new(Backend::Sqlite);
     b.push(&format!(
-        "DELETE FROM {index} WHERE rowid = (SELECT search_key FROM {resource} WHERE id = ",
-        index = row.index,
-        resource = row.resource,
+        "SELECT search_key AS value FROM {} WHERE id = ",
+        indexed_row(table).resource
     ));
     b.text(id);
     b.push(" AND tenant_id = ");
     b.text(tenant_id);
-    b.push(")");
-    super::dynamic::execute_dynamic(conn, &b)?;
+    let keys: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
+    if let Some(Some(key)) = keys.first().map(|row| row.value) {
+        note_pending(Pending {
+            table,
+            key,
+            fresh: false,
+        });
+    }
     Ok(())
+}
+
+/// Rewrites the index entries of the rows this thread's transaction changed, from
+/// their stored state: an entry for each row that exists, none for a row that is
+/// gone (deleted, or its insert rolled back). Runs before the transaction commits,
+/// outside every savepoint; a no-op on PostgreSQL.
+pub fn write_pending_entries(conn: &mut Conn) -> Result<(), StoreError> {
+    let mut pending = PENDING.with(|list| std::mem::take(&mut *list.borrow_mut()));
+    if conn.backend() != Backend::Sqlite || pending.is_empty() {
+        return Ok(());
+    }
+    pending.sort_unstable();
+    pending.dedup_by(|a, b| {
+        a.table == b.table && a.key == b.key && {
+            b.fresh &= a.fresh;
+            true
+        }
+    });
+    for table in [ResourceTable::Users, ResourceTable::Groups] {
+        let row = indexed_row(table);
+        let of_table: Vec<&Pending> = pending.iter().filter(|p| p.table == table).collect();
+        for chunk in of_table.chunks(super::IDS_PER_STATEMENT) {
+            let stale: Vec<i64> = chunk.iter().filter(|p| !p.fresh).map(|p| p.key).collect();
+            if !stale.is_empty() {
+                let mut b = SqlBuilder::new(Backend::Sqlite);
+                b.push(&format!("DELETE FROM {} WHERE rowid IN (", row.index));
+                push_keys(&mut b, &stale);
+                super::dynamic::execute_dynamic(conn, &b)?;
+            }
+            let mut b = SqlBuilder::new(Backend::Sqlite);
+            b.push(&format!(
+                "INSERT INTO {index} (rowid, {columns}) SELECT r.search_key, {values} \
+                 FROM {resource} r WHERE r.search_key IN (",
+                index = row.index,
+                columns = row.columns,
+                values = row.values,
+                resource = row.resource,
+            ));
+            let keys: Vec<i64> = chunk.iter().map(|p| p.key).collect();
+            push_keys(&mut b, &keys);
+            super::dynamic::execute_dynamic(conn, &b)?;
+        }
+    }
+    Ok(())
+}
+
+/// `k1, k2, …)`: the keys bound, and the list closed.
+fn push_keys(b: &mut SqlBuilder, keys: &[i64]) {
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(SqlParam::BigInt(*key));
+    }
+    b.push(")");
 }
 
 #[cfg(test)]
