@@ -12,6 +12,7 @@ use crate::store::Store;
 use crate::store::assignments::{AssignmentRow, upsert_assignment};
 use crate::store::groups::{MemberRow, NewGroupRow, add_members, insert_group};
 use crate::store::tenants::{self as tenant_repo, ApplicationRow};
+use crate::store::substring::optimize_indexes;
 use crate::store::users::{NewUserRow, UserLookupColumns, insert_user, value_rows};
 
 /// What to create.
@@ -263,6 +264,9 @@ pub async fn seed(store: &Store, plan: SeedPlan) -> Result<SeedReport, DomainErr
             })
             .await?;
     }
+    store
+        .write(|conn| Ok::<_, DomainError>(optimize_indexes(conn)?))
+        .await?;
     store.analyze().await?;
     Ok(SeedReport {
         tenant_id,

@@ -95,7 +95,7 @@ pub struct GroupOfUser {
 
 pub fn insert_group(conn: &mut Conn, row: &NewGroupRow) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::insert_into(groups::table).values(row).execute(c))?;
-    index_row(conn, ResourceTable::Groups, &row.id)
+    index_row(conn, ResourceTable::Groups, &row.tenant_id, &row.id)
 }
 
 pub fn find_group(
@@ -143,7 +143,7 @@ pub fn update_group(
     .set(changes)
     .execute(c))?;
     if updated > 0 {
-        index_row(conn, ResourceTable::Groups, id)?;
+        index_row(conn, ResourceTable::Groups, tenant_id, id)?;
     }
     Ok(updated > 0)
 }

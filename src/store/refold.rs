@@ -100,7 +100,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
                 }
                 diesel::QueryResult::Ok(())
             })?;
-            index_row(conn, ResourceTable::Users, &user.id)
+            index_row(conn, ResourceTable::Users, &user.tenant_id, &user.id)
         });
         match written {
             Ok(()) => refolded.users += 1,
@@ -129,7 +129,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
             with_conn!(conn, c => diesel::update(groups::table.filter(groups::id.eq(&group.id)))
                 .set(groups::display_name_ci.eq(&folded))
                 .execute(c))?;
-            index_row(conn, ResourceTable::Groups, &group.id)
+            index_row(conn, ResourceTable::Groups, &group.tenant_id, &group.id)
         });
         match written {
             Ok(()) => refolded.groups += 1,

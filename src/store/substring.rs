@@ -263,22 +263,31 @@ fn note_pending(pending: Pending) {
 
 /// Notes that the index entry of a user or group must follow its stored row (SQLite),
 /// giving the row its search key when it has none: the next key of its tenant's range.
-pub fn index_row(conn: &mut Conn, table: ResourceTable, id: &str) -> Result<(), StoreError> {
+pub fn index_row(
+    conn: &mut Conn,
+    table: ResourceTable,
+    tenant_id: &str,
+    id: &str,
+) -> Result<(), StoreError> {
     if conn.backend() != Backend::Sqlite {
         return Ok(());
     }
     let row = indexed_row(table);
+    // The tenant's range, found in its `search_key` index: the last key read
+    // descending, not a scan of the range.
+    let (first, last) = tenant_key_range(conn, tenant_id)?;
     let mut b = SqlBuilder::new(Backend::Sqlite);
     b.push(&format!(
-        "UPDATE {resource} SET search_key = (\
-         WITH p(first) AS (SELECT search_prefix << {TENANT_SHIFT} FROM tenants \
-         WHERE id = {resource}.tenant_id) \
-         SELECT COALESCE((SELECT MAX(k.search_key) FROM {resource} k, p \
-         WHERE k.search_key BETWEEN p.first AND p.first + {span}), p.first) + 1 FROM p) \
-         WHERE id = ",
+        "UPDATE {resource} SET search_key = (SELECT COALESCE((SELECT k.search_key \
+         FROM {resource} k WHERE k.search_key BETWEEN ",
         resource = row.resource,
-        span = (1_i64 << TENANT_SHIFT) - 1,
     ));
+    b.param(SqlParam::BigInt(first));
+    b.push(" AND ");
+    b.param(SqlParam::BigInt(last));
+    b.push(" ORDER BY k.search_key DESC LIMIT 1), ");
+    b.param(SqlParam::BigInt(first));
+    b.push(") + 1) WHERE id = ");
     b.text(id);
     b.push(" AND search_key IS NULL");
     let fresh = super::dynamic::execute_dynamic(conn, &b)? == 1;
@@ -374,6 +383,21 @@ pub fn write_pending_entries(conn: &mut Conn) -> Result<(), StoreError> {
             push_keys(&mut b, &keys);
             super::dynamic::execute_dynamic(conn, &b)?;
         }
+    }
+    Ok(())
+}
+
+/// Merges each trigram index into one segment (SQLite): after a bulk load, whose
+/// transactions each left a segment, a search reads one instead of dozens.
+pub fn optimize_indexes(conn: &mut Conn) -> Result<(), StoreError> {
+    if conn.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    for table in [ResourceTable::Users, ResourceTable::Groups] {
+        let index = indexed_row(table).index;
+        let mut b = SqlBuilder::new(Backend::Sqlite);
+        b.push(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')"));
+        super::dynamic::execute_dynamic(conn, &b)?;
     }
     Ok(())
 }

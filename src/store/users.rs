@@ -167,7 +167,7 @@ pub fn insert_user(
         }
         Ok::<_, diesel::result::Error>(())
     })?;
-    index_row(conn, ResourceTable::Users, &row.id)
+    index_row(conn, ResourceTable::Users, &row.tenant_id, &row.id)
 }
 
 /// Writes `changes` if the stored version is still `expected_version`; false when
@@ -199,7 +199,7 @@ pub fn update_user(
         Ok::<_, diesel::result::Error>(true)
     })?;
     if updated {
-        index_row(conn, ResourceTable::Users, id)?;
+        index_row(conn, ResourceTable::Users, tenant_id, id)?;
     }
     Ok(updated)
 }
