@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 use roster::config::{
     Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
 };
-use roster::domain::{DomainError, tenants};
+use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
@@ -38,16 +38,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Seed(config) => run_seed(config),
-        Command::Token(TokenCommand::Create { tenant, app, store }) => open_store(&store, 0)
-            .and_then(|store| {
-                let token = store
-                    .write_blocking(|conn| {
-                        tenants::create_scim_token(conn, &tenant, app.as_deref())
-                    })
-                    .map_err(describe)?;
-                println!("{}", json!({ "scim_token": token }));
-                Ok(())
-            }),
+        Command::Token(command) => run_token(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,6 +147,44 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
     runtime
         .block_on(async move { serve(listener, state, workers)?.await })
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+fn run_token(command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            tenant,
+            app,
+            expires_in,
+            store,
+        } => {
+            let expiry = expires_in
+                .map(|lifetime| i64::try_from(lifetime.as_secs()).map(tokens::Expiry::In))
+                .transpose()
+                .map_err(|_| "the lifetime is too long".to_owned())?;
+            let issued = open_store(&store, 0)?
+                .write_blocking(|conn| {
+                    tokens::create_scim_token(conn, &tenant, app.as_deref(), expiry)
+                })
+                .map_err(describe)?;
+            println!("{}", json!(issued));
+        }
+        TokenCommand::List { tenant, store } => {
+            let listed = open_store(&store, 0)?
+                .read_blocking(|conn| tokens::list_tenant_tokens(conn, &tenant))
+                .map_err(describe)?;
+            println!("{}", json!({ "tokens": listed }));
+        }
+        TokenCommand::Revoke { id, tenant, store } => {
+            open_store(&store, 0)?
+                .write_blocking(|conn| tokens::revoke_tenant_token(conn, &tenant, &id))
+                .map_err(describe)?;
+            eprintln!(
+                "token {id} revoked; running instances refuse it within {} seconds",
+                roster::auth::TOKEN_CACHE_TTL.as_secs()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn run_seed(config: SeedConfig) -> Result<(), String> {

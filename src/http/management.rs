@@ -1,5 +1,5 @@
 //! The management REST API under `/v1`: applications and their credentials, SCIM
-//! tokens, sign-in records and the audit log. Plain JSON; errors are SCIM Errors.
+//! tokens (issued, listed, revoked), sign-in records and the audit log. Plain JSON; errors are SCIM Errors.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,6 +15,7 @@ use crate::domain::DomainError;
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::audit;
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
+use crate::domain::tokens::{self, Expiry};
 use crate::scim::users::render_user;
 use crate::scim::{ScimError, format_time};
 use crate::text_rules::check_controls;
@@ -29,7 +30,8 @@ pub fn routes(r: &mut Routes<'_>) {
                 .delete(delete_app),
         )
         .add(Endpoint::new("/apps/{id}/rotate-secret").post(rotate_secret))
-        .add(Endpoint::new("/tokens").post(create_token))
+        .add(Endpoint::new("/tokens").get(list_tokens).post(create_token))
+        .add(Endpoint::new("/tokens/{id}").delete(revoke_token))
         .add(Endpoint::new("/signins").post(sign_in))
         .add(Endpoint::new("/audit-events").get(audit_events));
 }
@@ -132,6 +134,29 @@ async fn rotate_secret(
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     app_id: Option<String>,
+    /// Lifetime in seconds.
+    expires_in: Option<i64>,
+    /// RFC 3339 time.
+    expires_at: Option<String>,
+}
+
+impl TokenRequest {
+    fn expiry(&self) -> Result<Option<Expiry>, ScimError> {
+        match (self.expires_in, &self.expires_at) {
+            (Some(_), Some(_)) => Err(ScimError::invalid_value(
+                "give a token either expires_in or expires_at, not both",
+            )),
+            (Some(seconds), None) => Ok(Some(Expiry::In(seconds))),
+            (None, Some(at)) => chrono::DateTime::parse_from_rfc3339(at)
+                .map(|at| Some(Expiry::At(at.naive_utc())))
+                .map_err(|e| {
+                    ScimError::invalid_value(format!(
+                        "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z: {e}"
+                    ))
+                }),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 async fn create_token(
@@ -147,11 +172,28 @@ async fn create_token(
         })?;
         parse(value)?
     };
-    let token = apps::create_token(&state.store, &scope, request.app_id).await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({ "scim_token": token }),
-    ))
+    let expiry = request.expiry()?;
+    let token = tokens::create_token(&state.store, &scope, request.app_id, expiry).await?;
+    Ok(json_response(StatusCode::CREATED, &token))
+}
+
+async fn list_tokens(
+    state: web::Data<AppState>,
+    Caller(scope): Caller,
+) -> Result<HttpResponse, ScimError> {
+    let tokens = tokens::list_tokens(&state.store, &scope).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "tokens": tokens })))
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    Caller(scope): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let id = id.into_inner();
+    tokens::revoke_token(&state.store, &scope, id.clone()).await?;
+    state.tokens.forget_token(&id);
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]

@@ -67,8 +67,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, settings: HttpSettings) -> Self {
-        // Revoked tokens stop working within 30 seconds on every instance.
-        let tokens = crate::auth::TokenCache::new(std::time::Duration::from_secs(30), 100_000);
+        let tokens = crate::auth::TokenCache::new(crate::auth::TOKEN_CACHE_TTL, 100_000);
         let auth_failures = throttle::AuthFailureLimits::new(settings.auth_failure_quotas);
         AppState {
             store,

@@ -29,5 +29,6 @@ mod scenarios;
 mod streaming;
 mod strings;
 mod tenancy;
+mod tokens;
 mod users;
 mod writes;
