@@ -35,6 +35,19 @@ pub enum Command {
     Token(TokenCommand),
     /// Fill a tenant (created if missing) with synthetic users and groups.
     Seed(SeedConfig),
+    /// Copy a SQLite store, while the service runs, into a new file (PostgreSQL:
+    /// use pg_dump).
+    Backup(BackupConfig),
+}
+
+/// Settings of `roster backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupConfig {
+    /// The new file to write; an existing file is never overwritten.
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+    #[command(flatten)]
+    pub store: StoreConfig,
 }
 
 /// Settings of `roster seed`.

@@ -11,13 +11,14 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
+    BackupConfig, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand,
+    TokenCommand,
 };
 use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
 use roster::scim::list::PageLimits;
-use roster::store::{PoolSizes, Store, StoreTimeouts};
+use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Seed(config) => run_seed(config),
+        Command::Backup(config) => run_backup(config),
         Command::Token(command) => run_token(command),
     };
     match result {
@@ -184,6 +186,21 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
             );
         }
     }
+    Ok(())
+}
+
+fn run_backup(config: BackupConfig) -> Result<(), String> {
+    let url = &config.store.database_url;
+    if Backend::of_url(url) == Backend::Postgres {
+        return Err(
+            "roster backup copies SQLite stores; back up PostgreSQL with pg_dump \
+             (pg_dump --format=custom --file=roster.dump DATABASE_URL) and restore with pg_restore"
+                .into(),
+        );
+    }
+    let report =
+        roster::store::backup::backup_sqlite(url, &config.to).map_err(|e| e.to_string())?;
+    println!("{}", json!(report));
     Ok(())
 }
 

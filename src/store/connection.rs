@@ -25,6 +25,18 @@ pub enum Conn<'a> {
     Postgres(&'a mut PgConnection),
 }
 
+impl Backend {
+    /// The engine a database URL names: `postgres://` or `postgresql://` is
+    /// PostgreSQL, anything else a SQLite file.
+    pub fn of_url(database_url: &str) -> Backend {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 impl Conn<'_> {
     pub fn backend(&self) -> Backend {
         match self {
@@ -184,9 +196,7 @@ impl Store {
         sizes: PoolSizes,
         timeouts: StoreTimeouts,
     ) -> Result<Store, StoreError> {
-        let store = if database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-        {
+        let store = if Backend::of_url(database_url) == Backend::Postgres {
             let mut conn = PgConnection::establish(database_url)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             PostgresSettings {
@@ -497,7 +507,7 @@ where
 }
 
 /// `sqlite://roster.db`, `sqlite:roster.db` and `roster.db` all name the file `roster.db`.
-fn sqlite_path(url: &str) -> String {
+pub(super) fn sqlite_path(url: &str) -> String {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url)

@@ -13,6 +13,7 @@ mod sqlite_writer;
 
 pub mod assignments;
 pub mod audit;
+pub mod backup;
 pub mod columns;
 pub mod groups;
 pub mod query;

@@ -8,6 +8,7 @@ mod access_log;
 mod apps;
 mod auth;
 mod auth_failures;
+mod backups;
 mod big_requests;
 mod cli;
 mod corrupt;
