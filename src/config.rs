@@ -155,6 +155,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreConfig,
+    /// Serve /metrics (Prometheus text format) on this address, and then not on
+    /// `--listen`; unset, /metrics is served on `--listen`.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// PostgreSQL: longest run of one SQL statement of a request, in milliseconds
     /// (0: no limit); past it the request gets 503. Streamed responses read in many
     /// statements, each bounded alone. CLI commands and migrations run without it.

@@ -16,7 +16,7 @@ use roster::config::{
 };
 use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
-use roster::http::{AppState, HttpSettings, serve};
+use roster::http::{AppState, HttpSettings, serve_with};
 use roster::scim::list::PageLimits;
 use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
@@ -125,6 +125,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
     }
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let metrics_listener = config
+        .metrics_listen
+        .map(|address| {
+            TcpListener::bind(address)
+                .map_err(|e| format!("cannot listen for /metrics on {address}: {e}"))
+        })
+        .transpose()?;
     let state = AppState::new(
         store,
         HttpSettings {
@@ -144,10 +151,10 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             },
         },
     );
-    tracing::info!(listen = %config.listen, "roster is serving");
+    tracing::info!(listen = %config.listen, metrics_listen = ?config.metrics_listen, "roster is serving");
     let runtime = actix_web::rt::System::new();
     runtime
-        .block_on(async move { serve(listener, state, workers)?.await })
+        .block_on(async move { serve_with(listener, metrics_listener, state, workers)?.await })
         .map_err(|e| format!("the server stopped: {e}"))
 }
 

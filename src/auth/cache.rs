@@ -65,6 +65,8 @@ pub struct TokenCache {
     entries: RwLock<HashMap<TokenDigest, Entry>>,
     ttl: Duration,
     capacity: usize,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 fn unix_now() -> i64 {
@@ -72,20 +74,29 @@ fn unix_now() -> i64 {
 }
 
 impl TokenCache {
+    /// A cache counting its hits and misses with the metrics recorder installed
+    /// at this point, if any.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         TokenCache {
             entries: RwLock::new(HashMap::new()),
             ttl,
             capacity,
+            hits: metrics::counter!("roster_token_cache_hits_total"),
+            misses: metrics::counter!("roster_token_cache_misses_total"),
         }
     }
 
     /// The scope of a token verified less than `ttl` ago.
     pub fn get(&self, digest: &TokenDigest) -> Option<CachedUse> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries
+        let Some(entry) = entries
             .get(digest)
-            .filter(|entry| entry.until > Instant::now())?;
+            .filter(|entry| entry.until > Instant::now())
+        else {
+            self.misses.increment(1);
+            return None;
+        };
+        self.hits.increment(1);
         Some((entry.scope.clone(), entry.claim_use(unix_now())))
     }
 

@@ -3,16 +3,15 @@
 //! as a store of its own; for PostgreSQL the command points to pg_dump.
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use roster::store::Backend;
 
 use crate::on_both_backends;
-use crate::support::{TestServer, UserBuilder};
+use crate::support::{ServedProcess, TestServer, UserBuilder};
 
 on_both_backends!(a_backup_taken_during_writes_holds_every_acknowledged_user);
 
@@ -23,51 +22,6 @@ fn backup(to: &std::path::Path, database_url: &str) -> Output {
         .args(["--database-url", database_url])
         .output()
         .expect("roster runs")
-}
-
-/// `roster serve` on a store, stopped on drop.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    async fn start(database_url: &str) -> Served {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["serve", "--listen", &listen, "--database-url", database_url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let served = Served {
-            child,
-            base: format!("http://{listen}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        while client
-            .get(format!("{}/healthz", served.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "roster serve did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        served
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn a_backup_taken_during_writes_holds_every_acknowledged_user(server: TestServer) {
@@ -139,7 +93,7 @@ async fn a_backup_taken_during_writes_holds_every_acknowledged_user(server: Test
     assert!(!again.status.success(), "an existing file is overwritten");
     assert_eq!(std::fs::metadata(&copy).expect("still there").len(), size);
 
-    let served = Served::start(&format!("sqlite://{}", copy.display())).await;
+    let served = ServedProcess::start(&format!("sqlite://{}", copy.display()), &[]).await;
     let (status, list) = crate::support::read(
         tenant
             .client

@@ -20,6 +20,7 @@ mod groups;
 mod health;
 mod hostile;
 mod hostile_apps;
+mod metrics;
 mod overload;
 mod proxies;
 mod queries;

@@ -123,6 +123,7 @@ fn table() -> Vec<Row> {
     vec![
         row(M::GET, "/healthz", public),
         row(M::GET, "/readyz", public),
+        row(M::GET, "/metrics", public),
         row(
             M::POST,
             "/oauth2/token",
@@ -622,7 +623,16 @@ impl World {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(form.clone()),
         };
-        read(request.send().await.expect("request")).await
+        let response = request.send().await.expect("request");
+        let is_text = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|kind| kind.as_bytes().starts_with(b"text/plain"));
+        if is_text {
+            let status = response.status();
+            return (status, Value::String(response.text().await.expect("body")));
+        }
+        read(response).await
     }
 
     async fn get(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
@@ -751,7 +761,7 @@ fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (Stri
     match (method.as_str(), route) {
         (
             "GET",
-            "/healthz" | "/readyz" | "/v1/apps" | "/v1/tokens" | "/scim/v2/Users"
+            "/healthz" | "/readyz" | "/metrics" | "/v1/apps" | "/v1/tokens" | "/scim/v2/Users"
             | "/scim/v2/Groups",
         ) => (route.to_owned(), Body::Empty),
         ("POST", "/oauth2/token") => {
