@@ -38,6 +38,9 @@ pub enum Command {
     /// Copy a SQLite store, while the service runs, into a new file (PostgreSQL:
     /// use pg_dump).
     Backup(BackupConfig),
+    /// Manage the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Settings of `roster backup`.
@@ -48,6 +51,35 @@ pub struct BackupConfig {
     pub to: std::path::PathBuf,
     #[command(flatten)]
     pub store: StoreConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Delete every tenant's audit events older than an age, in short transactions,
+    /// and record the purge in each tenant's log; prints {"before", "deleted"}.
+    Purge {
+        /// The age past which events go: a number and a unit, `d` (days), `h`
+        /// (hours) or `m` (minutes), e.g. `90d`.
+        #[arg(long, value_parser = parse_age)]
+        older_than: chrono::Duration,
+        #[command(flatten)]
+        store: StoreConfig,
+    },
+}
+
+/// An age such as `90d`, `12h` or `30m`: a positive whole number and a unit.
+pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    let invalid = || format!("'{text}' is not an age such as 90d, 12h or 30m");
+    let split = text.len().checked_sub(1).ok_or_else(invalid)?;
+    let (number, unit) = text.split_at_checked(split).ok_or_else(invalid)?;
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
+    let age = match unit {
+        "d" => chrono::Duration::try_days(number),
+        "h" => chrono::Duration::try_hours(number),
+        "m" => chrono::Duration::try_minutes(number),
+        _ => None,
+    };
+    age.ok_or_else(invalid)
 }
 
 /// Settings of `roster seed`.
@@ -224,6 +256,16 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_are_a_positive_number_and_a_unit() {
+        assert_eq!(parse_age("90d"), Ok(chrono::Duration::days(90)));
+        assert_eq!(parse_age("12h"), Ok(chrono::Duration::hours(12)));
+        assert_eq!(parse_age("30m"), Ok(chrono::Duration::minutes(30)));
+        for bad in ["", "d", "0d", "-1d", "90", "90y", "1.5d", "99999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_public_url_is_an_absolute_http_url() {

@@ -11,8 +11,8 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    BackupConfig, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand,
-    TokenCommand,
+    AuditCommand, BackupConfig, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig,
+    TenantCommand, TokenCommand,
 };
 use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
@@ -41,6 +41,13 @@ fn main() -> ExitCode {
         Command::Seed(config) => run_seed(config),
         Command::Backup(config) => run_backup(config),
         Command::Token(command) => run_token(command),
+        Command::Audit(AuditCommand::Purge { older_than, store }) => open_store(&store, 0)
+            .and_then(|store| {
+                let report =
+                    roster::domain::audit::purge_events(&store, older_than).map_err(describe)?;
+                println!("{}", json!(report));
+                Ok(())
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
+use super::audit::{NewEvent, record};
 use super::{DomainError, new_id, now};
 use crate::auth::{generate_secret, hash_token};
 use crate::store::Scope;
 use crate::store::Store;
-use crate::store::audit::{AuditEventRow, insert_event};
 use crate::store::tenants::{self as repo, ApplicationRow};
 use crate::time::format_time;
 
@@ -70,26 +70,21 @@ fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("Application '{id}' not found"))
 }
 
+/// Records an event about application `app_id` inside the caller's transaction.
 fn audit(
     conn: &mut crate::store::Conn,
     scope: &Scope,
     action: &str,
     app_id: &str,
 ) -> Result<(), DomainError> {
-    insert_event(
+    super::record_event(
         conn,
-        &AuditEventRow {
-            id: new_id(),
-            tenant_id: scope.tenant_id.to_string(),
-            occurred_at: now(),
-            actor: scope.app_id.to_string(),
-            action: action.to_owned(),
-            resource_type: "Application".to_owned(),
-            resource_id: app_id.to_owned(),
-            detail: None,
-        },
-    )?;
-    Ok(())
+        scope,
+        "Application",
+        action,
+        app_id,
+        serde_json::Value::Null,
+    )
 }
 
 pub async fn create_application(
@@ -163,6 +158,8 @@ pub async fn update_application(
     let scope = scope.clone();
     store
         .write(move |conn| {
+            let before = repo::find_application(conn, &scope.tenant_id, &id)?
+                .ok_or_else(|| not_found(&id))?;
             if !repo::update_application(
                 conn,
                 &scope.tenant_id,
@@ -172,7 +169,21 @@ pub async fn update_application(
             )? {
                 return Err(not_found(&id));
             }
-            audit(conn, &scope, "application.updated", &id)?;
+            let changed = [
+                (before.name != name, "name"),
+                (
+                    before.allow_signup_on_signin != settings.allow_signup_on_signin,
+                    "allow_signup_on_signin",
+                ),
+            ]
+            .into_iter()
+            .filter(|(differs, _)| *differs)
+            .map(|(_, field)| field.to_owned())
+            .collect();
+            record(
+                conn,
+                NewEvent::by(&scope, "Application", "application.updated", &id).changed(changed),
+            )?;
             let row = repo::find_application(conn, &scope.tenant_id, &id)?
                 .ok_or_else(|| not_found(&id))?;
             Ok(Application::from_row(row, None))

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::DomainError;
 use crate::store::assignments::{self as repo, AssignmentRow};
@@ -162,10 +162,11 @@ pub fn extras_from_stored(
     Ok((apps, socials))
 }
 
-/// Assigns the user to the application (no change when already assigned).
+/// Assigns the user to the application (no change when already assigned), and
+/// records it.
 pub fn assign(
     conn: &mut Conn,
-    tenant_id: &str,
+    scope: &Scope,
     user_id: &str,
     app_id: &str,
     now: NaiveDateTime,
@@ -178,7 +179,7 @@ pub fn assign(
         &AssignmentRow {
             user_id: user_id.to_owned(),
             app_id: app_id.to_owned(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: scope.tenant_id.to_string(),
             external_account_id: None,
             custom_app_data: None,
             consents: None,
@@ -186,6 +187,7 @@ pub fn assign(
             last_sign_in: None,
         },
     )?;
+    record_assignment(conn, scope, "user.assigned", user_id, app_id)?;
     Ok(true)
 }
 
@@ -232,6 +234,9 @@ pub fn apply_app_inputs(
         };
         if existing != Some(&row) {
             repo::upsert_assignment(conn, &row)?;
+            if existing.is_none() {
+                record_assignment(conn, scope, "user.assigned", user_id, &input.app_id)?;
+            }
             changed = true;
         }
     }
@@ -241,6 +246,7 @@ pub fn apply_app_inputs(
         }
         if scope.is_management() {
             repo::delete_assignment(conn, user_id, &row.app_id)?;
+            record_assignment(conn, scope, "user.unassigned", user_id, &row.app_id)?;
             changed = true;
         } else if row.external_account_id.is_some()
             || row.custom_app_data.is_some()
@@ -259,6 +265,18 @@ pub fn apply_app_inputs(
         }
     }
     Ok(changed)
+}
+
+/// The event of an assignment added or removed: about the user, naming the
+/// application.
+fn record_assignment(
+    conn: &mut Conn,
+    scope: &Scope,
+    action: &str,
+    user_id: &str,
+    app_id: &str,
+) -> Result<(), DomainError> {
+    super::record_event(conn, scope, "User", action, user_id, json!({"app": app_id}))
 }
 
 /// Deepest nesting of objects and arrays kept in free-form data (customData,

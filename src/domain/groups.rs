@@ -12,9 +12,10 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
+use super::audit::{NewEvent, changed_attributes, record, record_all};
 use super::modify::{check_version, modify_with_retry};
 use super::paging::in_order;
-use super::{DomainError, new_id, now, record_event};
+use super::{DomainError, new_id, now};
 use crate::casefold::fold;
 use crate::store::Scope;
 use crate::store::groups::{
@@ -22,6 +23,7 @@ use crate::store::groups::{
 };
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_group_document;
+use crate::urn::ROSTER_GROUP;
 
 /// What kind of resource a member is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +160,7 @@ pub async fn create_group(
             };
             repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
             apply_member_changes(conn, &scope, &row.id, &[MemberChange::Add(members)])?;
-            record_group(conn, &scope, "group.created", &row.id, &name)?;
+            record_group(conn, &scope, "group.created", &row.id, &name, Vec::new())?;
             load_group(conn, &scope, &row.id, true)
         })
         .await
@@ -296,7 +298,8 @@ fn write_group(
         Some(data) => serialize_limited(data.as_ref(), "customData")?,
         None => current.custom_data.clone(),
     };
-    let attributes_changed = attributes != current_attributes || custom_data != current.custom_data;
+    let custom_data_changed = custom_data != current.custom_data;
+    let attributes_changed = attributes != current_attributes || custom_data_changed;
     if attributes_changed && !created_by_caller(conn, scope, id)? {
         return Err(DomainError::Forbidden(format!(
             "Group '{id}' was not created by this application: it may change only the group's members"
@@ -324,7 +327,13 @@ fn write_group(
     {
         return Ok(None);
     }
-    record_group(conn, scope, action, id, &name)?;
+    let changed = group_changes(
+        &current_attributes,
+        &attributes,
+        custom_data_changed,
+        members_changed,
+    );
+    record_group(conn, scope, action, id, &name, changed)?;
     load_group(conn, scope, id, with_members).map(Some)
 }
 
@@ -355,7 +364,7 @@ pub async fn delete_group(
                         .map(str::to_owned)
                 })
                 .unwrap_or_default();
-            record_group(conn, &scope, "group.deleted", &id, &name)
+            record_group(conn, &scope, "group.deleted", &id, &name, Vec::new())
         })
         .await
 }
@@ -557,7 +566,8 @@ fn coalesced(changes: &[MemberChange]) -> Vec<MemberChange> {
     out
 }
 
-/// Applies membership changes in batches of rows; returns whether anything changed.
+/// Applies membership changes in batches of rows, recording an event for each member
+/// added or removed; returns whether anything changed.
 fn apply_member_changes(
     conn: &mut Conn,
     scope: &Scope,
@@ -566,25 +576,27 @@ fn apply_member_changes(
 ) -> Result<bool, DomainError> {
     let mut changed = false;
     for change in coalesced(changes) {
-        match change {
+        let (added, removed) = match change {
             MemberChange::Add(refs) => {
                 if refs.is_empty() {
                     continue;
                 }
                 let rows = resolve_members(conn, scope, group_id, &refs)?;
-                changed |= repo::add_members(conn, &rows)? > 0;
+                (add_new_members(conn, group_id, rows)?, Vec::new())
             }
             MemberChange::Remove(ids) => {
-                let removable = if scope.is_management() {
-                    ids
-                } else {
-                    let present = repo::present_member_rows(conn, group_id, &ids)?;
-                    visible_rows(conn, scope, present)?
-                };
-                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
+                let present = repo::present_member_rows(conn, group_id, &ids)?;
+                (
+                    Vec::new(),
+                    remove_visible_members(conn, scope, group_id, present)?,
+                )
             }
             MemberChange::RemoveAll => {
-                changed |= repo::remove_all_members(conn, scope, group_id)? > 0;
+                let present = repo::member_rows(conn, group_id)?;
+                (
+                    Vec::new(),
+                    remove_visible_members(conn, scope, group_id, present)?,
+                )
             }
             MemberChange::Replace(refs) => {
                 let rows = resolve_members(conn, scope, group_id, &refs)?;
@@ -593,13 +605,77 @@ fn apply_member_changes(
                     .into_iter()
                     .filter(|row| !wanted.contains(row.member_id.as_str()))
                     .collect();
-                let removable = visible_rows(conn, scope, stale)?;
-                changed |= repo::remove_members(conn, group_id, &removable)? > 0;
-                changed |= repo::add_members(conn, &rows)? > 0;
+                let removed = remove_visible_members(conn, scope, group_id, stale)?;
+                (add_new_members(conn, group_id, rows)?, removed)
             }
-        }
+        };
+        changed |= !added.is_empty() || !removed.is_empty();
+        record_members(conn, scope, group_id, "group.member_added", &added)?;
+        record_members(conn, scope, group_id, "group.member_removed", &removed)?;
     }
     Ok(changed)
+}
+
+/// Adds the rows not yet in the group; returns those it added.
+fn add_new_members(
+    conn: &mut Conn,
+    group_id: &str,
+    rows: Vec<MemberRow>,
+) -> Result<Vec<MemberRow>, DomainError> {
+    let ids: Vec<String> = rows.iter().map(|row| row.member_id.clone()).collect();
+    let present: HashSet<String> = repo::present_member_rows(conn, group_id, &ids)?
+        .into_iter()
+        .map(|row| row.member_id)
+        .collect();
+    let mut seen = HashSet::new();
+    let new: Vec<MemberRow> = rows
+        .into_iter()
+        .filter(|row| !present.contains(&row.member_id) && seen.insert(row.member_id.clone()))
+        .collect();
+    repo::add_members(conn, &new)?;
+    Ok(new)
+}
+
+/// Removes those of `present` (rows of the group) that the caller may see; returns
+/// them.
+fn remove_visible_members(
+    conn: &mut Conn,
+    scope: &Scope,
+    group_id: &str,
+    present: Vec<MemberRow>,
+) -> Result<Vec<MemberRow>, DomainError> {
+    let visible: HashSet<String> = if scope.is_management() {
+        present.iter().map(|row| row.member_id.clone()).collect()
+    } else {
+        visible_rows(conn, scope, present.clone())?
+            .into_iter()
+            .collect()
+    };
+    let removed: Vec<MemberRow> = present
+        .into_iter()
+        .filter(|row| visible.contains(&row.member_id))
+        .collect();
+    let ids: Vec<String> = removed.iter().map(|row| row.member_id.clone()).collect();
+    repo::remove_members(conn, group_id, &ids)?;
+    Ok(removed)
+}
+
+/// One event per member, about the member (a user's history shows its groups), with
+/// the group in its detail.
+fn record_members(
+    conn: &mut Conn,
+    scope: &Scope,
+    group_id: &str,
+    action: &str,
+    members: &[MemberRow],
+) -> Result<(), DomainError> {
+    record_all(
+        conn,
+        members.iter().map(|member| {
+            NewEvent::by(scope, &member.member_type, action, &member.member_id)
+                .detail(json!({"group": group_id}))
+        }),
+    )
 }
 
 /// The ids of the member rows the caller may see.
@@ -623,13 +699,30 @@ fn record_group(
     action: &str,
     id: &str,
     name: &str,
+    changed: Vec<String>,
 ) -> Result<(), DomainError> {
-    record_event(
+    record(
         conn,
-        scope,
-        "Group",
-        action,
-        id,
-        json!({"displayName": name}),
+        NewEvent::by(scope, "Group", action, id)
+            .changed(changed)
+            .detail(json!({"displayName": name})),
     )
+}
+
+/// The names of what an update of a group changed.
+fn group_changes(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    custom_data_changed: bool,
+    members_changed: bool,
+) -> Vec<String> {
+    let mut changed = changed_attributes(before, after);
+    if custom_data_changed {
+        changed.push(format!("{ROSTER_GROUP}:customData"));
+    }
+    if members_changed {
+        changed.push("members".to_owned());
+    }
+    changed.sort();
+    changed
 }

@@ -35,7 +35,9 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Appends an event to the audit log inside the caller's transaction.
+/// Appends an event to the audit log inside the caller's transaction, by the
+/// scope's application in the scope's request. `detail` holds identifiers only, never
+/// a secret or free-form data; `Value::Null` for none.
 pub(crate) fn record_event(
     conn: &mut crate::store::Conn,
     scope: &crate::store::Scope,
@@ -44,18 +46,8 @@ pub(crate) fn record_event(
     resource_id: &str,
     detail: serde_json::Value,
 ) -> Result<(), DomainError> {
-    crate::store::audit::insert_event(
+    audit::record(
         conn,
-        &crate::store::audit::AuditEventRow {
-            id: new_id(),
-            tenant_id: scope.tenant_id.to_string(),
-            occurred_at: now(),
-            actor: scope.app_id.to_string(),
-            action: action.to_owned(),
-            resource_type: resource_type.to_owned(),
-            resource_id: resource_id.to_owned(),
-            detail: Some(detail.to_string()),
-        },
-    )?;
-    Ok(())
+        audit::NewEvent::by(scope, resource_type, action, resource_id).detail(detail),
+    )
 }

@@ -7,7 +7,7 @@ use crate::schema::Resolved;
 use crate::store::groups::{count_groups, plan_group_search};
 use crate::store::users::{
     CursorPosition, PlannedRow, UserSearch, UserSort, UserWindow, count_matching_users,
-    plan_user_search,
+    counts_first, plan_user_search,
 };
 use crate::store::{Conn, Scope, StoreError};
 
@@ -83,6 +83,12 @@ pub(crate) fn plan_page(
             *limit,
         ),
     };
+    // A substring search's count comes from its index, and tells the search how to
+    // find its page.
+    let counted = match listed {
+        Listed::Users if counts_first(conn.backend(), filter) => Some(count(conn)?),
+        _ => None,
+    };
     let mut rows = match listed {
         Listed::Users => {
             let search = UserSearch {
@@ -91,6 +97,7 @@ pub(crate) fn plan_page(
                 sort,
                 window: fetched,
                 with_extras: false,
+                matching: counted,
             };
             plan_user_search(conn, &search)?
         }
@@ -102,10 +109,10 @@ pub(crate) fn plan_page(
         UserWindow::Offset { offset, limit } => *offset == 0 && (rows.len() as i64) < *limit,
         UserWindow::After { position, .. } => position.is_none() && !more,
     };
-    let total = if every_match {
-        rows.len() as i64
-    } else {
-        count(conn)?
+    let total = match counted {
+        Some(total) => total,
+        None if every_match => rows.len() as i64,
+        None => count(conn)?,
     };
     rows.truncate(usize::try_from(wanted).unwrap_or(0));
     let next = match (window, more) {

@@ -158,7 +158,7 @@ fn sign_in(
                 )));
             }
             if !assigned {
-                super::assignments::assign(conn, &scope.tenant_id, &row.id, &app.id, at)?;
+                super::assignments::assign(conn, scope, &row.id, &app.id, at)?;
             }
             if let (SignInSubject::Social(profile), false) = (subject, found.linked) {
                 link_social(conn, scope, &app.id, &row.id, profile, "verified_email", at)?;
@@ -182,12 +182,16 @@ fn sign_in(
     };
     user_repo::record_sign_in(conn, &scope.tenant_id, &user_id, at)?;
     assignment_repo::touch_assignment(conn, &user_id, &app.id, at)?;
+    let provider = match subject {
+        SignInSubject::Social(profile) => Some(profile.provider.as_str()),
+        _ => None,
+    };
     record(
         conn,
         scope,
         "user.signed_in",
         &user_id,
-        json!({"app": app.id}),
+        json!({"app": app.id, "provider": provider}),
     )?;
     let user = load_user(conn, scope, &user_id)?;
     let verified_email = match subject {

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
+use super::audit::{NewEvent, record};
 use super::{DomainError, new_id, now};
 use crate::auth::{
     TOKEN_USE_RECORD_INTERVAL_SECS, TokenCache, VerifiedToken, generate_secret, hash_token,
@@ -88,11 +89,14 @@ pub fn ensure_default_tenant(conn: &mut Conn) -> Result<Option<TenantCredentials
 
 /// The caller a bearer token stands for, if the token is known and unexpired.
 /// Verified tokens are remembered in `cache` for a short while; a long-lived
-/// token's use is recorded when its last recorded use is a minute old.
+/// token's use is recorded when its last recorded use is a minute old. An expired
+/// token of a tenant is recorded in its audit log (`auth.failed`) as a refusal of
+/// request `request_id`.
 pub async fn authenticate_bearer(
     store: &Store,
     cache: &TokenCache,
     token: String,
+    request_id: Option<&str>,
 ) -> Result<Scope, DomainError> {
     let digest = token_digest(&token);
     if let Some((scope, due_use)) = cache.get(&digest) {
@@ -108,6 +112,24 @@ pub async fn authenticate_bearer(
     let invalid = || DomainError::Unauthorized("the bearer token is invalid or expired".into());
     let (token_row, app) = found.ok_or_else(invalid)?;
     if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
+        let request_id = request_id.map(str::to_owned);
+        store
+            .write(move |conn| {
+                record(
+                    conn,
+                    NewEvent::refused(
+                        &app.tenant_id,
+                        request_id.as_deref(),
+                        "Application",
+                        &app.id,
+                    )
+                    .detail(serde_json::json!({
+                        "reason": "expired token",
+                        "token_id": token_row.id,
+                    })),
+                )
+            })
+            .await?;
         return Err(invalid());
     }
     let scope = Scope::new(app.tenant_id.into(), app.id.into(), app.is_management);
@@ -144,12 +166,13 @@ async fn record_token_use(store: &Store, id: Arc<str>) {
 /// OAuth2 client-credentials grant: checks the client's secret and issues a
 /// short-lived access token for its application. A wrong secret for a known client
 /// is recorded in its tenant's audit log (`auth.failed`, with the client id and the
-/// caller's `address`, never the secret).
+/// caller's `address` and the `request_id`, never the secret).
 pub async fn issue_access_token(
     store: &Store,
     client_id: String,
     client_secret: String,
     address: Option<std::net::IpAddr>,
+    request_id: Option<String>,
 ) -> Result<AccessToken, DomainError> {
     // The outer error rolls back; the inner one is the grant's refusal, which
     // commits its audit event.
@@ -161,7 +184,7 @@ pub async fn issue_access_token(
                 return Ok(Err(invalid()));
             };
             if !verify_token_hash(&client_secret, &app.client_secret_hash) {
-                record_failed_authentication(conn, &app, address)?;
+                record_failed_authentication(conn, &app, address, request_id.as_deref())?;
                 return Ok(Err(invalid()));
             }
             repo::delete_expired_tokens(conn, now())?;
@@ -182,28 +205,18 @@ fn record_failed_authentication(
     conn: &mut Conn,
     app: &ApplicationRow,
     address: Option<std::net::IpAddr>,
+    request_id: Option<&str>,
 ) -> Result<(), DomainError> {
-    crate::store::audit::insert_event(
+    record(
         conn,
-        &crate::store::audit::AuditEventRow {
-            id: new_id(),
-            tenant_id: app.tenant_id.clone(),
-            occurred_at: now(),
-            actor: "anonymous".to_owned(),
-            action: "auth.failed".to_owned(),
-            resource_type: "Application".to_owned(),
-            resource_id: app.id.clone(),
-            detail: Some(
-                serde_json::json!({
-                    "client_id": app.client_id,
-                    "address": address.map(|a| a.to_string()),
-                    "reason": "wrong client secret",
-                })
-                .to_string(),
-            ),
-        },
-    )?;
-    Ok(())
+        NewEvent::refused(&app.tenant_id, request_id, "Application", &app.id).detail(
+            serde_json::json!({
+                "client_id": app.client_id,
+                "address": address.map(|a| a.to_string()),
+                "reason": "wrong client secret",
+            }),
+        ),
+    )
 }
 
 /// Stores a new token of `kind` for `app`; returns its id and the token itself.

@@ -4,10 +4,11 @@
 
 use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::audit::{NewEvent, record};
 use super::tenants::{TOKEN_KIND_SCIM, insert_token};
-use super::{DomainError, now, record_event};
+use super::{DomainError, now};
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
 use crate::store::{Conn, Scope, Store};
 use crate::time::format_time;
@@ -94,20 +95,26 @@ fn token_not_found(id: &str) -> DomainError {
 }
 
 /// Every audit event about a token is written here (`token.created`,
-/// `token.revoked`).
+/// `token.revoked`): by the request's Management Application, or by the CLI when
+/// `by` is `None`.
 fn record_token_event(
     conn: &mut Conn,
-    actor: &Scope,
+    tenant_id: &str,
+    by: Option<&Scope>,
     action: &str,
     token_id: &str,
     detail: serde_json::Value,
 ) -> Result<(), DomainError> {
-    record_event(conn, actor, "Token", action, token_id, detail)
+    let event = match by {
+        Some(scope) => NewEvent::by(scope, "Token", action, token_id),
+        None => NewEvent::by_cli(tenant_id, "Token", action, token_id),
+    };
+    record(conn, event.detail(detail))
 }
 
 fn issue(
     conn: &mut Conn,
-    actor: &Scope,
+    by: Option<&Scope>,
     app: &ApplicationRow,
     expires_at: Option<NaiveDateTime>,
 ) -> Result<IssuedToken, DomainError> {
@@ -115,7 +122,8 @@ fn issue(
     let expires = expires_at.map(format_time);
     record_token_event(
         conn,
-        actor,
+        &app.tenant_id,
+        by,
         "token.created",
         &id,
         json!({ "app_id": app.id, "expires": expires }),
@@ -127,11 +135,16 @@ fn issue(
     })
 }
 
-fn revoke(conn: &mut Conn, actor: &Scope, id: &str) -> Result<(), DomainError> {
-    if !repo::delete_token(conn, &actor.tenant_id, id, TOKEN_KIND_SCIM)? {
+fn revoke(
+    conn: &mut Conn,
+    tenant_id: &str,
+    by: Option<&Scope>,
+    id: &str,
+) -> Result<(), DomainError> {
+    if !repo::delete_token(conn, tenant_id, id, TOKEN_KIND_SCIM)? {
         return Err(token_not_found(id));
     }
-    record_token_event(conn, actor, "token.revoked", id, json!({}))
+    record_token_event(conn, tenant_id, by, "token.revoked", id, Value::Null)
 }
 
 /// A new long-lived SCIM token for an application of the caller's tenant (the
@@ -152,7 +165,7 @@ pub async fn create_token(
                 repo::find_application(conn, &scope.tenant_id, &app_id)?.ok_or_else(|| {
                     DomainError::NotFound(format!("Application '{app_id}' not found"))
                 })?;
-            issue(conn, &scope, &app, expires_at)
+            issue(conn, Some(&scope), &app, expires_at)
         })
         .await
 }
@@ -178,18 +191,15 @@ fn list_of_tenant(conn: &mut Conn, tenant_id: &str) -> Result<Vec<TokenInfo>, Do
 pub async fn revoke_token(store: &Store, scope: &Scope, id: String) -> Result<(), DomainError> {
     require_management(scope)?;
     let scope = scope.clone();
-    store.write(move |conn| revoke(conn, &scope, &id)).await
+    store
+        .write(move |conn| revoke(conn, &scope.tenant_id, Some(&scope), &id))
+        .await
 }
 
 /// The tenant named `tenant_name`, for the CLI.
 fn tenant_named(conn: &mut Conn, tenant_name: &str) -> Result<TenantRow, DomainError> {
     repo::find_tenant_by_name(conn, tenant_name)?
         .ok_or_else(|| DomainError::NotFound(format!("no tenant named '{tenant_name}'")))
-}
-
-/// Who the CLI's changes are recorded as in the audit log.
-fn cli_actor(tenant: &TenantRow) -> Scope {
-    Scope::new(tenant.id.as_str().into(), "cli".into(), true)
 }
 
 /// `roster token create`: a new long-lived SCIM token for the tenant named
@@ -214,7 +224,7 @@ pub fn create_scim_token(
             ))
         })?,
     };
-    issue(conn, &cli_actor(&tenant), &app, expires_at)
+    issue(conn, None, &app, expires_at)
 }
 
 /// `roster token list`.
@@ -234,5 +244,5 @@ pub fn revoke_tenant_token(
     id: &str,
 ) -> Result<(), DomainError> {
     let tenant = tenant_named(conn, tenant_name)?;
-    revoke(conn, &cli_actor(&tenant), id)
+    revoke(conn, &tenant.id, None, id)
 }

@@ -9,6 +9,7 @@ use super::assignments::{
     self, AppAssignment, AppAssignmentInput, SocialAccount, serialize_limited,
 };
 use super::attributes::AttributeDocument;
+use super::audit::{NewEvent, changed_attributes};
 use super::modify::{check_version, modify_with_retry};
 use super::paging::{ListQuery, in_order};
 use super::{DomainError, new_id, now};
@@ -24,7 +25,7 @@ use crate::store::users::{
 pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_user_document;
-use crate::urn::ENTERPRISE_USER;
+use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
 
 /// Lifecycle status of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,7 @@ pub(crate) fn insert_new_user(
                 "the token's application no longer exists".into(),
             ));
         }
-        assignments::assign(conn, &scope.tenant_id, &id, &scope.app_id, created)?;
+        assignments::assign(conn, scope, &id, &scope.app_id, created)?;
     }
     if let Some(apps) = &roster.apps {
         assignments::apply_app_inputs(conn, scope, &id, apps, created)?;
@@ -275,6 +276,21 @@ fn write_user(
         Some(apps) => assignments::apply_app_inputs(conn, scope, id, apps, now())?,
         None => false,
     };
+    let mut changed = changed_attributes(&current_attributes, &attributes);
+    changed.extend(
+        [
+            (custom_data != current.custom_data, "customData"),
+            (birthday != current.birthday, "birthday"),
+            (apps_changed, "apps"),
+        ]
+        .into_iter()
+        .filter(|(differs, _)| *differs)
+        .map(|(_, name)| format!("{ROSTER_USER}:{name}")),
+    );
+    if password_hash.is_some() {
+        changed.push("password".to_owned());
+    }
+    changed.sort();
     let doc = Value::Object(attributes);
     let unchanged = password_hash.is_none()
         && !apps_changed
@@ -312,12 +328,11 @@ fn write_user(
     if let Some(hash) = &password_hash {
         repo::set_password_hash(conn, &scope.tenant_id, id, Some(hash))?;
     }
-    record(
+    super::audit::record(
         conn,
-        scope,
-        action,
-        id,
-        json!({"userName": doc["userName"]}),
+        NewEvent::by(scope, "User", action, id)
+            .changed(changed)
+            .detail(json!({"userName": doc["userName"]})),
     )?;
     load_user(conn, scope, id).map(Some)
 }
@@ -425,6 +440,7 @@ pub async fn look_up_users(
             sort: query.sort.as_ref(),
             window,
             with_extras: true,
+            matching: None,
         };
         let mut rows = repo::search_users(conn, &search)?;
         if wanted > WHOLE_LOOKUP_USERS && rows.len() as i64 > WHOLE_LOOKUP_USERS {

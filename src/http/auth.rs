@@ -6,9 +6,10 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::AppState;
+use super::request_id::RequestId;
 use crate::domain::tenants::authenticate_bearer;
 use crate::scim::ScimError;
 use crate::store::Scope;
@@ -23,17 +24,23 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
         let names_a_resource = !has_encoded_control(req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::internal_with("service state missing"))?;
             let token = token?;
-            let scope = authenticate_bearer(&state.store, &state.tokens, token).await?;
+            let scope =
+                authenticate_bearer(&state.store, &state.tokens, token, request_id.as_deref())
+                    .await?;
             if !names_a_resource {
                 return Err(ScimError::not_found(
                     "no resource has an id with a control character",
                 ));
             }
-            Ok(Caller(scope))
+            Ok(Caller(match request_id {
+                Some(id) => scope.for_request(&id),
+                None => scope,
+            }))
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The management REST API under `/v1`: applications and their credentials, SCIM
-//! tokens (issued, listed, revoked), sign-in records and the audit log. Plain JSON; errors are SCIM Errors.
+//! tokens (issued, listed, revoked), sign-in records and the audit log (`audit.rs`).
+//! Plain JSON; errors are SCIM Errors.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,16 +10,13 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::params::{QueryParams, base_url};
+use super::params::base_url;
 use super::routes::{Endpoint, Routes};
-use crate::domain::DomainError;
 use crate::domain::apps::{self, ApplicationSettings};
-use crate::domain::audit;
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
 use crate::domain::tokens::{self, Expiry};
+use crate::scim::ScimError;
 use crate::scim::users::render_user;
-use crate::scim::{ScimError, format_time};
-use crate::text_rules::check_controls;
 
 pub fn routes(r: &mut Routes<'_>) {
     r.add(Endpoint::new("/apps").get(list_apps).post(create_app))
@@ -33,7 +31,7 @@ pub fn routes(r: &mut Routes<'_>) {
         .add(Endpoint::new("/tokens").get(list_tokens).post(create_token))
         .add(Endpoint::new("/tokens/{id}").delete(revoke_token))
         .add(Endpoint::new("/signins").post(sign_in))
-        .add(Endpoint::new("/audit-events").get(audit_events));
+        .add(Endpoint::new("/audit-events").get(super::audit::audit_events));
 }
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
@@ -271,44 +269,4 @@ async fn sign_in(
     );
     body.insert("claims".into(), signed_in.claims);
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
-}
-
-async fn audit_events(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Caller(scope): Caller,
-) -> Result<HttpResponse, ScimError> {
-    let params = QueryParams::from_request(&req);
-    let resource_id = params.get("resource_id").map(str::to_owned);
-    // PostgreSQL refuses NUL in a parameter; no id holds a control character.
-    if let Some(id) = &resource_id {
-        check_controls(id, false, || "resource_id".to_owned())
-            .map_err(|e| ScimError::invalid_value(e.to_string()))?;
-    }
-    let limit = params
-        .get("limit")
-        .map(|l| {
-            l.parse::<i64>()
-                .map_err(|_| ScimError::invalid_value("'limit' must be an integer"))
-        })
-        .transpose()?
-        .unwrap_or(100)
-        .clamp(1, 1000);
-    let events = audit::read_events(&state.store, &scope, resource_id, limit).await?;
-    let events = events
-        .into_iter()
-        .map(|e| {
-            let detail = e
-                .detail
-                .map(|d| serde_json::from_str::<Value>(&d))
-                .transpose()
-                .map_err(|_| DomainError::Corrupt(format!("detail of audit event {}", e.id)))?;
-            Ok(json!({
-                "id": e.id, "occurred_at": format_time(e.occurred_at), "actor": e.actor, "action": e.action,
-                "resource_type": e.resource_type, "resource_id": e.resource_id,
-                "detail": detail,
-            }))
-        })
-        .collect::<Result<Vec<Value>, DomainError>>()?;
-    Ok(json_response(StatusCode::OK, &json!({ "events": events })))
 }

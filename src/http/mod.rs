@@ -3,6 +3,7 @@
 //! error into a SCIM Error response.
 //! Handlers are thin: read the request, call `scim`/`domain`, write the response.
 
+mod audit;
 mod auth;
 mod body;
 mod discovery;

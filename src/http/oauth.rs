@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::proxy::client_address;
+use super::request_id::RequestId;
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use super::throttle::MAX_COUNTED_CLIENT_ID;
 use crate::domain::DomainError;
@@ -162,19 +163,26 @@ pub async fn token(
     if client_id.len() > MAX_COUNTED_CLIENT_ID {
         return Err(failed("client authentication failed".to_owned()));
     }
-    let token = issue_access_token(&state.store, client_id.clone(), client_secret, address)
-        .await
-        .map_err(|e| match e {
-            DomainError::Unauthorized(detail) => failed(detail),
-            other => {
-                tracing::error!(error = %other, "token issue failed");
-                OAuthError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the token could not be issued",
-                )
-            }
-        })?;
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+    let token = issue_access_token(
+        &state.store,
+        client_id.clone(),
+        client_secret,
+        address,
+        request_id,
+    )
+    .await
+    .map_err(|e| match e {
+        DomainError::Unauthorized(detail) => failed(detail),
+        other => {
+            tracing::error!(error = %other, "token issue failed");
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be issued",
+            )
+        }
+    })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(token))

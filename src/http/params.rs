@@ -31,6 +31,19 @@ impl<'a> QueryParams<'a> {
         self.position(name).map(|at| self.0[at].1.as_ref())
     }
 
+    /// Every value of `name`, in order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_ref())
+    }
+
+    /// The parameters' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(key, _)| key.as_ref())
+    }
+
     /// Takes out the first value of `name`, leaving the others in order.
     fn take(&mut self, name: &str) -> Option<String> {
         let at = self.position(name)?;

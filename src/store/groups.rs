@@ -11,6 +11,10 @@ use super::dynamic::{execute_dynamic, load_dynamic, load_dynamic_columns};
 use super::schema::{group_members, groups, users};
 use super::scope::{Scope, and_member_visible};
 use super::sql::{SqlBuilder, SqlParam};
+use super::substring::{
+    IndexedTerms, count_candidates, index_row, indexed_terms, push_candidates, tenant_key_range,
+    unindex_row,
+};
 use super::users::{
     PlannedRow, PlannedSqlColumns, UserSort, UserWindow, push_keyset, push_order_key,
 };
@@ -91,7 +95,7 @@ pub struct GroupOfUser {
 
 pub fn insert_group(conn: &mut Conn, row: &NewGroupRow) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::insert_into(groups::table).values(row).execute(c))?;
-    Ok(())
+    index_row(conn, ResourceTable::Groups, &row.id)
 }
 
 pub fn find_group(
@@ -138,10 +142,14 @@ pub fn update_group(
     )
     .set(changes)
     .execute(c))?;
+    if updated > 0 {
+        index_row(conn, ResourceTable::Groups, id)?;
+    }
     Ok(updated > 0)
 }
 
 pub fn delete_group(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+    unindex_row(conn, ResourceTable::Groups, tenant_id, id)?;
     let deleted = with_conn!(conn, c => diesel::delete(
         groups::table.filter(groups::tenant_id.eq(tenant_id)).filter(groups::id.eq(id)),
     )
@@ -392,8 +400,8 @@ pub fn plan_group_search(
             b.push("CAST(NULL AS TEXT)");
         }
     }
-    b.push(" AS sort_key FROM groups g WHERE g.tenant_id = ");
-    b.text(tenant_id);
+    b.push(" AS sort_key");
+    push_groups_from(conn, &mut b, tenant_id, filter)?;
     if let Some(filter) = filter {
         b.push(" AND ");
         push_group_condition(&mut b, tenant_id, app_id, filter)?;
@@ -432,6 +440,37 @@ pub fn plan_group_search(
     Ok(rows.into_iter().map(PlannedRow::from_columns).collect())
 }
 
+/// The trigram index's terms for a search of groups by `filter` (SQLite).
+fn trigram_terms(backend: super::Backend, filter: Option<&Resolved>) -> Option<IndexedTerms> {
+    let filter = filter.filter(|_| backend == super::Backend::Sqlite)?;
+    indexed_terms(filter, ResourceTable::Groups)
+}
+
+/// ` FROM … WHERE g.tenant_id = …`: the tenant's groups, or the trigram index's
+/// candidates among them when it narrows `filter` (CROSS JOIN keeps them the outer
+/// loop).
+fn push_groups_from(
+    conn: &mut Conn,
+    b: &mut SqlBuilder,
+    tenant_id: &str,
+    filter: Option<&Resolved>,
+) -> Result<(), StoreError> {
+    match trigram_terms(conn.backend(), filter) {
+        Some(terms) => {
+            let range = tenant_key_range(conn, tenant_id)?;
+            b.push(" FROM group_search s CROSS JOIN groups g ON g.search_key = s.rowid WHERE ");
+            push_candidates(b, ResourceTable::Groups, &terms, range);
+            b.push(" AND ");
+        }
+        None => {
+            b.push(" FROM groups g WHERE ");
+        }
+    }
+    b.push("g.tenant_id = ");
+    b.text(tenant_id);
+    Ok(())
+}
+
 /// The groups of a tenant with these ids, in no particular order.
 pub fn groups_by_ids(
     conn: &mut Conn,
@@ -453,8 +492,15 @@ pub fn count_groups(
 ) -> Result<i64, StoreError> {
     let (tenant_id, app_id) = (&*scope.tenant_id, scope.limiting_app());
     let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT COUNT(*) AS count FROM groups g WHERE g.tenant_id = ");
-    b.text(tenant_id);
+    if let Some(terms) = trigram_terms(conn.backend(), filter)
+        && terms.exact
+        && app_id.is_none()
+    {
+        let range = tenant_key_range(conn, tenant_id)?;
+        return count_candidates(conn, ResourceTable::Groups, &terms, range);
+    }
+    b.push("SELECT COUNT(*) AS count");
+    push_groups_from(conn, &mut b, tenant_id, filter)?;
     if let Some(filter) = filter {
         b.push(" AND ");
         push_group_condition(&mut b, tenant_id, app_id, filter)?;

@@ -20,6 +20,7 @@ pub mod query;
 pub mod refold;
 pub mod scope;
 pub mod sql;
+pub mod substring;
 pub mod tenants;
 pub mod timestamp;
 pub mod users;

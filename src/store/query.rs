@@ -315,11 +315,21 @@ pub fn push_user_condition(
     app_id: Option<&str>,
     filter: &Resolved,
 ) -> Result<(), ResolveError> {
+    Translator::of_users(tenant_id, app_id).condition(builder, filter)
+}
+
+/// [`push_user_condition`] for a search that reaches each user on its own (from an
+/// index's candidates, or in order until a page is full): a multi-valued attribute is
+/// tested on that user's rows, never by collecting every matching row of the tenant.
+pub fn push_user_condition_per_row(
+    builder: &mut SqlBuilder,
+    tenant_id: &str,
+    app_id: Option<&str>,
+    filter: &Resolved,
+) -> Result<(), ResolveError> {
     Translator {
-        element: None,
-        tenant_id,
-        app_id,
-        table: ResourceTable::Users,
+        values_per_row: true,
+        ..Translator::of_users(tenant_id, app_id)
     }
     .condition(builder, filter)
 }
@@ -360,13 +370,7 @@ impl<'f> ValueLookup<'f> {
     /// The condition on `user_values v` that selects the matching rows of tenant
     /// `tenant_id`; the same rows `u.id IN (…)` would select.
     pub fn push_condition(&self, b: &mut SqlBuilder, tenant_id: &str) {
-        Translator {
-            element: None,
-            tenant_id,
-            app_id: None,
-            table: ResourceTable::Users,
-        }
-        .values_of(b, self.attribute);
+        Translator::of_users(tenant_id, None).values_of(b, self.attribute);
         b.push(" AND ");
         value_compare(b, VALUE_COLUMN, CompareOp::Eq, self.value);
     }
@@ -385,6 +389,7 @@ pub fn push_group_condition(
         tenant_id,
         app_id,
         table: ResourceTable::Groups,
+        values_per_row: false,
     }
     .condition(builder, filter)
 }
@@ -397,6 +402,7 @@ enum Carried {
     KeyIn(&'static str, Option<&'static str>),
 }
 
+#[derive(Clone, Copy)]
 struct Translator<'t> {
     /// Inside a value filter: the multi-valued attribute whose row is `v`.
     element: Option<&'static str>,
@@ -404,9 +410,22 @@ struct Translator<'t> {
     /// A regular application's scope; `None` for the Management Application.
     app_id: Option<&'t str>,
     table: ResourceTable,
+    /// Test a user's multi-valued attributes on its own rows (a correlated
+    /// `EXISTS`) rather than as `u.id IN` the tenant's matching rows.
+    values_per_row: bool,
 }
 
-impl Translator<'_> {
+impl<'t> Translator<'t> {
+    fn of_users(tenant_id: &'t str, app_id: Option<&'t str>) -> Self {
+        Translator {
+            element: None,
+            tenant_id,
+            app_id,
+            table: ResourceTable::Users,
+            values_per_row: false,
+        }
+    }
+
     fn condition(&self, b: &mut SqlBuilder, filter: &Resolved) -> Result<(), ResolveError> {
         match filter {
             Resolved::And(x, y) | Resolved::Or(x, y) => {
@@ -452,9 +471,7 @@ impl Translator<'_> {
                 b.push(" AND ");
                 Translator {
                     element: Some(attribute),
-                    tenant_id: self.tenant_id,
-                    app_id: self.app_id,
-                    table: self.table,
+                    ..*self
                 }
                 .condition(b, filter)?;
                 b.push(")");
@@ -612,12 +629,18 @@ impl Translator<'_> {
 
     /// `u.id IN (SELECT v.user_id FROM user_values v WHERE …` — uncorrelated, so the
     /// `(tenant_id, attribute, value_ci)` index answers look-ups such as
-    /// `emails.value eq`; the caller adds conditions and the closing parenthesis.
+    /// `emails.value eq` — or, testing each user on its own rows, `EXISTS (…`; the
+    /// caller adds conditions and the closing parenthesis.
     fn open_values(&self, b: &mut SqlBuilder, attribute: &str) {
         if self.table == ResourceTable::Groups {
             b.push("g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ");
             b.text(self.tenant_id);
             and_member_visible(b, self.app_id);
+            return;
+        }
+        if self.values_per_row {
+            b.push("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attribute = ");
+            b.text(attribute);
             return;
         }
         b.push("u.id IN (SELECT v.user_id FROM user_values v WHERE ");

@@ -15,7 +15,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde_json::Value;
 
+use super::query::ResourceTable;
 use super::schema::{groups, user_values, users};
+use super::substring::index_row;
 use super::users::{UserLookupColumns, VALUE_ROWS_PER_INSERT, value_rows};
 use super::{Backend, Conn, StoreError};
 use crate::casefold::{FOLD_VERSION, fold};
@@ -86,20 +88,23 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
         };
         let lookup = UserLookupColumns::from_attributes(&doc);
         let values = value_rows(&user.tenant_id, &user.id, &doc);
-        let written = with_conn!(conn, c => c.transaction(|c| {
-            diesel::update(users::table.filter(users::id.eq(&user.id)))
-                .set(&lookup)
-                .execute(c)?;
-            diesel::delete(user_values::table.filter(user_values::user_id.eq(&user.id)))
-                .execute(c)?;
-            for chunk in values.chunks(VALUE_ROWS_PER_INSERT) {
-                diesel::insert_into(user_values::table).values(chunk).execute(c)?;
-            }
-            diesel::QueryResult::Ok(())
-        }));
+        let written = in_savepoint(conn, |conn| {
+            with_conn!(conn, c => {
+                diesel::update(users::table.filter(users::id.eq(&user.id)))
+                    .set(&lookup)
+                    .execute(c)?;
+                diesel::delete(user_values::table.filter(user_values::user_id.eq(&user.id)))
+                    .execute(c)?;
+                for chunk in values.chunks(VALUE_ROWS_PER_INSERT) {
+                    diesel::insert_into(user_values::table).values(chunk).execute(c)?;
+                }
+                diesel::QueryResult::Ok(())
+            })?;
+            index_row(conn, ResourceTable::Users, &user.id)
+        });
         match written {
             Ok(()) => refolded.users += 1,
-            Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::UniqueViolation(_)) => {
                 refolded.conflicts += 1;
                 tracing::warn!(
                     user = %user.id,
@@ -108,7 +113,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
                      this one keeps its old look-up key until one of them is renamed"
                 );
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(err),
         }
     }
     for group in non_ascii_documents(conn, "groups")? {
@@ -120,14 +125,15 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
             continue;
         };
         let folded = fold(name);
-        let written = with_conn!(conn, c => c.transaction(|c| {
-            diesel::update(groups::table.filter(groups::id.eq(&group.id)))
+        let written = in_savepoint(conn, |conn| {
+            with_conn!(conn, c => diesel::update(groups::table.filter(groups::id.eq(&group.id)))
                 .set(groups::display_name_ci.eq(&folded))
-                .execute(c)
-        }));
+                .execute(c))?;
+            index_row(conn, ResourceTable::Groups, &group.id)
+        });
         match written {
-            Ok(_) => refolded.groups += 1,
-            Err(err) if is_unique_violation(&err) => {
+            Ok(()) => refolded.groups += 1,
+            Err(StoreError::UniqueViolation(_)) => {
                 refolded.conflicts += 1;
                 tracing::warn!(
                     group = %group.id,
@@ -136,7 +142,7 @@ pub fn refold(conn: &mut Conn) -> Result<Refolded, StoreError> {
                      this one keeps its old look-up key until one of them is renamed"
                 );
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(err),
         }
     }
     Ok(refolded)
@@ -153,9 +159,13 @@ fn non_ascii_documents(conn: &mut Conn, table: &str) -> Result<Vec<StoredDocumen
     Ok(with_conn!(conn, c => diesel::sql_query(&query).load::<StoredDocument>(c))?)
 }
 
-fn is_unique_violation(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+/// Runs `f` in a transaction of its own (a savepoint inside the caller's).
+fn in_savepoint(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    match conn {
+        Conn::Sqlite(c) => c.transaction(|c| f(&mut Conn::Sqlite(c))),
+        Conn::Postgres(c) => c.transaction(|c| f(&mut Conn::Postgres(c))),
+    }
 }

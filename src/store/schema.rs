@@ -105,6 +105,9 @@ diesel::table! {
         resource_type -> Text,
         resource_id -> Text,
         detail -> Nullable<Text>,
+        actor_management -> Bool,
+        request_id -> Nullable<Text>,
+        changed -> Nullable<Text>,
     }
 }
 

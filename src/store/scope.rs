@@ -5,7 +5,7 @@
 //! assigned to it (a `user_apps` row), every group, and of a group's members only
 //! the groups and those users. A user out of reach is answered exactly like one
 //! that does not exist: every read, filter, count, sort and write over users,
-//! members, managers and assignments goes through the functions below.
+//! members, managers, assignments and audit events goes through the functions below.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub struct Scope {
     /// The application the token was issued to.
     pub app_id: Arc<str>,
     reach: Reach,
+    /// The request being served (its `X-Request-Id`), which audit events name.
+    pub request_id: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,15 @@ impl Scope {
             tenant_id,
             app_id,
             reach,
+            request_id: None,
+        }
+    }
+
+    /// This scope serving the request `request_id`.
+    pub fn for_request(self, request_id: &str) -> Scope {
+        Scope {
+            request_id: Some(request_id.into()),
+            ..self
         }
     }
 
@@ -104,6 +115,19 @@ pub fn and_member_visible(b: &mut SqlBuilder, app: Option<&str>) {
         b.push(" AND (gm.member_type = 'Group' OR ");
         push_user_visible(b, app_id, "gm.member_id");
         b.push(")");
+    }
+}
+
+/// Appends ` AND` the condition that the audit event `e` is within the reach of `app`:
+/// the application's own actions, and events about the users assigned to it;
+/// nothing for the whole tenant.
+pub fn and_event_visible(b: &mut SqlBuilder, app: Option<&str>) {
+    if let Some(app_id) = app {
+        b.push(" AND (e.actor = ");
+        b.text(app_id);
+        b.push(" OR (e.resource_type = 'User' AND ");
+        push_user_visible(b, app_id, "e.resource_id");
+        b.push("))");
     }
 }
 

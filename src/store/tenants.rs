@@ -46,11 +46,17 @@ pub struct TokenRow {
 
 pub fn insert_tenant(conn: &mut Conn, row: &TenantRow) -> Result<(), StoreError> {
     with_conn!(conn, c => diesel::insert_into(tenants::table).values(row).execute(c))?;
+    super::substring::assign_tenant_prefix(conn, &row.id)?;
     Ok(())
 }
 
 pub fn count_tenants(conn: &mut Conn) -> Result<i64, StoreError> {
     Ok(with_conn!(conn, c => tenants::table.count().get_result(c))?)
+}
+
+/// Every tenant's id.
+pub fn tenant_ids(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+    Ok(with_conn!(conn, c => tenants::table.select(tenants::id).order(tenants::id).load(c))?)
 }
 
 pub fn find_tenant_by_name(conn: &mut Conn, name: &str) -> Result<Option<TenantRow>, StoreError> {

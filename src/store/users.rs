@@ -18,13 +18,17 @@ use super::dynamic::{StatementShape, load_dynamic, load_dynamic_columns, load_fi
 use super::schema::{tenants, user_values, users};
 use super::scope::{Scope, and_searched_user_visible, and_user_visible};
 use super::sql::{SqlBuilder, SqlParam};
+use super::substring::{
+    IndexedTerms, count_candidates, index_row, indexed_terms, push_candidates, tenant_key_range,
+    unindex_row,
+};
 use super::timestamp::{OptionalStoredTimestamp, StoredTimestamp};
 use super::{Conn, StoreError};
 use crate::casefold::fold;
 use crate::schema::{ResolveError, Resolved, Target};
 use crate::store::query::{
-    IndexedColumn, ResourceTable, ValueLookup, push_sort_key, push_user_condition,
-    single_indexed_equality,
+    IndexedColumn, ResourceTable, ValueLookup, is_user_index_lookup, push_sort_key,
+    push_user_condition, push_user_condition_per_row, single_indexed_equality,
 };
 use crate::with_conn;
 
@@ -161,8 +165,9 @@ pub fn insert_user(
         for chunk in values.chunks(VALUE_ROWS_PER_INSERT) {
             diesel::insert_into(user_values::table).values(chunk).execute(c)?;
         }
-        Ok(())
-    })
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    index_row(conn, ResourceTable::Users, &row.id)
 }
 
 /// Writes `changes` if the stored version is still `expected_version`; false when
@@ -175,7 +180,7 @@ pub fn update_user(
     changes: &UserChanges,
     values: &[UserValueRow],
 ) -> Result<bool, StoreError> {
-    with_conn!(conn, c => {
+    let updated = with_conn!(conn, c => {
         let updated = diesel::update(
             users::table
                 .filter(users::tenant_id.eq(tenant_id))
@@ -191,8 +196,12 @@ pub fn update_user(
         for chunk in values.chunks(VALUE_ROWS_PER_INSERT) {
             diesel::insert_into(user_values::table).values(chunk).execute(c)?;
         }
-        Ok(true)
-    })
+        Ok::<_, diesel::result::Error>(true)
+    })?;
+    if updated {
+        index_row(conn, ResourceTable::Users, id)?;
+    }
+    Ok(updated)
 }
 
 /// Sets or clears the password hash of a user.
@@ -211,6 +220,7 @@ pub fn set_password_hash(
 }
 
 pub fn delete_user(conn: &mut Conn, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+    unindex_row(conn, ResourceTable::Users, tenant_id, id)?;
     let deleted = with_conn!(conn, c => {
         let deleted = diesel::delete(
             users::table.filter(users::tenant_id.eq(tenant_id)).filter(users::id.eq(id)),
@@ -286,6 +296,9 @@ pub struct UserSearch<'a> {
     /// Read each user's [`StoredExtras`] in the same statement: worth it for the few
     /// rows of a look-up, while a page of many users loads them in batches.
     pub with_extras: bool,
+    /// How many users match, when the caller counted them first: a substring search
+    /// with many matches then finds its page by walking the users in order.
+    pub matching: Option<i64>,
 }
 
 /// One user found by a search.
@@ -501,7 +514,8 @@ pub fn plan_user_search(
     conn: &mut Conn,
     search: &UserSearch,
 ) -> Result<Vec<PlannedRow>, StoreError> {
-    let b = search_statement_selecting(conn.backend(), search, Selected::Plan)?;
+    let walk = Walk::of(conn, search)?;
+    let b = search_statement_selecting(conn.backend(), search, walk, Selected::Plan)?;
     let rows: Vec<(String, i64, Option<String>)> =
         load_dynamic_columns::<PlannedSqlColumns, _>(conn, &b)?;
     Ok(rows.into_iter().map(PlannedRow::from_columns).collect())
@@ -522,7 +536,8 @@ pub fn users_by_ids(
 
 /// Runs a search; returns the users with the position each one ends at.
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, StoreError> {
-    let b = search_statement(conn.backend(), search)?;
+    let walk = Walk::of(conn, search)?;
+    let b = search_statement_selecting(conn.backend(), search, walk, Selected::Rows)?;
     if search.with_extras {
         let rows = match equality_lookup(search) {
             Some((column, one_app)) => load_equality_lookup(conn, &b, column, one_app)?,
@@ -538,13 +553,60 @@ pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHi
     }
 }
 
-/// The SQL of a search on `backend`: where a filter, a sort and a page become one
-/// statement.
-fn search_statement(
-    backend: super::Backend,
-    search: &UserSearch,
-) -> Result<SqlBuilder, StoreError> {
-    search_statement_selecting(backend, search, Selected::Rows)
+/// Where a search finds its users.
+enum Walk<'f> {
+    /// The tenant's users, in the order of their index (`users_tenant_id` for id).
+    Tenant,
+    /// The tenant's users in id order, each tested by the filter on its own rows: a
+    /// substring search whose matches are dense, so that its page is a few rows away.
+    TenantTestingEach,
+    /// The matching value rows of an unsorted look-up by value (SQLite): see
+    /// [`ValueLookup`].
+    Values(ValueLookup<'f>),
+    /// The trigram index's candidates in the tenant's key range (SQLite), each
+    /// tested by the filter on its own rows.
+    Trigrams(IndexedTerms, (i64, i64)),
+}
+
+impl<'f> Walk<'f> {
+    fn of(conn: &mut Conn, search: &UserSearch<'f>) -> Result<Walk<'f>, StoreError> {
+        let backend = conn.backend();
+        if let Some(terms) = trigram_terms(backend, search.filter) {
+            // Walking in id order reads about (rows wanted) × (users / matches) rows
+            // before the page is full; the index's way reads every match.
+            if let (None, Some(matching)) = (search.sort, search.matching) {
+                let wanted = match &search.window {
+                    UserWindow::Offset { offset, limit } => offset + limit,
+                    UserWindow::After { limit, .. } => *limit,
+                };
+                let users = tenant_user_count(conn, &search.scope.tenant_id)?;
+                if wanted.saturating_mul(users) < matching.saturating_mul(matching) {
+                    return Ok(Walk::TenantTestingEach);
+                }
+            }
+            let range = tenant_key_range(conn, &search.scope.tenant_id)?;
+            return Ok(Walk::Trigrams(terms, range));
+        }
+        let value_lookup = search
+            .filter
+            .filter(|_| search.sort.is_none() && backend == super::Backend::Sqlite)
+            .and_then(|filter| ValueLookup::of(filter, backend));
+        Ok(value_lookup.map_or(Walk::Tenant, Walk::Values))
+    }
+}
+
+/// The trigram index's terms for a search of `filter`, when the index is the way to
+/// its users (SQLite): it narrows the filter, and no equality look-up does better.
+fn trigram_terms(backend: super::Backend, filter: Option<&Resolved>) -> Option<IndexedTerms> {
+    let filter = filter
+        .filter(|filter| backend == super::Backend::Sqlite && !is_user_index_lookup(filter))?;
+    indexed_terms(filter, ResourceTable::Users)
+}
+
+/// Whether a search of `filter` is answered by the trigram index, whose count is
+/// cheap: its caller counts first and tells the search ([`UserSearch::matching`]).
+pub fn counts_first(backend: super::Backend, filter: Option<&Resolved>) -> bool {
+    trigram_terms(backend, filter).is_some()
 }
 
 /// What a search statement reads of each user it finds.
@@ -556,9 +618,12 @@ enum Selected {
     Plan,
 }
 
+/// The SQL of a search on `backend`: where a filter, a sort and a page become one
+/// statement.
 fn search_statement_selecting(
     backend: super::Backend,
     search: &UserSearch,
+    walk: Walk,
     selected: Selected,
 ) -> Result<SqlBuilder, StoreError> {
     let (tenant_id, app_id) = (&*search.scope.tenant_id, search.scope.limiting_app());
@@ -587,31 +652,25 @@ fn search_statement_selecting(
     // whose values match twice is one row; v.user_id comes in index order, so the
     // grouping needs no sort. PostgreSQL answers `IN (…)` with a semi-join of its own
     // and planned the grouped join worse.
-    let value_lookup = search
-        .filter
-        .filter(|_| search.sort.is_none() && backend == super::Backend::Sqlite)
-        .and_then(|filter| ValueLookup::of(filter, backend));
-    let order_column = if value_lookup.is_some() {
+    let order_column = if matches!(walk, Walk::Values(_)) {
         "v.user_id"
     } else {
         "u.id"
     };
-    match &value_lookup {
-        Some(lookup) => {
-            b.push(" FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
-            lookup.push_condition(&mut b, tenant_id);
-            b.push(" AND u.tenant_id = ");
-            b.text(tenant_id);
-        }
-        None => {
-            b.push(" FROM users u WHERE u.tenant_id = ");
-            b.text(tenant_id);
-        }
-    }
+    push_walk_from(&mut b, &walk, tenant_id);
     and_searched_user_visible(&mut b, app_id);
-    if let (None, Some(filter)) = (&value_lookup, search.filter) {
-        b.push(" AND ");
-        push_user_condition(&mut b, tenant_id, app_id, filter)?;
+    if let Some(filter) = search.filter {
+        match walk {
+            Walk::Values(_) => {}
+            Walk::Tenant => {
+                b.push(" AND ");
+                push_user_condition(&mut b, tenant_id, app_id, filter)?;
+            }
+            Walk::TenantTestingEach | Walk::Trigrams(..) => {
+                b.push(" AND ");
+                push_user_condition_per_row(&mut b, tenant_id, app_id, filter)?;
+            }
+        }
     }
     let descending = search.sort.is_some_and(|s| s.descending);
     let (limit, offset) = match &search.window {
@@ -625,7 +684,7 @@ fn search_statement_selecting(
         }
     };
     let direction = if descending { "DESC" } else { "ASC" };
-    if value_lookup.is_some() {
+    if matches!(walk, Walk::Values(_)) {
         b.push(" GROUP BY ").push(order_column);
     }
     b.push(" ORDER BY ");
@@ -647,6 +706,28 @@ fn search_statement_selecting(
         b.param(SqlParam::BigInt(offset));
     }
     Ok(b)
+}
+
+/// `FROM … WHERE` the rows `walk` goes through, of tenant `tenant_id`.
+fn push_walk_from(b: &mut SqlBuilder, walk: &Walk, tenant_id: &str) {
+    match walk {
+        Walk::Values(lookup) => {
+            b.push(" FROM user_values v CROSS JOIN users u ON u.id = v.user_id WHERE ");
+            lookup.push_condition(b, tenant_id);
+            b.push(" AND ");
+        }
+        // CROSS JOIN keeps the index's candidates the outer loop.
+        Walk::Trigrams(terms, range) => {
+            b.push(" FROM user_search s CROSS JOIN users u ON u.search_key = s.rowid WHERE ");
+            push_candidates(b, ResourceTable::Users, terms, *range);
+            b.push(" AND ");
+        }
+        Walk::Tenant | Walk::TenantTestingEach => {
+            b.push(" FROM users u WHERE ");
+        }
+    }
+    b.push("u.tenant_id = ");
+    b.text(tenant_id);
 }
 
 /// The columns of a search that reads each user's extras.
@@ -708,12 +789,26 @@ pub fn count_matching_users(
         return tenant_user_count(conn, tenant_id);
     }
     let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT COUNT(*) AS count FROM users u WHERE u.tenant_id = ");
-    b.text(tenant_id);
-    and_searched_user_visible(&mut b, app_id);
-    if let Some(filter) = filter {
-        b.push(" AND ");
-        push_user_condition(&mut b, tenant_id, app_id, filter)?;
+    b.push("SELECT COUNT(*) AS count");
+    match (trigram_terms(conn.backend(), filter), filter) {
+        (Some(terms), Some(filter)) => {
+            let range = tenant_key_range(conn, tenant_id)?;
+            if terms.exact && app_id.is_none() {
+                return count_candidates(conn, ResourceTable::Users, &terms, range);
+            }
+            push_walk_from(&mut b, &Walk::Trigrams(terms, range), tenant_id);
+            and_searched_user_visible(&mut b, app_id);
+            b.push(" AND ");
+            push_user_condition_per_row(&mut b, tenant_id, app_id, filter)?;
+        }
+        _ => {
+            push_walk_from(&mut b, &Walk::Tenant, tenant_id);
+            and_searched_user_visible(&mut b, app_id);
+            if let Some(filter) = filter {
+                b.push(" AND ");
+                push_user_condition(&mut b, tenant_id, app_id, filter)?;
+            }
+        }
     }
     let rows: Vec<CountRow> = load_dynamic(conn, &b)?;
     Ok(rows.first().map_or(0, |row| row.count))
@@ -907,8 +1002,15 @@ mod tests {
                 limit: 100,
             },
             with_extras: true,
+            matching: None,
         };
-        let statement = search_statement(crate::store::Backend::Sqlite, &search).expect("builds");
+        let statement = search_statement_selecting(
+            crate::store::Backend::Sqlite,
+            &search,
+            Walk::of(&mut Conn::Sqlite(&mut conn), &search).expect("walks"),
+            Selected::Rows,
+        )
+        .expect("builds");
         diesel::sql_query(format!("EXPLAIN QUERY PLAN {}", statement.sql))
             .load::<PlanStep>(&mut conn)
             .expect("plans")

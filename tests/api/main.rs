@@ -6,6 +6,7 @@ mod support;
 
 mod access_log;
 mod apps;
+mod audit_log;
 mod auth;
 mod auth_failures;
 mod backups;
@@ -30,6 +31,7 @@ mod route_access;
 mod scenarios;
 mod streaming;
 mod strings;
+mod substring_search;
 mod tenancy;
 mod tokens;
 mod users;

@@ -136,7 +136,8 @@ fn table() -> Vec<Row> {
             ],
         ),
         // The management API: only the Management Application manages apps and
-        // tokens and reads the audit log; sign-ins are the apps'.
+        // tokens; sign-ins are the apps'. The audit log shows an app the events
+        // about the users assigned to it and its own actions.
         row(
             M::GET,
             "/v1/apps",
@@ -210,8 +211,8 @@ fn table() -> Vec<Row> {
             [
                 Answers(401),
                 Shows(&[]),
-                Answers(403),
-                Answers(403),
+                Shows(&[]),
+                Shows(&["target"]),
                 Shows(&["target"]),
             ],
         ),

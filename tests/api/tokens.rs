@@ -135,7 +135,12 @@ async fn a_revoked_token_is_refused_at_once(server: TestServer) {
         .iter()
         .map(|event| event["action"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(actions, ["token.created", "token.revoked"]);
+    // Newest first, each naming the request that caused it.
+    assert_eq!(actions, ["token.revoked", "token.created"]);
+    for event in events["events"].as_array().expect("events") {
+        assert!(event["request_id"].is_string(), "{event}");
+        assert_eq!(event["resource_type"], "Token", "{event}");
+    }
     let text = events.to_string();
     assert!(!text.contains(secret), "the audit log holds the secret");
 }

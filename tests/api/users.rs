@@ -450,7 +450,7 @@ async fn changes_are_recorded_in_the_audit_log(server: TestServer) {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["user.created", "user.replaced", "user.deleted"]);
+    assert_eq!(actions, ["user.deleted", "user.replaced", "user.created"]);
 }
 
 async fn if_match_with_a_stale_version_is_refused(server: TestServer) {
