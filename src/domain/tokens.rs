@@ -170,20 +170,48 @@ pub async fn create_token(
         .await
 }
 
-/// The caller's tenant's long-lived tokens, oldest first.
-pub async fn list_tokens(store: &Store, scope: &Scope) -> Result<Vec<TokenInfo>, DomainError> {
-    require_management(scope)?;
-    let tenant_id = scope.tenant_id.clone();
-    store
-        .read(move |conn| list_of_tenant(conn, &tenant_id))
-        .await
+/// Most tokens of one page.
+pub const MAX_TOKENS_PER_PAGE: i64 = 1000;
+
+/// A page of a tenant's long-lived tokens, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPage {
+    pub tokens: Vec<TokenInfo>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-fn list_of_tenant(conn: &mut Conn, tenant_id: &str) -> Result<Vec<TokenInfo>, DomainError> {
-    Ok(repo::list_tokens(conn, tenant_id, TOKEN_KIND_SCIM)?
-        .into_iter()
-        .map(TokenInfo::from)
-        .collect())
+/// The caller's tenant's long-lived tokens after `cursor` (a previous page's
+/// `next_cursor`), at most `limit` (1 to [`MAX_TOKENS_PER_PAGE`]).
+pub async fn list_tokens(
+    store: &Store,
+    scope: &Scope,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<TokenPage, DomainError> {
+    require_management(scope)?;
+    let limit = limit.clamp(1, MAX_TOKENS_PER_PAGE);
+    let tenant_id = scope.tenant_id.clone();
+    store
+        .read(move |conn| {
+            let mut rows = repo::list_tokens(
+                conn,
+                &tenant_id,
+                TOKEN_KIND_SCIM,
+                cursor.as_deref(),
+                Some(limit + 1),
+            )?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_cursor = more
+                .then(|| rows.last().map(|row| row.id.clone()))
+                .flatten();
+            Ok(TokenPage {
+                tokens: rows.into_iter().map(TokenInfo::from).collect(),
+                next_cursor,
+            })
+        })
+        .await
 }
 
 /// Revokes one of the caller's tenant's long-lived tokens. The caller also drops it
@@ -233,7 +261,12 @@ pub fn list_tenant_tokens(
     tenant_name: &str,
 ) -> Result<Vec<TokenInfo>, DomainError> {
     let tenant = tenant_named(conn, tenant_name)?;
-    list_of_tenant(conn, &tenant.id)
+    Ok(
+        repo::list_tokens(conn, &tenant.id, TOKEN_KIND_SCIM, None, None)?
+            .into_iter()
+            .map(TokenInfo::from)
+            .collect(),
+    )
 }
 
 /// `roster token revoke`: running instances stop accepting the token within their

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::params::base_url;
+use super::params::{QueryParams, base_url};
 use super::routes::{Endpoint, Routes};
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
@@ -175,12 +175,52 @@ async fn create_token(
     Ok(json_response(StatusCode::CREATED, &token))
 }
 
+/// Tokens of a page without `limit`.
+const DEFAULT_TOKENS_PER_PAGE: i64 = 100;
+
+/// `GET /v1/tokens?limit=&cursor=`: a page of the tenant's long-lived tokens.
 async fn list_tokens(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
-    let tokens = tokens::list_tokens(&state.store, &scope).await?;
-    Ok(json_response(StatusCode::OK, &json!({ "tokens": tokens })))
+    let params = QueryParams::from_request(&req);
+    if let Some(unknown) = params
+        .names()
+        .find(|name| !["limit", "cursor"].contains(name))
+    {
+        return Err(ScimError::invalid_value(format!(
+            "unknown parameter '{}'; the token list takes limit and cursor",
+            unknown.chars().take(64).collect::<String>()
+        )));
+    }
+    let limit = match params.get("limit") {
+        None => DEFAULT_TOKENS_PER_PAGE,
+        Some(limit) => limit
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=tokens::MAX_TOKENS_PER_PAGE).contains(limit))
+            .ok_or_else(|| {
+                ScimError::invalid_value(format!(
+                    "'limit' must be a whole number from 1 to {}",
+                    tokens::MAX_TOKENS_PER_PAGE
+                ))
+            })?,
+    };
+    // A cursor is a token id: a UUID.
+    let cursor = params.get("cursor").map(str::to_owned);
+    if cursor.as_deref().is_some_and(|cursor| {
+        cursor.len() > 64
+            || !cursor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }) {
+        return Err(ScimError::invalid_value(
+            "'cursor' is not a cursor this list gave",
+        ));
+    }
+    let page = tokens::list_tokens(&state.store, &scope, cursor, limit).await?;
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 async fn revoke_token(

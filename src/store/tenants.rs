@@ -126,18 +126,30 @@ pub fn find_token_by_hash(
         .optional())?)
 }
 
-/// A tenant's tokens of `kind`, oldest first.
+/// A tenant's tokens of `kind` in id order (creation order: ids are UUIDv7), those
+/// after id `after` when given, at most `limit` when given.
 pub fn list_tokens(
     conn: &mut Conn,
     tenant_id: &str,
     kind: &str,
+    after: Option<&str>,
+    limit: Option<i64>,
 ) -> Result<Vec<TokenRow>, StoreError> {
-    Ok(with_conn!(conn, c => api_tokens::table
-        .filter(api_tokens::tenant_id.eq(tenant_id))
-        .filter(api_tokens::kind.eq(kind))
-        .order((api_tokens::created_at, api_tokens::id))
-        .select(TokenRow::as_select())
-        .load(c))?)
+    Ok(with_conn!(conn, c => {
+        let mut query = api_tokens::table
+            .filter(api_tokens::tenant_id.eq(tenant_id))
+            .filter(api_tokens::kind.eq(kind))
+            .order(api_tokens::id)
+            .select(TokenRow::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(api_tokens::id.gt(after));
+        }
+        if let Some(limit) = limit {
+            query = query.limit(limit);
+        }
+        query.load(c)
+    })?)
 }
 
 /// Deletes the tenant's token `id` of `kind`; whether there was one.

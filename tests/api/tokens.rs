@@ -11,6 +11,7 @@ use crate::support::{Tenant, TestServer, assert_scim_error};
 
 on_both_backends!(
     tokens_are_listed_without_their_secrets,
+    tokens_are_listed_page_by_page,
     a_revoked_token_is_refused_at_once,
     only_the_management_application_manages_tokens,
     a_token_with_a_lifetime_is_refused_once_expired,
@@ -100,6 +101,43 @@ async fn tokens_are_listed_without_their_secrets(server: TestServer) {
     let others = list(&other).await;
     assert_eq!(others.len(), 1, "{others:?}");
     assert_ne!(others[0]["id"], id);
+}
+
+async fn tokens_are_listed_page_by_page(server: TestServer) {
+    let tenant = server.tenant().await;
+    for _ in 0..4 {
+        assert_eq!(issue(&tenant, json!({})).await.0, StatusCode::CREATED);
+    }
+    let everything = list(&tenant).await;
+    assert_eq!(everything.len(), 5);
+    let mut paged = Vec::new();
+    let mut path = "/tokens?limit=2".to_owned();
+    loop {
+        let (status, page) = tenant.v1_as(tenant.token(), Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let tokens = page["tokens"].as_array().expect("tokens");
+        assert!(tokens.len() <= 2);
+        paged.extend(tokens.iter().map(|token| token["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/tokens?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = everything.iter().map(|token| token["id"].clone()).collect();
+    assert_eq!(paged, ids, "the pages hold every token once, oldest first");
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "cursor=%27%20or%201=1",
+        "cursor=a%00b",
+        "page=2",
+    ] {
+        let (status, body) = tenant
+            .v1_as(tenant.token(), Method::GET, &format!("/tokens?{bad}"), None)
+            .await;
+        assert_scim_error(status, &body, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    }
 }
 
 async fn a_revoked_token_is_refused_at_once(server: TestServer) {
