@@ -194,8 +194,9 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
             open_store(&store, 0)?
                 .write_blocking(|conn| tokens::revoke_tenant_token(conn, &tenant, &id))
                 .map_err(describe)?;
+            println!("{}", json!({ "revoked": id }));
             eprintln!(
-                "token {id} revoked; running instances refuse it within {} seconds",
+                "running instances refuse the token within {} seconds",
                 roster::auth::TOKEN_CACHE_TTL.as_secs()
             );
         }

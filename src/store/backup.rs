@@ -97,9 +97,12 @@ pub fn backup_sqlite(database_url: &str, to: &Path) -> Result<BackupReport, Stor
     }
     // Claims the name: create_new fails if anything is there, even a file made a
     // moment ago by another backup.
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    // The copy holds what the store holds: readable by its owner only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
         .open(to)
         .map_err(|e| StoreError::Connection(format!("cannot create {}: {e}", to.display())))?;
     match copy_and_check(source_path, to) {
@@ -219,5 +222,14 @@ mod tests {
         std::fs::remove_file(&to).expect("removes");
         let report = backup_sqlite(&url, &to).expect("backs up");
         assert!(report.bytes > 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&to)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
     }
 }

@@ -81,17 +81,13 @@ async fn token_create_prints_a_working_token(server: TestServer) {
     assert!(!unknown.status.success());
 }
 
-fn succeeds(output: &std::process::Output) {
+/// What a command printed on stdout, which must be one JSON object.
+fn json_of(output: &std::process::Output) -> Value {
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// What a command printed on stdout, which must be one JSON object.
-fn json_of(output: &std::process::Output) -> Value {
-    succeeds(output);
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
 }
 
@@ -129,7 +125,8 @@ async fn tokens_are_created_with_a_lifetime_listed_and_revoked_from_the_cli(serv
         assert!(!refused.status.success(), "--expires-in {bad}");
     }
     // Revoked before this server has seen it, so it is refused at once.
-    succeeds(&roster(&["token", "revoke", id, "--tenant", "ops"], &url));
+    let revoked = json_of(&roster(&["token", "revoke", id, "--tenant", "ops"], &url));
+    assert_eq!(revoked["revoked"], id);
     assert_eq!(users_status(&server, token).await, 401);
     let again = roster(&["token", "revoke", id, "--tenant", "ops"], &url);
     assert!(!again.status.success());
