@@ -1,9 +1,9 @@
 //! Tenants, their Management Application, and the credentials that reach them.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use serde::Serialize;
-
-use std::sync::Arc;
 
 use super::audit::{NewEvent, record};
 use super::{DomainError, new_id, now};

@@ -103,7 +103,7 @@ fn record_token_event(
     by: Option<&Scope>,
     action: &str,
     token_id: &str,
-    detail: serde_json::Value,
+    detail: Value,
 ) -> Result<(), DomainError> {
     let event = match by {
         Some(scope) => NewEvent::by(scope, "Token", action, token_id),

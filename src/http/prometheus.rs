@@ -3,7 +3,9 @@
 //! errors and the token cache. Labels hold route templates and fixed words only,
 //! never a path, id, tenant or user.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -11,6 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
+use metrics::{Counter, Histogram, SharedString};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
@@ -137,6 +140,50 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The template of the route a resource serves (`/scim/v2/Users/{id}`), attached
+/// to the resource when it is registered, so that the middleware reads it without
+/// matching the path again.
+#[derive(Debug, Clone)]
+pub struct RouteTemplate(pub Arc<str>);
+
+/// A worker's series of one route, method and status.
+type SeriesKey = (Option<Arc<str>>, &'static str, u16);
+
+thread_local! {
+    /// The series this worker has recorded into, so that a request costs no label
+    /// allocation and no look-up in the recorder's registry. Bounded by the routes,
+    /// methods and statuses there are.
+    static SERIES: RefCell<HashMap<SeriesKey, (Counter, Histogram)>> = RefCell::new(HashMap::new());
+}
+
+fn series(key: SeriesKey) -> (Counter, Histogram) {
+    SERIES.with(|series| {
+        series
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with_key(|(route, method, status)| {
+                let route: SharedString = match route {
+                    Some(template) => template.clone().into(),
+                    None => "unmatched".into(),
+                };
+                (
+                    metrics::counter!(
+                        "roster_http_requests_total",
+                        "route" => route.clone(),
+                        "method" => *method,
+                        "status" => status.to_string(),
+                    ),
+                    metrics::histogram!(
+                        "roster_http_request_duration_seconds",
+                        "route" => route,
+                        "method" => *method,
+                    ),
+                )
+            })
+            .clone()
+    })
+}
+
 /// The middleware: counts each request and times it by the route template it
 /// matched (`unmatched` for none).
 pub async fn record_request(
@@ -148,25 +195,17 @@ pub async fn record_request(
     let answered = next.call(req).await;
     let (route, status) = match &answered {
         Ok(response) => (
-            response.request().match_pattern(),
+            response
+                .request()
+                .app_data::<RouteTemplate>()
+                .map(|template| template.0.clone()),
             response.status().as_u16(),
         ),
         Err(error) => (None, error.as_response_error().status_code().as_u16()),
     };
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    metrics::histogram!(
-        "roster_http_request_duration_seconds",
-        "route" => route.clone(),
-        "method" => method,
-    )
-    .record(started.elapsed().as_secs_f64());
-    metrics::counter!(
-        "roster_http_requests_total",
-        "route" => route,
-        "method" => method,
-        "status" => status.to_string(),
-    )
-    .increment(1);
+    let (requests, latency) = series((route, method, status));
+    latency.record(started.elapsed().as_secs_f64());
+    requests.increment(1);
     answered
 }
 

@@ -86,6 +86,12 @@ async fn a_scrape_shows_every_series_and_no_id(server: TestServer) {
         .send()
         .await
         .expect("request");
+    let refused = server
+        .anonymous(Method::PATCH, "/healthz")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
     let (status, _) = tenant
         .v1_as(tenant.token(), Method::POST, "/tokens", Some(json!({})))
         .await;
@@ -106,6 +112,11 @@ async fn a_scrape_shows_every_series_and_no_id(server: TestServer) {
         ],
         &[r#"route="/v1/tokens""#, r#"method="POST""#],
         &[r#"method="OTHER""#],
+        &[
+            r#"route="/healthz""#,
+            r#"method="PATCH""#,
+            r#"status="405""#,
+        ],
         &[r#"route="unmatched""#, r#"status="404""#],
     ] {
         assert!(
