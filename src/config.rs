@@ -35,9 +35,22 @@ pub enum Command {
     Token(TokenCommand),
     /// Fill a tenant (created if missing) with synthetic users and groups.
     Seed(SeedConfig),
+    /// Copy a SQLite store, while the service runs, into a new file (PostgreSQL:
+    /// use pg_dump).
+    Backup(BackupConfig),
     /// Manage the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+/// Settings of `roster backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupConfig {
+    /// The new file to write; an existing file is never overwritten.
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+    #[command(flatten)]
+    pub store: StoreConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +118,8 @@ pub enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a long-lived SCIM bearer token; prints {"scim_token"} as JSON.
+    /// Create a long-lived SCIM bearer token; prints {"scim_token", "id", "expires"}
+    /// as JSON.
     Create {
         /// The tenant's name.
         #[arg(long)]
@@ -113,9 +127,41 @@ pub enum TokenCommand {
         /// The application the token acts as (default: the Management Application).
         #[arg(long)]
         app: Option<String>,
+        /// Lifetime of the token, e.g. `90d`, `12h`, `1y` (default: no expiry).
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<std::time::Duration>,
         #[command(flatten)]
         store: StoreConfig,
     },
+    /// List the tenant's long-lived tokens as JSON (never their secrets).
+    List {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreConfig,
+    },
+    /// Revoke one of the tenant's long-lived tokens; running instances stop
+    /// accepting it within their token cache's lifetime (30 seconds).
+    Revoke {
+        /// The token's id, as `roster token list` shows it.
+        id: String,
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreConfig,
+    },
+}
+
+/// A `--expires-in` duration: humantime's syntax (`30d`, `12h 30m`, `1y`).
+fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    let lifetime = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration such as 30d, 12h or 1y: {e}"))?;
+    if lifetime.as_secs() == 0 {
+        return Err("a token's lifetime must be at least one second".into());
+    }
+    Ok(lifetime)
 }
 
 /// Where the data lives.
@@ -141,6 +187,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreConfig,
+    /// Serve /metrics (Prometheus text format) on this address, and then not on
+    /// `--listen`; unset, /metrics is served on `--listen`.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// PostgreSQL: longest run of one SQL statement of a request, in milliseconds
     /// (0: no limit); past it the request gets 503. Streamed responses read in many
     /// statements, each bounded alone. CLI commands and migrations run without it.
@@ -229,6 +279,21 @@ mod tests {
         );
         for bad in ["roster.example.com", "ftp://x", "https://", "https://a b/"] {
             assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_lifetimes_are_human_durations() {
+        assert_eq!(
+            parse_lifetime("30d"),
+            Ok(std::time::Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(
+            parse_lifetime("1h 30m"),
+            Ok(std::time::Duration::from_secs(5_400))
+        );
+        for bad in ["", "30", "soon", "0s", "-1d"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
         }
     }
 

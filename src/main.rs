@@ -11,14 +11,14 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    AuditCommand, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig, TenantCommand,
-    TokenCommand,
+    AuditCommand, BackupConfig, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig,
+    TenantCommand, TokenCommand,
 };
-use roster::domain::{DomainError, tenants};
+use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
-use roster::http::{AppState, HttpSettings, serve};
+use roster::http::{AppState, HttpSettings, serve_with};
 use roster::scim::list::PageLimits;
-use roster::store::{PoolSizes, Store, StoreTimeouts};
+use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
@@ -39,16 +39,8 @@ fn main() -> ExitCode {
             })
         }
         Command::Seed(config) => run_seed(config),
-        Command::Token(TokenCommand::Create { tenant, app, store }) => open_store(&store, 0)
-            .and_then(|store| {
-                let token = store
-                    .write_blocking(|conn| {
-                        tenants::create_scim_token(conn, &tenant, app.as_deref())
-                    })
-                    .map_err(describe)?;
-                println!("{}", json!({ "scim_token": token }));
-                Ok(())
-            }),
+        Command::Backup(config) => run_backup(config),
+        Command::Token(command) => run_token(command),
         Command::Audit(AuditCommand::Purge { older_than, store }) => open_store(&store, 0)
             .and_then(|store| {
                 let report =
@@ -140,6 +132,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
     }
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let metrics_listener = config
+        .metrics_listen
+        .map(|address| {
+            TcpListener::bind(address)
+                .map_err(|e| format!("cannot listen for /metrics on {address}: {e}"))
+        })
+        .transpose()?;
     let state = AppState::new(
         store,
         HttpSettings {
@@ -159,11 +158,65 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             },
         },
     );
-    tracing::info!(listen = %config.listen, "roster is serving");
+    tracing::info!(listen = %config.listen, metrics_listen = ?config.metrics_listen, "roster is serving");
     let runtime = actix_web::rt::System::new();
     runtime
-        .block_on(async move { serve(listener, state, workers)?.await })
+        .block_on(async move { serve_with(listener, metrics_listener, state, workers)?.await })
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+fn run_token(command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            tenant,
+            app,
+            expires_in,
+            store,
+        } => {
+            let expiry = expires_in
+                .map(|lifetime| i64::try_from(lifetime.as_secs()).map(tokens::Expiry::In))
+                .transpose()
+                .map_err(|_| "the lifetime is too long".to_owned())?;
+            let issued = open_store(&store, 0)?
+                .write_blocking(|conn| {
+                    tokens::create_scim_token(conn, &tenant, app.as_deref(), expiry)
+                })
+                .map_err(describe)?;
+            println!("{}", json!(issued));
+        }
+        TokenCommand::List { tenant, store } => {
+            let listed = open_store(&store, 0)?
+                .read_blocking(|conn| tokens::list_tenant_tokens(conn, &tenant))
+                .map_err(describe)?;
+            println!("{}", json!({ "tokens": listed }));
+        }
+        TokenCommand::Revoke { id, tenant, store } => {
+            open_store(&store, 0)?
+                .write_blocking(|conn| tokens::revoke_tenant_token(conn, &tenant, &id))
+                .map_err(describe)?;
+            println!("{}", json!({ "revoked": id }));
+            eprintln!(
+                "running instances refuse the token within {} seconds",
+                roster::auth::TOKEN_CACHE_TTL.as_secs()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run_backup(config: BackupConfig) -> Result<(), String> {
+    let url = &config.store.database_url;
+    if Backend::of_url(url) == Backend::Postgres {
+        return Err(
+            "roster backup copies SQLite stores; back up PostgreSQL with pg_dump \
+             (pg_dump --format=custom --file=roster.dump DATABASE_URL) and restore with pg_restore"
+                .into(),
+        );
+    }
+    let report =
+        roster::store::backup::backup_sqlite(url, &config.to).map_err(|e| e.to_string())?;
+    println!("{}", json!(report));
+    Ok(())
 }
 
 fn run_seed(config: SeedConfig) -> Result<(), String> {

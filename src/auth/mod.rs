@@ -4,7 +4,7 @@
 mod cache;
 mod secrets;
 
-pub use cache::TokenCache;
+pub use cache::{TOKEN_CACHE_TTL, TOKEN_USE_RECORD_INTERVAL_SECS, TokenCache, VerifiedToken};
 
 pub use secrets::{
     generate_secret, hash_password, hash_token, stored_hash, token_digest, verify_password,

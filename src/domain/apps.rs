@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use super::audit::{NewEvent, record};
-use super::tenants::issue_scim_token;
 use super::{DomainError, new_id, now};
 use crate::auth::{generate_secret, hash_token};
 use crate::store::Scope;
@@ -236,27 +235,6 @@ pub async fn delete_application(
             }
             repo::delete_application(conn, &scope.tenant_id, &id)?;
             audit(conn, &scope, "application.deleted", &id)
-        })
-        .await
-}
-
-/// A new long-lived SCIM token for an application of the caller's tenant (for an
-/// identity provider's provisioning connection).
-pub async fn create_token(
-    store: &Store,
-    scope: &Scope,
-    app_id: Option<String>,
-) -> Result<String, DomainError> {
-    require_management(scope)?;
-    let scope = scope.clone();
-    store
-        .write(move |conn| {
-            let app_id = app_id.unwrap_or_else(|| scope.app_id.to_string());
-            let app = repo::find_application(conn, &scope.tenant_id, &app_id)?
-                .ok_or_else(|| not_found(&app_id))?;
-            let token = issue_scim_token(conn, &app)?;
-            audit(conn, &scope, "application.token_created", &app_id)?;
-            Ok(token)
         })
         .await
 }

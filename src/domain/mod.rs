@@ -15,6 +15,7 @@ mod paging;
 pub mod seed;
 pub mod signins;
 pub mod tenants;
+pub mod tokens;
 pub mod users;
 
 pub use error::DomainError;

@@ -1,12 +1,15 @@
 //! Tenants, their Management Application, and the credentials that reach them.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use serde::Serialize;
 
 use super::audit::{NewEvent, record};
 use super::{DomainError, new_id, now};
 use crate::auth::{
-    TokenCache, generate_secret, hash_token, stored_hash, token_digest, verify_token_hash,
+    TOKEN_USE_RECORD_INTERVAL_SECS, TokenCache, VerifiedToken, generate_secret, hash_token,
+    stored_hash, token_digest, verify_token_hash,
 };
 use crate::store::tenants::{self as repo, ApplicationRow, TenantRow, TokenRow};
 use crate::store::{Conn, Scope, Store, StoreError};
@@ -28,7 +31,7 @@ pub struct AccessToken {
     pub expires_in: i64,
 }
 
-const TOKEN_KIND_SCIM: &str = "scim";
+pub(super) const TOKEN_KIND_SCIM: &str = "scim";
 const TOKEN_KIND_ACCESS: &str = "access";
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
 
@@ -67,7 +70,7 @@ pub fn create_tenant(conn: &mut Conn, name: &str) -> Result<TenantCredentials, D
         created_at,
     };
     repo::insert_application(conn, &app)?;
-    let scim_token = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
+    let (_, scim_token) = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
     Ok(TenantCredentials {
         tenant_id: tenant.id,
         client_id,
@@ -84,44 +87,11 @@ pub fn ensure_default_tenant(conn: &mut Conn) -> Result<Option<TenantCredentials
     create_tenant(conn, "default").map(Some)
 }
 
-/// Issues a new long-lived SCIM token for the tenant named `tenant_name`, bound to
-/// `app_id` or, when `None`, to the Management Application.
-pub fn create_scim_token(
-    conn: &mut Conn,
-    tenant_name: &str,
-    app_id: Option<&str>,
-) -> Result<String, DomainError> {
-    let tenant = repo::find_tenant_by_name(conn, tenant_name)?
-        .ok_or_else(|| DomainError::NotFound(format!("no tenant named '{tenant_name}'")))?;
-    let app = match app_id {
-        Some(app_id) => repo::find_application(conn, &tenant.id, app_id)?.ok_or_else(|| {
-            DomainError::NotFound(format!(
-                "tenant '{tenant_name}' has no application '{app_id}'"
-            ))
-        })?,
-        None => repo::find_management_application(conn, &tenant.id)?.ok_or_else(|| {
-            DomainError::NotFound(format!(
-                "tenant '{tenant_name}' has no Management Application"
-            ))
-        })?,
-    };
-    let token = insert_token(conn, &app, TOKEN_KIND_SCIM, None)?;
-    record(
-        conn,
-        NewEvent::by_cli(
-            &tenant.id,
-            "Application",
-            "application.token_created",
-            &app.id,
-        ),
-    )?;
-    Ok(token)
-}
-
 /// The caller a bearer token stands for, if the token is known and unexpired.
-/// Verified tokens are remembered in `cache` for a short while. An expired token of
-/// a tenant is recorded in its audit log (`auth.failed`) as a refusal of request
-/// `request_id`.
+/// Verified tokens are remembered in `cache` for a short while; a long-lived
+/// token's use is recorded when its last recorded use is a minute old. An expired
+/// token of a tenant is recorded in its audit log (`auth.failed`) as a refusal of
+/// request `request_id`.
 pub async fn authenticate_bearer(
     store: &Store,
     cache: &TokenCache,
@@ -129,7 +99,10 @@ pub async fn authenticate_bearer(
     request_id: Option<&str>,
 ) -> Result<Scope, DomainError> {
     let digest = token_digest(&token);
-    if let Some(scope) = cache.get(&digest) {
+    if let Some((scope, due_use)) = cache.get(&digest) {
+        if let Some(id) = due_use {
+            record_token_use(store, id).await;
+        }
         return Ok(scope);
     }
     let token_hash = stored_hash(&digest);
@@ -163,8 +136,31 @@ pub async fn authenticate_bearer(
     let expires_in = token_row
         .expires_at
         .map(|expiry| (expiry - now()).to_std().unwrap_or_default());
-    cache.put(digest, scope.clone(), expires_in);
+    let verified = VerifiedToken {
+        scope: scope.clone(),
+        id: token_row.id.into(),
+        records_use: token_row.kind == TOKEN_KIND_SCIM,
+        last_used: token_row.last_used_at.map(|at| at.and_utc().timestamp()),
+    };
+    if let Some(id) = cache.put(digest, verified, expires_in) {
+        record_token_use(store, id).await;
+    }
     Ok(scope)
+}
+
+/// Records that a token was used now (see [`crate::auth::TokenCache`] for how
+/// seldom); a failure is only logged, as the request it came with goes on.
+async fn record_token_use(store: &Store, id: Arc<str>) {
+    let used_at = now();
+    // Another instance may have just written it; half the interval keeps the
+    // recorded time at most about a minute behind despite whole-second clocks.
+    let stale_before = used_at - Duration::seconds(TOKEN_USE_RECORD_INTERVAL_SECS / 2);
+    let outcome = store
+        .write(move |conn| repo::record_token_use(conn, &id, used_at, stale_before))
+        .await;
+    if let Err(error) = outcome {
+        tracing::warn!(%error, "could not record a token's last use");
+    }
 }
 
 /// OAuth2 client-credentials grant: checks the client's secret and issues a
@@ -193,7 +189,7 @@ pub async fn issue_access_token(
             }
             repo::delete_expired_tokens(conn, now())?;
             let expiry = now() + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
-            let access_token = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
+            let (_, access_token) = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
             Ok(Ok(AccessToken {
                 access_token,
                 token_type: "Bearer",
@@ -223,34 +219,32 @@ fn record_failed_authentication(
     )
 }
 
-/// A new long-lived SCIM token for `app`.
-pub fn issue_scim_token(conn: &mut Conn, app: &ApplicationRow) -> Result<String, DomainError> {
-    insert_token(conn, app, TOKEN_KIND_SCIM, None)
-}
-
-fn insert_token(
+/// Stores a new token of `kind` for `app`; returns its id and the token itself.
+pub(super) fn insert_token(
     conn: &mut Conn,
     app: &ApplicationRow,
     kind: &str,
     expires_at: Option<chrono::NaiveDateTime>,
-) -> Result<String, DomainError> {
+) -> Result<(String, String), DomainError> {
     let prefix = if kind == TOKEN_KIND_SCIM {
         "rst_"
     } else {
         "rat_"
     };
     let token = generate_secret(prefix);
+    let id = new_id();
     repo::insert_token(
         conn,
         &TokenRow {
-            id: new_id(),
+            id: id.clone(),
             tenant_id: app.tenant_id.clone(),
             app_id: app.id.clone(),
             token_hash: hash_token(&token),
             kind: kind.to_owned(),
             created_at: now(),
             expires_at,
+            last_used_at: None,
         },
     )?;
-    Ok(token)
+    Ok((id, token))
 }

@@ -1,6 +1,6 @@
 //! The management REST API under `/v1`: applications and their credentials, SCIM
-//! tokens, sign-in records and the audit log (`audit.rs`). Plain JSON; errors are
-//! SCIM Errors.
+//! tokens (issued, listed, revoked), sign-in records and the audit log (`audit.rs`).
+//! Plain JSON; errors are SCIM Errors.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::params::base_url;
+use super::params::{QueryParams, base_url};
 use super::routes::{Endpoint, Routes};
 use crate::domain::apps::{self, ApplicationSettings};
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
+use crate::domain::tokens::{self, Expiry};
 use crate::scim::ScimError;
 use crate::scim::users::render_user;
 
@@ -27,7 +28,8 @@ pub fn routes(r: &mut Routes<'_>) {
                 .delete(delete_app),
         )
         .add(Endpoint::new("/apps/{id}/rotate-secret").post(rotate_secret))
-        .add(Endpoint::new("/tokens").post(create_token))
+        .add(Endpoint::new("/tokens").get(list_tokens).post(create_token))
+        .add(Endpoint::new("/tokens/{id}").delete(revoke_token))
         .add(Endpoint::new("/signins").post(sign_in))
         .add(Endpoint::new("/audit-events").get(super::audit::audit_events));
 }
@@ -130,6 +132,29 @@ async fn rotate_secret(
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     app_id: Option<String>,
+    /// Lifetime in seconds.
+    expires_in: Option<i64>,
+    /// RFC 3339 time.
+    expires_at: Option<String>,
+}
+
+impl TokenRequest {
+    fn expiry(&self) -> Result<Option<Expiry>, ScimError> {
+        match (self.expires_in, &self.expires_at) {
+            (Some(_), Some(_)) => Err(ScimError::invalid_value(
+                "give a token either expires_in or expires_at, not both",
+            )),
+            (Some(seconds), None) => Ok(Some(Expiry::In(seconds))),
+            (None, Some(at)) => chrono::DateTime::parse_from_rfc3339(at)
+                .map(|at| Some(Expiry::At(at.naive_utc())))
+                .map_err(|e| {
+                    ScimError::invalid_value(format!(
+                        "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z: {e}"
+                    ))
+                }),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 async fn create_token(
@@ -145,11 +170,68 @@ async fn create_token(
         })?;
         parse(value)?
     };
-    let token = apps::create_token(&state.store, &scope, request.app_id).await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({ "scim_token": token }),
-    ))
+    let expiry = request.expiry()?;
+    let token = tokens::create_token(&state.store, &scope, request.app_id, expiry).await?;
+    Ok(json_response(StatusCode::CREATED, &token))
+}
+
+/// Tokens of a page without `limit`.
+const DEFAULT_TOKENS_PER_PAGE: i64 = 100;
+
+/// `GET /v1/tokens?limit=&cursor=`: a page of the tenant's long-lived tokens.
+async fn list_tokens(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(scope): Caller,
+) -> Result<HttpResponse, ScimError> {
+    let params = QueryParams::from_request(&req);
+    if let Some(unknown) = params
+        .names()
+        .find(|name| !["limit", "cursor"].contains(name))
+    {
+        return Err(ScimError::invalid_value(format!(
+            "unknown parameter '{}'; the token list takes limit and cursor",
+            unknown.chars().take(64).collect::<String>()
+        )));
+    }
+    let limit = match params.get("limit") {
+        None => DEFAULT_TOKENS_PER_PAGE,
+        Some(limit) => limit
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=tokens::MAX_TOKENS_PER_PAGE).contains(limit))
+            .ok_or_else(|| {
+                ScimError::invalid_value(format!(
+                    "'limit' must be a whole number from 1 to {}",
+                    tokens::MAX_TOKENS_PER_PAGE
+                ))
+            })?,
+    };
+    // A cursor is a token id: a UUID.
+    let cursor = params.get("cursor").map(str::to_owned);
+    if cursor.as_deref().is_some_and(|cursor| {
+        cursor.len() > 64
+            || !cursor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }) {
+        return Err(ScimError::invalid_value(
+            "'cursor' is not a cursor this list gave",
+        ));
+    }
+    let page = tokens::list_tokens(&state.store, &scope, cursor, limit).await?;
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    Caller(scope): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let id = id.into_inner();
+    tokens::revoke_token(&state.store, &scope, id.clone()).await?;
+    state.tokens.forget_token(&id);
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]

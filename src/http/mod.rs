@@ -14,6 +14,7 @@ mod listing;
 mod management;
 mod oauth;
 mod params;
+pub mod prometheus;
 pub mod proxy;
 pub mod redact;
 mod request_id;
@@ -64,39 +65,47 @@ pub struct AppState {
     pub tokens: std::sync::Arc<crate::auth::TokenCache>,
     /// Failed client authentications, shared by all workers.
     pub auth_failures: std::sync::Arc<throttle::AuthFailureLimits>,
+    /// Renders the process's metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: HttpSettings) -> Self {
-        // Revoked tokens stop working within 30 seconds on every instance.
-        let tokens = crate::auth::TokenCache::new(std::time::Duration::from_secs(30), 100_000);
+        // First, so that what is made below counts into it.
+        let metrics = prometheus::recorder();
+        let tokens = crate::auth::TokenCache::new(crate::auth::TOKEN_CACHE_TTL, 100_000);
         let auth_failures = throttle::AuthFailureLimits::new(settings.auth_failure_quotas);
         AppState {
             store,
             settings,
             tokens: std::sync::Arc::new(tokens),
             auth_failures: std::sync::Arc::new(auth_failures),
+            metrics,
         }
     }
 }
 
-/// Registers every route of the service.
+/// Registers every route of the service, `/metrics` included.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    routes(&mut Routes::router(cfg));
+    routes(&mut Routes::router(cfg), true);
 }
 
 /// Every method and full path pattern the router serves (`/scim/v2/Users/{id}`), in
 /// routing order: what [`configure`] registers, from the same definitions.
 pub fn route_table() -> Vec<(Method, String)> {
     let mut table = Vec::new();
-    routes(&mut Routes::table(&mut table));
+    routes(&mut Routes::table(&mut table), true);
     table
 }
 
-fn routes(r: &mut Routes<'_>) {
+/// The routes; `/metrics` among them unless it has a listener of its own.
+fn routes(r: &mut Routes<'_>, with_metrics: bool) {
     r.add(Endpoint::new("/healthz").get(health::healthz))
-        .add(Endpoint::new("/readyz").get(health::readyz))
-        .add(Endpoint::new("/oauth2/token").post(oauth::token))
+        .add(Endpoint::new("/readyz").get(health::readyz));
+    if with_metrics {
+        metrics_route(r);
+    }
+    r.add(Endpoint::new("/oauth2/token").post(oauth::token))
         .scope("/v1", management::routes)
         // The router tries resources in this order, and each `{id}` pattern it
         // tries costs a regex match: the busiest routes come first.
@@ -108,9 +117,40 @@ fn routes(r: &mut Routes<'_>) {
         });
 }
 
-/// Starts serving on `listener`; the returned server runs until stopped.
+fn metrics_route(r: &mut Routes<'_>) {
+    r.add(Endpoint::new("/metrics").get(prometheus::render));
+}
+
+/// Starts serving on `listener`, `/metrics` included; the returned server runs
+/// until stopped.
 pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    serve_with(listener, None, state, workers)
+}
+
+/// Starts serving on `listener`, and `/metrics` on `metrics_listener` alone when
+/// given (then not on `listener`). Call it inside the actix system that runs the
+/// returned server: the metrics server is spawned onto it and stops with it.
+pub fn serve_with(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    state: AppState,
+    workers: usize,
+) -> std::io::Result<Server> {
     let data = web::Data::new(state);
+    let metrics_apart = metrics_listener.is_some();
+    if let Some(metrics_listener) = metrics_listener {
+        let data = data.clone();
+        let metrics_server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(|cfg| metrics_route(&mut Routes::router(cfg)))
+                .default_service(web::to(error::not_found_fallback))
+        })
+        .workers(1)
+        .listen(metrics_listener)?
+        .run();
+        actix_web::rt::spawn(metrics_server);
+    }
     // Formatting an access-log line costs as much as routing the request: skip the
     // middleware altogether when its lines would be filtered out anyway.
     let access_log =
@@ -119,13 +159,14 @@ pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io:
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(data.settings.max_body_bytes))
+            .wrap(actix_web::middleware::from_fn(prometheus::record_request))
             .wrap(actix_web::middleware::Condition::new(
                 access_log,
                 request_logger(data.settings.trusted_proxies.clone()),
             ))
             // Outermost, so that the access log and every error carry the id.
             .wrap(actix_web::middleware::from_fn(request_id::tag_request))
-            .configure(configure)
+            .configure(|cfg| routes(&mut Routes::router(cfg), !metrics_apart))
             .default_service(web::to(error::not_found_fallback))
     })
     .workers(workers.max(1))

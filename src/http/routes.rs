@@ -6,6 +6,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Resource, Responder, web};
 
 use super::error::{method_not_allowed, not_found_fallback};
+use super::prometheus::RouteTemplate;
 
 /// One path pattern and the handler of each method it serves; any other method
 /// is answered 405.
@@ -111,9 +112,11 @@ impl<'a> Routes<'a> {
     pub fn add(&mut self, endpoint: Endpoint) -> &mut Self {
         match &mut self.sink {
             Sink::Router(cfg) => {
+                let template = format!("{}{}", self.prefix, endpoint.path);
                 cfg.service(
                     endpoint
                         .resource
+                        .app_data(RouteTemplate(template.into()))
                         .default_service(web::to(method_not_allowed)),
                 );
             }

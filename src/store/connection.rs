@@ -25,6 +25,18 @@ pub enum Conn<'a> {
     Postgres(&'a mut PgConnection),
 }
 
+impl Backend {
+    /// The engine a database URL names: `postgres://` or `postgresql://` is
+    /// PostgreSQL, anything else a SQLite file.
+    pub fn of_url(database_url: &str) -> Backend {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 impl Conn<'_> {
     pub fn backend(&self) -> Backend {
         match self {
@@ -139,6 +151,47 @@ impl PostgresSettings {
     }
 }
 
+/// Feeds a pool's checkout waits and timeouts to the metrics.
+#[derive(Debug)]
+struct PoolEvents {
+    pool: &'static str,
+}
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        metrics::histogram!("roster_db_pool_wait_seconds", "pool" => self.pool)
+            .record(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, _event: r2d2::event::TimeoutEvent) {
+        metrics::counter!("roster_db_pool_timeouts_total", "pool" => self.pool).increment(1);
+    }
+}
+
+/// How full one connection pool is.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    /// `readers`, `lookups` (SQLite) or `postgres`.
+    pub pool: &'static str,
+    pub max_size: u32,
+    /// Connections open, idle or not.
+    pub connections: u32,
+    pub in_use: u32,
+}
+
+fn pool_state<C>(pool: &'static str, of: &Pool<ConnectionManager<C>>) -> PoolState
+where
+    C: diesel::r2d2::R2D2Connection + 'static,
+{
+    let state = of.state();
+    PoolState {
+        pool,
+        max_size: of.max_size(),
+        connections: state.connections,
+        in_use: state.connections.saturating_sub(state.idle_connections),
+    }
+}
+
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
@@ -184,9 +237,7 @@ impl Store {
         sizes: PoolSizes,
         timeouts: StoreTimeouts,
     ) -> Result<Store, StoreError> {
-        let store = if database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-        {
+        let store = if Backend::of_url(database_url) == Backend::Postgres {
             let mut conn = PgConnection::establish(database_url)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             PostgresSettings {
@@ -204,6 +255,7 @@ impl Store {
                 .connection_customizer(Box::new(PostgresSettings {
                     statement_timeout: timeouts.statement,
                 }))
+                .event_handler(Box::new(PoolEvents { pool: "postgres" }))
                 .build(manager)?;
             Store {
                 pools: Pools::Postgres(pool),
@@ -215,7 +267,7 @@ impl Store {
             SqlitePragmas::apply(&mut writer, WRITER_CACHE_KIB, WRITER_TEMP_STORE)?;
             migrate_sqlite(&mut writer)?;
             super::refold::refold_if_needed(&mut Conn::Sqlite(&mut writer))?;
-            let sqlite_pool = |size: u32, cache_kib: u32| {
+            let sqlite_pool = |pool: &'static str, size: u32, cache_kib: u32| {
                 Pool::builder()
                     .max_size(size.max(1))
                     .connection_timeout(timeouts.checkout)
@@ -223,13 +275,14 @@ impl Store {
                     // validation query on every checkout.
                     .test_on_check_out(false)
                     .connection_customizer(Box::new(SqlitePragmas { cache_kib }))
+                    .event_handler(Box::new(PoolEvents { pool }))
                     .build(ConnectionManager::<SqliteConnection>::new(path.as_str()))
             };
             Store {
                 pools: Pools::Sqlite {
-                    pool: sqlite_pool(sizes.readers, READER_CACHE_KIB)?,
+                    pool: sqlite_pool("readers", sizes.readers, READER_CACHE_KIB)?,
                     lookups: (sizes.lookups > 0)
-                        .then(|| sqlite_pool(sizes.lookups, LOOKUP_CACHE_KIB))
+                        .then(|| sqlite_pool("lookups", sizes.lookups, LOOKUP_CACHE_KIB))
                         .transpose()?,
                     writer: SqliteWriter::start(writer)?,
                 },
@@ -242,6 +295,24 @@ impl Store {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// How full each connection pool is, for the metrics.
+    pub fn pool_states(&self) -> Vec<PoolState> {
+        match &self.pools {
+            Pools::Sqlite { pool, lookups, .. } => std::iter::once(pool_state("readers", pool))
+                .chain(lookups.iter().map(|lookups| pool_state("lookups", lookups)))
+                .collect(),
+            Pools::Postgres(pool) => vec![pool_state("postgres", pool)],
+        }
+    }
+
+    /// SQLite: writes queued for the writer thread and not yet taken up.
+    pub fn writer_queue_depth(&self) -> Option<usize> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => Some(writer.queue_depth()),
+            Pools::Postgres(_) => None,
         }
     }
 
@@ -501,7 +572,7 @@ where
 }
 
 /// `sqlite://roster.db`, `sqlite:roster.db` and `roster.db` all name the file `roster.db`.
-fn sqlite_path(url: &str) -> String {
+pub(super) fn sqlite_path(url: &str) -> String {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url)

@@ -34,8 +34,26 @@ pub enum StoreError {
     StatementTimeout,
 }
 
+/// The kinds of database failure counted in `roster_db_errors_total`.
+pub const DATABASE_ERROR_KINDS: [&str; 6] = [
+    "unavailable",
+    "statement_timeout",
+    "database",
+    "commit",
+    "connection",
+    "corrupt",
+];
+
+/// Counts a failure of the database by kind (`roster_db_errors_total`, one of
+/// [`DATABASE_ERROR_KINDS`]); a unique violation is the client's conflict, not
+/// counted.
+pub(super) fn count_database_error(kind: &'static str) {
+    metrics::counter!("roster_db_errors_total", "kind" => kind).increment(1);
+}
+
 impl StoreError {
     pub fn unavailable(err: r2d2::Error) -> Self {
+        count_database_error("unavailable");
         StoreError::Unavailable(err.to_string())
     }
 }
@@ -56,10 +74,17 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info.message().starts_with(STATEMENT_TIMEOUT_MESSAGE) =>
             {
+                count_database_error("statement_timeout");
                 StoreError::StatementTimeout
             }
-            Error::DeserializationError(cause) => StoreError::Corrupt(cause.to_string()),
-            other => StoreError::Database(other),
+            Error::DeserializationError(cause) => {
+                count_database_error("corrupt");
+                StoreError::Corrupt(cause.to_string())
+            }
+            other => {
+                count_database_error("database");
+                StoreError::Database(other)
+            }
         }
     }
 }
@@ -72,6 +97,7 @@ impl From<ResolveError> for StoreError {
 
 impl From<r2d2::Error> for StoreError {
     fn from(err: r2d2::Error) -> Self {
+        count_database_error("connection");
         StoreError::Connection(err.to_string())
     }
 }

@@ -13,6 +13,7 @@ mod sqlite_writer;
 
 pub mod assignments;
 pub mod audit;
+pub mod backup;
 pub mod columns;
 pub mod groups;
 pub mod query;
@@ -24,8 +25,8 @@ pub mod tenants;
 pub mod timestamp;
 pub mod users;
 
-pub use connection::{Backend, Conn, PoolSizes, Store, StoreTimeouts};
-pub use error::StoreError;
+pub use connection::{Backend, Conn, PoolSizes, PoolState, Store, StoreTimeouts};
+pub use error::{DATABASE_ERROR_KINDS, StoreError};
 pub use scope::Scope;
 
 /// Runs the same block against whichever backend `conn` is, with `$c` bound to the

@@ -31,6 +31,7 @@ diesel::table! {
         kind -> Text,
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 

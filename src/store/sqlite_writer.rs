@@ -8,7 +8,8 @@
 //! commit that makes it durable.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
@@ -28,17 +29,26 @@ type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
     jobs: mpsc::Sender<WriteJob>,
+    /// Writes sent and not yet taken up by the writer thread.
+    queued: Arc<AtomicUsize>,
 }
 
 impl SqliteWriter {
     /// Starts the writer thread on `conn`.
     pub(super) fn start(conn: SqliteConnection) -> Result<SqliteWriter, StoreError> {
         let (jobs, queue) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         std::thread::Builder::new()
             .name("roster-sqlite-writer".into())
-            .spawn(move || run_writer(conn, queue))
+            .spawn(move || run_writer(conn, queue, &taken))
             .map_err(|e| StoreError::Connection(format!("cannot start the writer: {e}")))?;
-        Ok(SqliteWriter { jobs })
+        Ok(SqliteWriter { jobs, queued })
+    }
+
+    /// Writes waiting for the writer thread.
+    pub(super) fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Queues `f`; `done` receives its result once its transaction has committed
@@ -60,7 +70,10 @@ impl SqliteWriter {
         });
         // If the writer is gone the job is dropped unrun, and the caller's wait for
         // `done` ends in an error.
-        let _ = self.jobs.send(job);
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -93,7 +106,7 @@ where
     }
 }
 
-fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>) {
+fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>, queued: &AtomicUsize) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_WRITES_PER_COMMIT {
@@ -102,6 +115,8 @@ fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
+        queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        metrics::histogram!("roster_sqlite_writer_batch_size").record(batch.len() as f64);
         let mut deliveries = Vec::with_capacity(batch.len());
         let mut index_error = None;
         let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
@@ -113,6 +128,7 @@ fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>) {
         });
         let commit_error = index_error.or(committed.err().map(|e| e.to_string()));
         if commit_error.is_some() {
+            super::error::count_database_error("commit");
             // Leave no half-open transaction behind for the next batch.
             let _ = conn.batch_execute("ROLLBACK");
         }

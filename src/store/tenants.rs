@@ -40,6 +40,8 @@ pub struct TokenRow {
     pub kind: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    /// Written at most once a minute per token (see `domain::tokens`).
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 pub fn insert_tenant(conn: &mut Conn, row: &TenantRow) -> Result<(), StoreError> {
@@ -124,7 +126,68 @@ pub fn find_token_by_hash(
         .optional())?)
 }
 
-/// Removes expired short-lived tokens; returns how many went.
+/// A tenant's tokens of `kind` in id order (creation order: ids are UUIDv7), those
+/// after id `after` when given, at most `limit` when given.
+pub fn list_tokens(
+    conn: &mut Conn,
+    tenant_id: &str,
+    kind: &str,
+    after: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Vec<TokenRow>, StoreError> {
+    Ok(with_conn!(conn, c => {
+        let mut query = api_tokens::table
+            .filter(api_tokens::tenant_id.eq(tenant_id))
+            .filter(api_tokens::kind.eq(kind))
+            .order(api_tokens::id)
+            .select(TokenRow::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(api_tokens::id.gt(after));
+        }
+        if let Some(limit) = limit {
+            query = query.limit(limit);
+        }
+        query.load(c)
+    })?)
+}
+
+/// Deletes the tenant's token `id` of `kind`; whether there was one.
+pub fn delete_token(
+    conn: &mut Conn,
+    tenant_id: &str,
+    id: &str,
+    kind: &str,
+) -> Result<bool, StoreError> {
+    let deleted = with_conn!(conn, c => diesel::delete(
+        api_tokens::table
+            .filter(api_tokens::tenant_id.eq(tenant_id))
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::kind.eq(kind)),
+    )
+    .execute(c))?;
+    Ok(deleted > 0)
+}
+
+/// Sets a token's last use to `now` unless it was recorded after `stale_before`
+/// (another instance may have just written it).
+pub fn record_token_use(
+    conn: &mut Conn,
+    id: &str,
+    now: NaiveDateTime,
+    stale_before: NaiveDateTime,
+) -> Result<(), StoreError> {
+    with_conn!(conn, c => diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale_before))),
+    )
+    .set(api_tokens::last_used_at.eq(now))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Removes expired tokens; returns how many went.
 pub fn delete_expired_tokens(conn: &mut Conn, now: NaiveDateTime) -> Result<usize, StoreError> {
     Ok(with_conn!(conn, c => diesel::delete(
         api_tokens::table.filter(api_tokens::expires_at.lt(now))

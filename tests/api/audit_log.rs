@@ -802,7 +802,7 @@ async fn no_secret_or_free_form_value_reaches_an_event_or_the_table(server: Test
     let names: Vec<&str> = actions(&every_event);
     for action in [
         "application.secret_rotated",
-        "application.token_created",
+        "token.created",
         "auth.failed",
         "user.patched",
         "user.signed_in",

@@ -14,8 +14,8 @@
 //!
 //! What a response shows is written with the fixtures' names: a user as
 //! `name{apps of its assignments the caller sees}`, a group as `name[members the
-//! caller sees]`, an app by its name, audit events by the resources they name, and an
-//! issued access token by the users that token lists. Both tenants are read back as
+//! caller sees]`, an app by its name, a token by its app's name, audit events by the
+//! resources they name, and an issued access token by the users that token lists. Both tenants are read back as
 //! their Management Application after every call: a call expected to change nothing
 //! must leave both exactly as they were, and one that changes something must leave
 //! the other tenant as it was (the world is then built anew for the next call).
@@ -123,6 +123,7 @@ fn table() -> Vec<Row> {
     vec![
         row(M::GET, "/healthz", public),
         row(M::GET, "/readyz", public),
+        row(M::GET, "/metrics", public),
         row(
             M::POST,
             "/oauth2/token",
@@ -178,7 +179,19 @@ fn table() -> Vec<Row> {
             "/v1/apps/{id}/rotate-secret",
             managers_only_changes(200),
         ),
+        row(
+            M::GET,
+            "/v1/tokens",
+            [
+                Answers(401),
+                Shows(&["foreign-manager"]),
+                Answers(403),
+                Answers(403),
+                Shows(&["assigned", "manager", "other", "stranger"]),
+            ],
+        ),
         row(M::POST, "/v1/tokens", managers_only_changes(201)),
+        row(M::DELETE, "/v1/tokens/{id}", managers_only_changes(204)),
         row(
             M::POST,
             "/v1/signins",
@@ -505,6 +518,17 @@ impl World {
                 world.tokens.insert(caller, token);
             }
         }
+        let (status, tokens) = home.v1_as(home.token(), Method::GET, "/tokens", None).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let assigned_token = tokens["tokens"]
+            .as_array()
+            .and_then(|tokens| {
+                tokens
+                    .iter()
+                    .find(|token| token["app_id"] == world.id("assigned"))
+            })
+            .unwrap_or_else(|| panic!("no token of the app assigned: {tokens}"));
+        world.name("assigned-token", id_of(assigned_token));
         let apps = |labels: &[&str]| json!({ "apps": labels.iter().map(|l| json!({"value": world.id(l)})).collect::<Vec<_>>() });
         let target = UserBuilder::new("target")
             .roster(apps(&["assigned", "other"]))
@@ -600,7 +624,16 @@ impl World {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(form.clone()),
         };
-        read(request.send().await.expect("request")).await
+        let response = request.send().await.expect("request");
+        let is_text = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|kind| kind.as_bytes().starts_with(b"text/plain"));
+        if is_text {
+            let status = response.status();
+            return (status, Value::String(response.text().await.expect("body")));
+        }
+        read(response).await
     }
 
     async fn get(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
@@ -627,9 +660,14 @@ impl World {
             "/scim/v2/Users?count=1000",
             "/scim/v2/Groups?count=1000",
             "/v1/apps",
+            "/v1/tokens",
         ] {
-            let answer = self.send(token, Method::GET, path, &Body::Empty).await;
-            snapshot.insert(path.to_owned(), json!([answer.0.as_u16(), answer.1]));
+            let (status, mut answer) = self.send(token, Method::GET, path, &Body::Empty).await;
+            // Every call records its token's use: that is no change a row makes.
+            for listed in answer["tokens"].as_array_mut().into_iter().flatten() {
+                listed["last_used"] = Value::Null;
+            }
+            snapshot.insert(path.to_owned(), json!([status.as_u16(), answer]));
         }
         for (label, in_home, client_id, secret) in &self.credentials {
             if *in_home == home {
@@ -661,6 +699,11 @@ impl World {
             Box::pin(self.shows(&list)).await
         } else if let Some(apps) = body["apps"].as_array() {
             apps.iter().map(|app| self.label(&id_of(app))).collect()
+        } else if let Some(tokens) = body["tokens"].as_array() {
+            tokens
+                .iter()
+                .map(|token| self.label(token["app_id"].as_str().unwrap_or_default()))
+                .collect()
         } else if let Some(events) = body["events"].as_array() {
             let named: BTreeSet<String> = events
                 .iter()
@@ -717,9 +760,11 @@ fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (Stri
     let on = |id: &str| route.replace("{id}", id);
     let patch = |operation: Value| json!({"schemas": [PATCH_OP], "Operations": [operation]});
     match (method.as_str(), route) {
-        ("GET", "/healthz" | "/readyz" | "/v1/apps" | "/scim/v2/Users" | "/scim/v2/Groups") => {
-            (route.to_owned(), Body::Empty)
-        }
+        (
+            "GET",
+            "/healthz" | "/readyz" | "/metrics" | "/v1/apps" | "/v1/tokens" | "/scim/v2/Users"
+            | "/scim/v2/Groups",
+        ) => (route.to_owned(), Body::Empty),
         ("POST", "/oauth2/token") => {
             let mut form = "grant_type=client_credentials".to_owned();
             if let Some((id, secret)) = world.credentials_of(caller) {
@@ -743,6 +788,7 @@ fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (Stri
             route.to_owned(),
             Body::Json(json!({"app_id": world.id("assigned")})),
         ),
+        ("DELETE", "/v1/tokens/{id}") => (on(world.id("assigned-token")), Body::Empty),
         ("POST", "/v1/signins") => (route.to_owned(), Body::Json(json!({"user_id": target}))),
         ("GET", "/v1/audit-events") => (format!("{route}?resource_id={target}"), Body::Empty),
         ("POST", "/scim/v2/Users") => (
@@ -870,6 +916,20 @@ async fn check_change(
             expect(
                 status == StatusCode::OK && shows == ["target{assigned}"],
                 format!("the new token reads the target with {status}: {shows:?}"),
+            )
+        }
+        ("DELETE", "/v1/tokens/{id}") => {
+            let assigned = world.tokens.get(&Caller::Assigned).map(String::as_str);
+            let (status, _) = world.get(assigned, &target).await;
+            expect(
+                status == StatusCode::UNAUTHORIZED,
+                format!("the revoked token still answers {status}"),
+            )?;
+            let (_, tokens) = world.get(manager, "/v1/tokens").await;
+            let shows = world.shows(&tokens).await;
+            expect(
+                shows == ["manager", "other", "stranger"],
+                format!("tokens after the revocation: {shows:?}"),
             )
         }
         ("POST", "/v1/signins") => {

@@ -386,6 +386,61 @@ impl Tenant {
     }
 }
 
+/// A loopback address with a port free a moment ago.
+pub fn free_address() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// `roster serve` run as a process of its own on a store, stopped on drop.
+pub struct ServedProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ServedProcess {
+    /// Starts `roster serve` with `extra_args` and waits until /healthz answers.
+    pub async fn start(database_url: &str, extra_args: &[&str]) -> ServedProcess {
+        let listen = free_address();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["serve", "--listen", &listen, "--database-url", database_url])
+            .args(extra_args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let served = ServedProcess {
+            child,
+            base: format!("http://{listen}"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        while client
+            .get(format!("{}/healthz", served.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "roster serve did not come up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        served
+    }
+}
+
+impl Drop for ServedProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Attaches a JSON body with the SCIM media type.
 pub fn scim_body(request: RequestBuilder, body: &Value) -> RequestBuilder {
     request
