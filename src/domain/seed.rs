@@ -11,8 +11,8 @@ use crate::auth::{generate_secret, hash_token};
 use crate::store::Store;
 use crate::store::assignments::{AssignmentRow, upsert_assignment};
 use crate::store::groups::{MemberRow, NewGroupRow, add_members, insert_group};
-use crate::store::tenants::{self as tenant_repo, ApplicationRow};
 use crate::store::substring::optimize_indexes;
+use crate::store::tenants::{self as tenant_repo, ApplicationRow};
 use crate::store::users::{NewUserRow, UserLookupColumns, insert_user, value_rows};
 
 /// What to create.

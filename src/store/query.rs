@@ -36,6 +36,18 @@ pub enum UserColumn {
     UserGroups { sub_attribute: Option<&'static str> },
 }
 
+/// The users' columns with a trigram index, each with its column in SQLite's FTS5
+/// index (`store::substring`); on PostgreSQL each has a `pg_trgm` index of its own,
+/// as has every multi-valued attribute's `value_ci`.
+pub const TRIGRAM_USER_COLUMNS: &[(&str, &str)] = &[
+    ("u.user_name_ci", "user_name"),
+    ("u.display_name_ci", "display_name"),
+    ("u.name_formatted_ci", "name_formatted"),
+    ("u.given_name_ci", "given_name"),
+    ("u.family_name_ci", "family_name"),
+    ("u.external_id", "external_id"),
+];
+
 /// Which resource's table a condition is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ResourceTable {
@@ -428,6 +440,11 @@ impl<'t> Translator<'t> {
 
     fn condition(&self, b: &mut SqlBuilder, filter: &Resolved) -> Result<(), ResolveError> {
         match filter {
+            Resolved::Or(..) if self.unites_trigram_terms(b.backend(), filter) => {
+                b.push("u.id IN (");
+                self.trigram_union(b, filter)?;
+                b.push(")");
+            }
             Resolved::And(x, y) | Resolved::Or(x, y) => {
                 let joiner = if matches!(filter, Resolved::And(..)) {
                     " AND "
@@ -478,6 +495,78 @@ impl<'t> Translator<'t> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `filter` is an `or` of substring terms that PostgreSQL's trigram indexes
+    /// answer, one a multi-valued attribute's (what a search box sends): PostgreSQL
+    /// cannot combine `u.id IN (…)` with other terms' indexes and would scan the
+    /// users, so each term is looked up on its own and their users united.
+    fn unites_trigram_terms(&self, backend: Backend, filter: &Resolved) -> bool {
+        fn terms(t: &Translator, filter: &Resolved, multi_valued: &mut bool) -> bool {
+            match filter {
+                Resolved::Or(x, y) => terms(t, x, multi_valued) && terms(t, y, multi_valued),
+                Resolved::Compare {
+                    target,
+                    op: CompareOp::Co | CompareOp::Sw | CompareOp::Ew,
+                    value: TypedValue::Text(fragment),
+                } if fragment.chars().count() >= 3 => {
+                    match user_column(target, Backend::Postgres) {
+                        Ok(UserColumn::Plain(column)) => {
+                            TRIGRAM_USER_COLUMNS.iter().any(|(sql, _)| *sql == column)
+                        }
+                        Ok(UserColumn::MultiValued {
+                            column: Some(VALUE_COLUMN),
+                            ..
+                        }) => {
+                            *multi_valued = true;
+                            t.element.is_none()
+                        }
+                        _ => false,
+                    }
+                }
+                _ => false,
+            }
+        }
+        let mut multi_valued = false;
+        backend == Backend::Postgres
+            && self.table == ResourceTable::Users
+            && self.element.is_none()
+            && !self.values_per_row
+            && terms(self, filter, &mut multi_valued)
+            && multi_valued
+    }
+
+    /// The users of each term of [`Self::unites_trigram_terms`]'s `or`, united:
+    /// `SELECT u.id FROM users u WHERE … UNION SELECT v.user_id FROM user_values v …`.
+    fn trigram_union(&self, b: &mut SqlBuilder, filter: &Resolved) -> Result<(), ResolveError> {
+        match filter {
+            Resolved::Or(x, y) => {
+                self.trigram_union(b, x)?;
+                b.push(" UNION ");
+                self.trigram_union(b, y)
+            }
+            Resolved::Compare { target, op, value } => {
+                match self.column(target, b.backend())? {
+                    UserColumn::MultiValued {
+                        attribute,
+                        column: Some(column),
+                    } => {
+                        b.push("SELECT v.user_id FROM user_values v WHERE ");
+                        self.values_of(b, attribute);
+                        b.push(" AND ");
+                        value_compare(b, column, *op, value);
+                    }
+                    _ => {
+                        b.push("SELECT u.id FROM users u WHERE u.tenant_id = ");
+                        b.text(self.tenant_id);
+                        b.push(" AND ");
+                        self.compare(b, target, *op, value)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(ResolveError("not a union of substring terms".into())),
+        }
     }
 
     /// Writes a condition on `target` with `write`; in an application's scope, a

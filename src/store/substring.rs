@@ -23,20 +23,12 @@ use super::{Backend, Conn, StoreError};
 use crate::filter::ast::CompareOp;
 use crate::schema::resolve::{Resolved, TypedValue};
 use crate::store::dynamic::load_dynamic;
-use crate::store::query::{ResourceTable, UserColumn, group_column, user_column};
+use crate::store::query::{
+    ResourceTable, TRIGRAM_USER_COLUMNS, UserColumn, group_column, user_column,
+};
 
 /// Bits of a search key below the tenant's prefix: room for 2^40 rows a tenant.
 const TENANT_SHIFT: u32 = 40;
-
-/// Which FTS5 column holds each indexed user column (as the filter translator names it).
-const USER_INDEXED_COLUMNS: &[(&str, &str)] = &[
-    ("u.user_name_ci", "user_name"),
-    ("u.display_name_ci", "display_name"),
-    ("u.name_formatted_ci", "name_formatted"),
-    ("u.given_name_ci", "given_name"),
-    ("u.family_name_ci", "family_name"),
-    ("u.external_id", "external_id"),
-];
 
 /// The multi-valued attribute whose values `user_search.emails` holds.
 const INDEXED_VALUES: &str = "emails";
@@ -87,7 +79,7 @@ pub fn indexed_terms(filter: &Resolved, table: ResourceTable) -> Option<IndexedT
             };
             let (index_column, one_value) = match (&column, table) {
                 (UserColumn::Plain(column), ResourceTable::Users) => (
-                    USER_INDEXED_COLUMNS
+                    TRIGRAM_USER_COLUMNS
                         .iter()
                         .find(|(sql, _)| sql == column)
                         .map(|(_, fts)| *fts)?,
@@ -396,7 +388,9 @@ pub fn optimize_indexes(conn: &mut Conn) -> Result<(), StoreError> {
     for table in [ResourceTable::Users, ResourceTable::Groups] {
         let index = indexed_row(table).index;
         let mut b = SqlBuilder::new(Backend::Sqlite);
-        b.push(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')"));
+        b.push(&format!(
+            "INSERT INTO {index} ({index}) VALUES ('optimize')"
+        ));
         super::dynamic::execute_dynamic(conn, &b)?;
     }
     Ok(())
