@@ -111,7 +111,14 @@ pub async fn authenticate_bearer(
         .await?;
     let invalid = || DomainError::Unauthorized("the bearer token is invalid or expired".into());
     let (token_row, app) = found.ok_or_else(invalid)?;
-    if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
+    let refusal = if token_row.revoked_at.is_some() {
+        Some("revoked token")
+    } else if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
+        Some("expired token")
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
         let request_id = request_id.map(str::to_owned);
         store
             .write(move |conn| {
@@ -124,7 +131,7 @@ pub async fn authenticate_bearer(
                         &app.id,
                     )
                     .detail(serde_json::json!({
-                        "reason": "expired token",
+                        "reason": reason,
                         "token_id": token_row.id,
                     })),
                 )
@@ -187,7 +194,9 @@ pub async fn issue_access_token(
                 record_failed_authentication(conn, &app, address, request_id.as_deref())?;
                 return Ok(Err(invalid()));
             }
-            repo::delete_expired_tokens(conn, now())?;
+            // Long-lived tokens stay, expired or revoked, so that a later use is
+            // recorded as the tenant's refused authentication.
+            repo::delete_expired_tokens(conn, now(), TOKEN_KIND_ACCESS)?;
             let expiry = now() + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
             let (_, access_token) = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
             Ok(Ok(AccessToken {
@@ -244,6 +253,7 @@ pub(super) fn insert_token(
             created_at: now(),
             expires_at,
             last_used_at: None,
+            revoked_at: None,
         },
     )?;
     Ok((id, token))

@@ -141,7 +141,7 @@ fn revoke(
     by: Option<&Scope>,
     id: &str,
 ) -> Result<(), DomainError> {
-    if !repo::delete_token(conn, tenant_id, id, TOKEN_KIND_SCIM)? {
+    if !repo::revoke_token(conn, tenant_id, id, TOKEN_KIND_SCIM, now())? {
         return Err(token_not_found(id));
     }
     record_token_event(conn, tenant_id, by, "token.revoked", id, Value::Null)

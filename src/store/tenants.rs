@@ -42,6 +42,7 @@ pub struct TokenRow {
     pub expires_at: Option<NaiveDateTime>,
     /// Written at most once a minute per token (see `domain::tokens`).
     pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
 }
 
 pub fn insert_tenant(conn: &mut Conn, row: &TenantRow) -> Result<(), StoreError> {
@@ -126,8 +127,8 @@ pub fn find_token_by_hash(
         .optional())?)
 }
 
-/// A tenant's tokens of `kind` in id order (creation order: ids are UUIDv7), those
-/// after id `after` when given, at most `limit` when given.
+/// A tenant's unrevoked tokens of `kind` in id order (creation order: ids are
+/// UUIDv7), those after id `after` when given, at most `limit` when given.
 pub fn list_tokens(
     conn: &mut Conn,
     tenant_id: &str,
@@ -139,6 +140,7 @@ pub fn list_tokens(
         let mut query = api_tokens::table
             .filter(api_tokens::tenant_id.eq(tenant_id))
             .filter(api_tokens::kind.eq(kind))
+            .filter(api_tokens::revoked_at.is_null())
             .order(api_tokens::id)
             .select(TokenRow::as_select())
             .into_boxed();
@@ -152,21 +154,25 @@ pub fn list_tokens(
     })?)
 }
 
-/// Deletes the tenant's token `id` of `kind`; whether there was one.
-pub fn delete_token(
+/// Revokes the tenant's unrevoked token `id` of `kind` at `now`; whether there was
+/// one. The row stays, so that a later use is known as a use of a revoked token.
+pub fn revoke_token(
     conn: &mut Conn,
     tenant_id: &str,
     id: &str,
     kind: &str,
+    now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let deleted = with_conn!(conn, c => diesel::delete(
+    let revoked = with_conn!(conn, c => diesel::update(
         api_tokens::table
             .filter(api_tokens::tenant_id.eq(tenant_id))
             .filter(api_tokens::id.eq(id))
-            .filter(api_tokens::kind.eq(kind)),
+            .filter(api_tokens::kind.eq(kind))
+            .filter(api_tokens::revoked_at.is_null()),
     )
+    .set(api_tokens::revoked_at.eq(now))
     .execute(c))?;
-    Ok(deleted > 0)
+    Ok(revoked > 0)
 }
 
 /// Sets a token's last use to `now` unless it was recorded after `stale_before`
@@ -187,10 +193,16 @@ pub fn record_token_use(
     Ok(())
 }
 
-/// Removes expired tokens; returns how many went.
-pub fn delete_expired_tokens(conn: &mut Conn, now: NaiveDateTime) -> Result<usize, StoreError> {
+/// Removes expired tokens of `kind`; returns how many went.
+pub fn delete_expired_tokens(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    kind: &str,
+) -> Result<usize, StoreError> {
     Ok(with_conn!(conn, c => diesel::delete(
-        api_tokens::table.filter(api_tokens::expires_at.lt(now))
+        api_tokens::table
+            .filter(api_tokens::expires_at.lt(now))
+            .filter(api_tokens::kind.eq(kind))
     )
     .execute(c))?)
 }

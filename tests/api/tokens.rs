@@ -181,6 +181,23 @@ async fn a_revoked_token_is_refused_at_once(server: TestServer) {
     }
     let text = events.to_string();
     assert!(!text.contains(secret), "the audit log holds the secret");
+    // The refused use of the revoked token is the tenant's refused authentication.
+    let (_, refusals) = tenant
+        .v1_as(
+            tenant.token(),
+            Method::GET,
+            "/audit-events?action=auth.failed",
+            None,
+        )
+        .await;
+    let refusal = refusals["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["detail"]["token_id"] == id)
+        .unwrap_or_else(|| panic!("no auth.failed for the revoked token: {refusals}"));
+    assert_eq!(refusal["detail"]["reason"], "revoked token", "{refusal}");
+    assert!(!refusals.to_string().contains(secret));
 }
 
 async fn only_the_management_application_manages_tokens(server: TestServer) {
