@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::{DomainError, new_id, now};
 use crate::store::audit::{
-    AuditEventRow, EventFilter, EventPosition, delete_events_before, insert_events, page_of_events,
+    AuditEventRow, EventFilter, EventPosition, EventsRead, delete_events_before, insert_events,
+    page_of_events,
 };
 use crate::store::tenants::tenant_ids;
 use crate::store::timestamp::parse_stored_timestamp;
@@ -323,17 +324,20 @@ pub async fn read_events(
 ) -> Result<EventPage, DomainError> {
     let filter = query.into_filter()?;
     let scope = scope.clone();
-    let mut rows = store
+    let EventsRead {
+        mut rows,
+        stopped_at,
+    } = store
         .read(move |conn| page_of_events(conn, &scope, &filter, limit + 1))
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more.then(|| rows.last()).flatten().map(|last| {
-        encode_cursor(&EventPosition {
-            occurred_at: last.occurred_at,
-            id: last.id.clone(),
-        })
-    });
+    // A page that an application's bounded read left short goes on where it stopped.
+    let next = match (more, rows.last()) {
+        (true, Some(last)) => Some(position_of(last)),
+        _ => stopped_at,
+    };
+    let next_cursor = next.as_ref().map(encode_cursor);
     let events = rows
         .into_iter()
         .map(event_from_row)
@@ -342,6 +346,13 @@ pub async fn read_events(
         events,
         next_cursor,
     })
+}
+
+fn position_of(row: &AuditEventRow) -> EventPosition {
+    EventPosition {
+        occurred_at: row.occurred_at,
+        id: row.id.clone(),
+    }
 }
 
 /// Events read per statement by an export.
@@ -362,19 +373,22 @@ pub fn export_events(
         async move {
             let filter = filter?;
             let read = filter.clone();
-            let rows = match store
+            let EventsRead { rows, stopped_at } = match store
                 .read(move |conn| page_of_events(conn, &scope, &read, EXPORT_BATCH))
                 .await
             {
-                Ok(rows) => rows,
+                Ok(read) => read,
                 Err(error) => return Some((Err(DomainError::from(error)), None)),
             };
-            let last = rows.last().map(|last| EventPosition {
-                occurred_at: last.occurred_at,
-                id: last.id.clone(),
-            })?;
-            let next = (rows.len() as i64 == EXPORT_BATCH).then_some(EventFilter {
-                before: Some(last),
+            let resume = match rows.last() {
+                Some(last) if rows.len() as i64 == EXPORT_BATCH => Some(position_of(last)),
+                _ => stopped_at,
+            };
+            if rows.is_empty() && resume.is_none() {
+                return None;
+            }
+            let next = resume.map(|before| EventFilter {
+                before: Some(before),
                 ..filter
             });
             let events = rows.into_iter().map(event_from_row).collect();

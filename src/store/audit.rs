@@ -41,8 +41,9 @@ pub fn insert_events(conn: &mut Conn, rows: &[AuditEventRow]) -> Result<(), Stor
     Ok(())
 }
 
-/// Where a page of events ends: the next page holds the events before it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a page of events ends: the next page holds the events before it. Ordered as
+/// the log is: by time, then id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventPosition {
     pub occurred_at: NaiveDateTime,
     pub id: String,
@@ -66,17 +67,90 @@ pub struct EventFilter {
 const COLUMNS: &str = "e.id, e.tenant_id, e.occurred_at, e.actor, e.actor_management, e.action, \
      e.resource_type, e.resource_id, e.request_id, e.changed, e.detail";
 
-/// Up to `limit` of the scope's events that `filter` selects, newest first.
+/// Events an application's read examines at most per statement: which events it may
+/// see is decided row by row, and without a bound a page for an application that
+/// sees few of a large log would walk all of it.
+const APPLICATION_EXAMINED_EVENTS: i64 = 10_000;
+
+/// Events read, and, when the read stopped at its bound before finding enough, where
+/// it stopped: every event newer than that position was examined.
+#[derive(Debug, Clone, Default)]
+pub struct EventsRead {
+    pub rows: Vec<AuditEventRow>,
+    pub stopped_at: Option<EventPosition>,
+}
+
+/// Up to `limit` of the scope's events that `filter` selects, newest first. An
+/// application's read examines a bounded number of events: it may return fewer, even
+/// none, and say where to go on from.
 pub fn page_of_events(
     conn: &mut Conn,
     scope: &Scope,
     filter: &EventFilter,
     limit: i64,
-) -> Result<Vec<AuditEventRow>, StoreError> {
+) -> Result<EventsRead, StoreError> {
+    let actions: Vec<Option<&str>> = match filter.actions.as_slice() {
+        [] => vec![None],
+        actions => actions.iter().map(|a| Some(a.as_str())).collect(),
+    };
+    let mut rows = load_dynamic(conn, &page_statement(conn, scope, filter, &actions, limit))?;
+    let mut stopped_at: Option<EventPosition> = None;
+    if scope.limiting_app().is_some() {
+        // The newest of the walks' bounds: below it, a walk may not have looked.
+        for action in &actions {
+            let bound = examined_bound(conn, scope, filter, *action)?;
+            if bound > stopped_at {
+                stopped_at = bound;
+            }
+        }
+        if let Some(bound) = &stopped_at {
+            rows.retain(|row: &AuditEventRow| {
+                (row.occurred_at, row.id.as_str()) > (bound.occurred_at, bound.id.as_str())
+            });
+        }
+    }
+    Ok(EventsRead { rows, stopped_at })
+}
+
+/// The position of the last event one walk of an application's read examines, when
+/// the bound stops it before the end of the log.
+fn examined_bound(
+    conn: &mut Conn,
+    scope: &Scope,
+    filter: &EventFilter,
+    action: Option<&str>,
+) -> Result<Option<EventPosition>, StoreError> {
     let mut b = SqlBuilder::new(conn.backend());
-    match filter.actions.as_slice() {
-        [] => push_page(&mut b, scope, filter, None, limit),
-        [action] => push_page(&mut b, scope, filter, Some(action), limit),
+    b.push("SELECT e.occurred_at, e.id FROM audit_events e WHERE e.tenant_id = ");
+    b.text(&scope.tenant_id);
+    push_conditions(&mut b, filter, action);
+    b.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1 OFFSET ");
+    b.param(SqlParam::BigInt(APPLICATION_EXAMINED_EVENTS - 1));
+    let found: Vec<PositionRow> = load_dynamic(conn, &b)?;
+    Ok(found.into_iter().next().map(|row| EventPosition {
+        occurred_at: row.occurred_at,
+        id: row.id,
+    }))
+}
+
+#[derive(QueryableByName)]
+struct PositionRow {
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    occurred_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+fn page_statement(
+    conn: &Conn,
+    scope: &Scope,
+    filter: &EventFilter,
+    actions: &[Option<&str>],
+    limit: i64,
+) -> SqlBuilder {
+    let mut b = SqlBuilder::new(conn.backend());
+    match actions {
+        [action] => push_page(&mut b, scope, filter, *action, limit),
         actions => {
             // One ordered index walk per action, each stopping after a page, merged:
             // an `IN` list would read every matching event to sort them.
@@ -85,14 +159,14 @@ pub fn page_of_events(
                     b.push(" UNION ALL ");
                 }
                 b.push("SELECT * FROM (");
-                push_page(&mut b, scope, filter, Some(action), limit);
+                push_page(&mut b, scope, filter, *action, limit);
                 b.push(&format!(") AS by_action_{n}"));
             }
             b.push(" ORDER BY occurred_at DESC, id DESC LIMIT ");
             b.param(SqlParam::BigInt(limit));
         }
     }
-    load_dynamic(conn, &b)
+    b
 }
 
 fn push_page(
@@ -104,8 +178,29 @@ fn push_page(
 ) {
     b.push("SELECT ");
     b.push(COLUMNS);
-    b.push(" FROM audit_events e WHERE e.tenant_id = ");
-    b.text(&scope.tenant_id);
+    if scope.limiting_app().is_some() {
+        // The walk's bounded stretch, then the application's reach over it.
+        b.push(" FROM (SELECT ");
+        b.push(COLUMNS);
+        b.push(" FROM audit_events e WHERE e.tenant_id = ");
+        b.text(&scope.tenant_id);
+        push_conditions(b, filter, action);
+        b.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ");
+        b.param(SqlParam::BigInt(APPLICATION_EXAMINED_EVENTS));
+        b.push(") e WHERE e.tenant_id = ");
+        b.text(&scope.tenant_id);
+    } else {
+        b.push(" FROM audit_events e WHERE e.tenant_id = ");
+        b.text(&scope.tenant_id);
+        push_conditions(b, filter, action);
+    }
+    and_event_visible(b, scope.limiting_app());
+    b.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ");
+    b.param(SqlParam::BigInt(limit));
+}
+
+/// The filter's conditions on `audit_events e`, for one of its actions.
+fn push_conditions(b: &mut SqlBuilder, filter: &EventFilter, action: Option<&str>) {
     if let Some(resource_id) = &filter.resource_id {
         b.push(" AND e.resource_id = ").text(resource_id);
     }
@@ -133,9 +228,6 @@ fn push_page(
         b.push(" OR e.id < ").text(&before.id);
         b.push(")");
     }
-    and_event_visible(b, scope.limiting_app());
-    b.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ");
-    b.param(SqlParam::BigInt(limit));
 }
 
 /// Deletes up to `batch` of the tenant's events older than `before`, oldest first;

@@ -21,6 +21,7 @@ on_both_backends!(
     the_export_streams_every_matching_event_as_ndjson,
     a_purge_deletes_old_events_in_batches_and_records_itself,
     no_secret_or_free_form_value_reaches_an_event_or_the_table,
+    an_applications_read_of_a_large_log_is_bounded_and_walks_on,
 );
 
 const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
@@ -599,6 +600,68 @@ fn insert_events(server: &TestServer, tenant_id: &str, count: usize, times: &[&s
             ),
         );
     }
+}
+
+/// An application that sees few events of a large log: each read examines a bounded
+/// stretch of it, a page may come back short or empty with a cursor, and walking the
+/// cursors (or exporting) finds exactly the events it may see.
+async fn an_applications_read_of_a_large_log_is_bounded_and_walks_on(server: TestServer) {
+    let tenant = server.tenant().await;
+    let (_, app_token) = tenant.create_app("Sparse", false).await;
+    let mut visible = HashSet::new();
+    for name in ["sparse-1", "sparse-2", "sparse-3"] {
+        let (status, user) = tenant
+            .scim_as(
+                &app_token,
+                Method::POST,
+                "/Users",
+                Some(UserBuilder::new(name).build()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        visible.insert(id_of(&user));
+    }
+    // 25,000 newer events about users it cannot see.
+    insert_events(
+        &server,
+        &tenant.credentials.tenant_id,
+        25_000,
+        &["2099-01-01 00:00:00", "2099-01-02 00:00:00"],
+    );
+    let (status, first) = log_as(&tenant, &app_token, "?limit=100").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        first["events"],
+        json!([]),
+        "the first stretch holds none of its events"
+    );
+    assert!(first["next_cursor"].is_string(), "{first}");
+
+    let mut walked = Vec::new();
+    let mut cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let mut pages = 1;
+    loop {
+        pages += 1;
+        assert!(pages < 20, "the walk does not end");
+        let (status, page) =
+            log_as(&tenant, &app_token, &format!("?limit=100&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        walked.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert!(pages >= 3, "{pages} pages");
+    let seen: HashSet<String> = walked
+        .iter()
+        .map(|e| e["resource_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, visible);
+    // Each user: created and assigned, by the app itself.
+    assert_eq!(walked.len(), 6, "{walked:?}");
+    let exported = export(&tenant, &app_token, "").await;
+    assert_eq!(exported, walked);
 }
 
 async fn the_export_streams_every_matching_event_as_ndjson(server: TestServer) {
