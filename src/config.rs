@@ -156,6 +156,12 @@ pub struct ServeConfig {
     /// Most operations accepted in one PATCH request; more is `400 invalidValue`.
     #[arg(long, env = "ROSTER_MAX_PATCH_OPERATIONS", default_value_t = crate::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS)]
     pub max_patch_operations: usize,
+    /// Most operations in one `/Bulk` request; more is `413`.
+    #[arg(long, env = "ROSTER_BULK_MAX_OPERATIONS", default_value_t = crate::scim::bulk::DEFAULT_MAX_BULK_OPERATIONS, value_parser = clap::value_parser!(usize))]
+    pub bulk_max_operations: usize,
+    /// Largest `/Bulk` request body in bytes (default 4 MiB); larger is `413`.
+    #[arg(long, env = "ROSTER_BULK_MAX_PAYLOAD_BYTES", default_value_t = crate::scim::bulk::DEFAULT_MAX_BULK_PAYLOAD_BYTES)]
+    pub bulk_max_payload_bytes: usize,
     /// Page size of list responses when the client sends no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100)]
     pub default_page_size: i64,

@@ -17,6 +17,7 @@ use roster::config::{
 use roster::domain::{DomainError, tenants};
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve};
+use roster::scim::bulk::BulkLimits;
 use roster::scim::list::PageLimits;
 use roster::store::{PoolSizes, Store, StoreTimeouts};
 
@@ -149,6 +150,10 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 max_count: config.max_page_size,
             },
             max_patch_operations: config.max_patch_operations,
+            bulk_limits: BulkLimits {
+                max_operations: config.bulk_max_operations,
+                max_payload_bytes: config.bulk_max_payload_bytes,
+            },
             public_url: config.public_url,
             trusted_proxies: config.trusted_proxies,
             auth_failure_quotas: AuthFailureQuotas {

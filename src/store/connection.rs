@@ -395,6 +395,39 @@ impl Store {
     }
 }
 
+/// Runs `f` under a savepoint of the caller's transaction: when it fails, its
+/// changes roll back alone and the transaction goes on (one operation of a batch).
+pub fn savepoint<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    match conn {
+        Conn::Sqlite(c) => nested(&mut **c, |c| f(&mut Conn::Sqlite(c))),
+        Conn::Postgres(c) => nested(&mut **c, |c| f(&mut Conn::Postgres(c))),
+    }
+}
+
+fn nested<C, T, E, F>(conn: &mut C, f: F) -> Result<T, E>
+where
+    C: Connection,
+    F: FnOnce(&mut C) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let mut failure = None;
+    let outcome = conn.transaction::<T, diesel::result::Error, _>(|c| {
+        f(c).map_err(|error| {
+            failure = Some(error);
+            diesel::result::Error::RollbackTransaction
+        })
+    });
+    match (outcome, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(error)) => Err(error),
+        (Err(error), None) => Err(StoreError::from(error).into()),
+    }
+}
+
 /// Runs the pending SQLite migrations, then refreshes the planner's statistics so
 /// that selective indexes (externalId, emails) win over ordered scans.
 pub(super) fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {

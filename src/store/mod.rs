@@ -24,7 +24,7 @@ pub mod tenants;
 pub mod timestamp;
 pub mod users;
 
-pub use connection::{Backend, Conn, PoolSizes, Store, StoreTimeouts};
+pub use connection::{Backend, Conn, PoolSizes, Store, StoreTimeouts, savepoint};
 pub use error::StoreError;
 pub use scope::Scope;
 

@@ -10,6 +10,7 @@ mod audit_log;
 mod auth;
 mod auth_failures;
 mod big_requests;
+mod bulk;
 mod cli;
 mod corrupt;
 mod differential;
