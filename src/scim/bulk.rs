@@ -17,7 +17,7 @@ use super::{BaseUrl, ScimError, etag, version_from_etag};
 use crate::domain::DomainError;
 use crate::domain::groups;
 use crate::domain::users::{self as users, UserInput};
-use crate::store::{Conn, Scope, Store, savepoint};
+use crate::store::{Conn, Scope, Store, StoreError, savepoint};
 use crate::urn;
 
 /// Limits of one bulk request (RFC 7644 §3.7.4), advertised in the
@@ -372,6 +372,7 @@ pub struct BulkContext {
 
 /// An operation read into domain input before any transaction: what it needs from
 /// other operations (their ids) is filled in when it runs.
+#[derive(Clone)]
 enum Prepared {
     CreateUser(UserInput),
     ReplaceUser(UserInput),
@@ -593,8 +594,14 @@ struct ChunkOutcome {
     errors: usize,
 }
 
-/// Runs `chunk` inside the caller's transaction, each operation under its own
-/// savepoint, until `fail_on_errors` errors in all.
+/// Runs `chunk` inside the caller's transaction until `fail_on_errors` errors in all.
+///
+/// Each operation is atomic on its own, yet a savepoint per operation would cost
+/// more than the operation (SQLite journals every page anew under each savepoint,
+/// and its full-text index flushes at each). So operations run under one savepoint
+/// per run of successes: when operation `k` fails, the run is rolled back, the
+/// operations before `k` run again under a new savepoint, and `k` is reported with
+/// the error it met, in the very state it meets again.
 fn run_chunk(
     conn: &mut Conn,
     scope: &Scope,
@@ -604,49 +611,106 @@ fn run_chunk(
     fail_on_errors: usize,
 ) -> ChunkOutcome {
     let mut outcomes = Vec::with_capacity(chunk.len());
-    for step in chunk {
-        if errors >= fail_on_errors {
-            break;
-        }
-        let mut outcome = pending(&step.operation);
-        if let Some(Ok(id)) = step
-            .operation
-            .target
-            .as_ref()
-            .ok()
-            .and_then(|target| target.id.as_deref())
-            .map(|id| resolve(id, &ids))
-        {
-            outcome.id = Some(id);
-        }
-        let bulk_id = step.operation.bulk_id.clone();
-        let method = step
-            .operation
-            .target
-            .as_ref()
-            .ok()
-            .map(|target| target.method);
-        match savepoint(conn, |conn| run_step(conn, scope, step, &ids)) {
-            Ok(done) => {
-                if let (Some(bulk_id), Some(Method::Post)) = (bulk_id, method) {
-                    ids.insert(bulk_id, done.id.clone());
+    let mut start = 0;
+    let mut end = chunk.len();
+    // The first failure met at `end`, reported once the run before it is redone.
+    let mut failure: Option<(usize, ScimError)> = None;
+    while start < chunk.len() && errors < fail_on_errors {
+        let mut run_ids = ids.clone();
+        let run = savepoint(conn, |conn| {
+            let mut done = Vec::with_capacity(end - start);
+            for (at, step) in chunk.iter().enumerate().take(end).skip(start) {
+                let written = run_step(conn, scope, step, &run_ids)
+                    .map_err(|error| RunFailure::Operation(at, error))?;
+                if let (
+                    Some(bulk_id),
+                    Ok(Target {
+                        method: Method::Post,
+                        ..
+                    }),
+                ) = (&step.operation.bulk_id, &step.operation.target)
+                {
+                    run_ids.insert(bulk_id.clone(), written.id.clone());
                 }
-                outcome.id = Some(done.id);
-                outcome.version = done.version;
-                outcome.result = Ok(method.map_or(200, Method::success));
+                done.push(written);
             }
-            Err(error) => {
+            Ok(done)
+        });
+        match run {
+            Ok(done) => {
+                ids = run_ids;
+                for (step, written) in chunk[start..end].iter().zip(done) {
+                    outcomes.push(succeeded(&step.operation, written));
+                }
+                start = end;
+                if let Some((at, error)) = failure.take() {
+                    errors += 1;
+                    outcomes.push(failed(&chunk[at].operation, error, &ids));
+                    start = at + 1;
+                }
+                end = chunk.len();
+            }
+            Err(RunFailure::Operation(at, error)) if at > start => {
+                failure = Some((at, error));
+                end = at;
+            }
+            Err(failure_at_start) => {
+                let error = match failure_at_start {
+                    RunFailure::Operation(_, error) => error,
+                    RunFailure::Store(error) => ScimError::from(error),
+                };
                 errors += 1;
-                outcome.result = Err(error);
+                outcomes.push(failed(&chunk[start].operation, error, &ids));
+                start += 1;
+                end = chunk.len();
+                failure = None;
             }
         }
-        outcomes.push(outcome);
     }
     ChunkOutcome {
         outcomes,
         ids,
         errors,
     }
+}
+
+/// Why a run of operations was rolled back.
+enum RunFailure {
+    /// The operation at this place of the chunk failed.
+    Operation(usize, ScimError),
+    /// The savepoint itself failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for RunFailure {
+    fn from(error: StoreError) -> Self {
+        RunFailure::Store(error)
+    }
+}
+
+fn succeeded(operation: &Operation, written: Done) -> Outcome {
+    let method = operation.target.as_ref().map_or(Method::Post, |t| t.method);
+    Outcome {
+        id: Some(written.id),
+        version: written.version,
+        result: Ok(method.success()),
+        ..pending(operation)
+    }
+}
+
+fn failed(operation: &Operation, error: ScimError, ids: &HashMap<String, String>) -> Outcome {
+    let mut outcome = pending(operation);
+    if let Some(Ok(id)) = operation
+        .target
+        .as_ref()
+        .ok()
+        .and_then(|target| target.id.as_deref())
+        .map(|id| resolve(id, ids))
+    {
+        outcome.id = Some(id);
+    }
+    outcome.result = Err(error);
+    outcome
 }
 
 /// The id `text` stands for: itself, or the id of the resource created by the
@@ -688,7 +752,7 @@ fn substitute(value: &Value, ids: &HashMap<String, String>) -> Result<Value, Sci
 fn run_step(
     conn: &mut Conn,
     scope: &Scope,
-    step: Step,
+    step: &Step,
     ids: &HashMap<String, String>,
 ) -> Result<Done, ScimError> {
     let Step {
@@ -696,6 +760,7 @@ fn run_step(
         prepared,
         password_hash,
     } = step;
+    let password_hash = password_hash.clone();
     if operation.circular {
         let names: Vec<&str> = operation.references.iter().map(String::as_str).collect();
         return Err(ScimError::conflict(format!(
@@ -703,8 +768,8 @@ fn run_step(
             names.join(", ")
         )));
     }
-    let target = operation.target?;
-    let mut prepared = prepared?;
+    let target = operation.target.clone()?;
+    let mut prepared = prepared.clone()?;
     if !operation.references.is_empty() {
         // Read again with the ids of the resources created meanwhile.
         let data = substitute(&operation.data, ids)?;

@@ -229,14 +229,16 @@ pub fn index_row(conn: &mut Conn, table: ResourceTable, id: &str) -> Result<(), 
         return Ok(());
     }
     let row = indexed_row(table);
-    // The next key of the tenant: its prefix's range holds only its rows.
+    // The next key of the tenant: its prefix's range holds only its rows. The last
+    // key is one seek down the index (MAX over the range would read all of it).
     let mut b = SqlBuilder::new(Backend::Sqlite);
     b.push(&format!(
         "UPDATE {resource} SET search_key = (\
          WITH p(first) AS (SELECT search_prefix << {TENANT_SHIFT} FROM tenants \
          WHERE id = {resource}.tenant_id) \
-         SELECT COALESCE((SELECT MAX(k.search_key) FROM {resource} k, p \
-         WHERE k.search_key BETWEEN p.first AND p.first + {span}), p.first) + 1 FROM p) \
+         SELECT COALESCE((SELECT k.search_key FROM {resource} k \
+         WHERE k.search_key BETWEEN p.first AND p.first + {span} \
+         ORDER BY k.search_key DESC LIMIT 1), p.first) + 1 FROM p) \
          WHERE id = ",
         resource = row.resource,
         span = (1_i64 << TENANT_SHIFT) - 1,
