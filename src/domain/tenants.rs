@@ -86,6 +86,18 @@ pub fn ensure_default_tenant(conn: &mut Conn) -> Result<Option<TenantCredentials
 
 /// Issues a new long-lived SCIM token for the tenant named `tenant_name`, bound to
 /// `app_id` or, when `None`, to the Management Application.
+/// The scope of a command-line tool working on tenant `tenant_name`: the whole
+/// tenant, with its events' actor `cli`.
+pub fn command_line_scope(conn: &mut Conn, tenant_name: &str) -> Result<Scope, DomainError> {
+    let tenant = repo::find_tenant_by_name(conn, tenant_name)?
+        .ok_or_else(|| DomainError::NotFound(format!("no tenant named '{tenant_name}'")))?;
+    Ok(Scope::new(
+        tenant.id.into(),
+        super::audit::CLI_ACTOR.into(),
+        true,
+    ))
+}
+
 pub fn create_scim_token(
     conn: &mut Conn,
     tenant_name: &str,

@@ -22,7 +22,7 @@ use crate::store::users::{
     self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
     value_rows,
 };
-pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
+pub use crate::store::users::{CursorPosition, UserKey, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_user_document;
 use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
@@ -540,6 +540,31 @@ pub(crate) fn read_users(
     let rows = repo::users_by_ids(conn, &scope.tenant_id, ids)?;
     let rows = in_order(ids, rows, |row| &row.id)?;
     users_from_rows(conn, scope, rows)
+}
+
+/// The users whose `key` (externalId, or userName ignoring case) is one of `values`,
+/// as the caller sees them.
+pub async fn find_users_by_key(
+    store: &Store,
+    scope: &Scope,
+    key: UserKey,
+    values: Vec<String>,
+) -> Result<Vec<User>, DomainError> {
+    let scope = scope.clone();
+    store
+        .read(move |conn| {
+            let mut rows = repo::users_by_key(conn, &scope.tenant_id, key, &values)?;
+            if !scope.is_management() {
+                let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+                let visible: std::collections::HashSet<String> =
+                    visible_users_among(conn, &scope, &ids)?
+                        .into_iter()
+                        .collect();
+                rows.retain(|row| visible.contains(&row.id));
+            }
+            users_from_rows(conn, &scope, rows)
+        })
+        .await
 }
 
 /// The id the enterprise `manager` of a user's attributes names, if any.

@@ -21,6 +21,7 @@ mod groups;
 mod health;
 mod hostile;
 mod hostile_apps;
+mod import;
 mod overload;
 mod proxies;
 mod queries;
