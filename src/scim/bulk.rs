@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -431,6 +432,19 @@ pub async fn run_bulk(context: BulkContext, plan: BulkPlan) -> Result<Value, Sci
             .take(OPERATIONS_PER_TRANSACTION)
             .collect();
         let described: Vec<Outcome> = chunk.iter().map(|step| pending(&step.operation)).collect();
+        let chunk = Arc::new(chunk);
+        // Most chunks fail nowhere: run them whole, without a savepoint, and only a
+        // chunk that meets a failure again with a savepoint per run of successes.
+        let (scope, known, steps) = (context.scope.clone(), ids.clone(), chunk.clone());
+        let whole = context
+            .store
+            .write_whole(move |conn| run_whole(conn, &scope, &steps, known))
+            .await;
+        if let Ok((whole_outcomes, whole_ids)) = whole {
+            ids = whole_ids;
+            outcomes.extend(whole_outcomes);
+            continue;
+        }
         let (scope, known) = (context.scope.clone(), ids.clone());
         let ran = context
             .store
@@ -438,7 +452,7 @@ pub async fn run_bulk(context: BulkContext, plan: BulkPlan) -> Result<Value, Sci
                 Ok::<_, DomainError>(run_chunk(
                     conn,
                     &scope,
-                    chunk,
+                    &chunk,
                     known,
                     errors,
                     fail_on_errors,
@@ -605,7 +619,7 @@ struct ChunkOutcome {
 fn run_chunk(
     conn: &mut Conn,
     scope: &Scope,
-    chunk: Vec<Step>,
+    chunk: &[Step],
     mut ids: HashMap<String, String>,
     mut errors: usize,
     fail_on_errors: usize,
@@ -674,6 +688,33 @@ fn run_chunk(
     }
 }
 
+/// Runs every operation of `chunk` in the caller's transaction, stopping at the
+/// first failure (the caller then rolls the transaction back whole).
+fn run_whole(
+    conn: &mut Conn,
+    scope: &Scope,
+    chunk: &[Step],
+    mut ids: HashMap<String, String>,
+) -> Result<(Vec<Outcome>, HashMap<String, String>), RunFailure> {
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    for (at, step) in chunk.iter().enumerate() {
+        let written =
+            run_step(conn, scope, step, &ids).map_err(|error| RunFailure::Operation(at, error))?;
+        if let (
+            Some(bulk_id),
+            Ok(Target {
+                method: Method::Post,
+                ..
+            }),
+        ) = (&step.operation.bulk_id, &step.operation.target)
+        {
+            ids.insert(bulk_id.clone(), written.id.clone());
+        }
+        outcomes.push(succeeded(&step.operation, written));
+    }
+    Ok((outcomes, ids))
+}
+
 /// Why a run of operations was rolled back.
 enum RunFailure {
     /// The operation at this place of the chunk failed.
@@ -685,6 +726,12 @@ enum RunFailure {
 impl From<StoreError> for RunFailure {
     fn from(error: StoreError) -> Self {
         RunFailure::Store(error)
+    }
+}
+
+impl From<diesel::result::Error> for RunFailure {
+    fn from(error: diesel::result::Error) -> Self {
+        RunFailure::Store(error.into())
     }
 }
 

@@ -308,6 +308,29 @@ impl Store {
         }
     }
 
+    /// Runs `f` in a write transaction of its own: all of it commits, or nothing does.
+    /// Unlike [`Store::write`], on SQLite it shares no commit and runs under no
+    /// savepoint, so a large write journals no page twice.
+    pub async fn write_whole<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                writer.submit_whole(f, move |result| {
+                    let _ = sender.send(result);
+                });
+                receiver
+                    .await
+                    .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
+            }
+            Pools::Postgres(_) => self.write(f).await,
+        }
+    }
+
     /// Starts `f` on the blocking pool inside one read-only snapshot transaction and
     /// returns without waiting for it: for reads that stream their result out over a
     /// channel while they run, and must see one consistent state throughout. The
