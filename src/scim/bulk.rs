@@ -636,16 +636,7 @@ fn run_chunk(
             for (at, step) in chunk.iter().enumerate().take(end).skip(start) {
                 let written = run_step(conn, scope, step, &run_ids)
                     .map_err(|error| RunFailure::Operation(at, error))?;
-                if let (
-                    Some(bulk_id),
-                    Ok(Target {
-                        method: Method::Post,
-                        ..
-                    }),
-                ) = (&step.operation.bulk_id, &step.operation.target)
-                {
-                    run_ids.insert(bulk_id.clone(), written.id.clone());
-                }
+                remember(step, &written, &mut run_ids);
                 done.push(written);
             }
             Ok(done)
@@ -700,19 +691,19 @@ fn run_whole(
     for (at, step) in chunk.iter().enumerate() {
         let written =
             run_step(conn, scope, step, &ids).map_err(|error| RunFailure::Operation(at, error))?;
-        if let (
-            Some(bulk_id),
-            Ok(Target {
-                method: Method::Post,
-                ..
-            }),
-        ) = (&step.operation.bulk_id, &step.operation.target)
-        {
-            ids.insert(bulk_id.clone(), written.id.clone());
-        }
+        remember(step, &written, &mut ids);
         outcomes.push(succeeded(&step.operation, written));
     }
     Ok((outcomes, ids))
+}
+
+/// Notes the id a POST with a bulkId created, for the operations that name it.
+fn remember(step: &Step, written: &Done, ids: &mut HashMap<String, String>) {
+    if let (Some(bulk_id), Ok(target)) = (&step.operation.bulk_id, &step.operation.target)
+        && target.method == Method::Post
+    {
+        ids.insert(bulk_id.clone(), written.id.clone());
+    }
 }
 
 /// Why a run of operations was rolled back.

@@ -292,15 +292,7 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                writer.submit(f, move |result| {
-                    let _ = sender.send(result);
-                });
-                receiver
-                    .await
-                    .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
-            }
+            Pools::Sqlite { writer, .. } => delivered(|done| writer.submit(f, done)).await,
             Pools::Postgres(_) => {
                 let store = self.clone();
                 run_blocking(move || store.write_blocking(f)).await
@@ -318,15 +310,7 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                writer.submit_whole(f, move |result| {
-                    let _ = sender.send(result);
-                });
-                receiver
-                    .await
-                    .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
-            }
+            Pools::Sqlite { writer, .. } => delivered(|done| writer.submit_whole(f, done)).await,
             Pools::Postgres(_) => self.write(f).await,
         }
     }
@@ -538,6 +522,21 @@ where
     C: diesel::r2d2::R2D2Connection + 'static,
 {
     pool.get().map_err(StoreError::unavailable)
+}
+
+/// The result a write hands to the callback `submit` gives it, once it is known.
+async fn delivered<T, E>(submit: impl FnOnce(Box<dyn FnOnce(Result<T, E>) + Send>)) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    submit(Box::new(move |result| {
+        let _ = sender.send(result);
+    }));
+    receiver
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
 }
 
 async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
