@@ -48,6 +48,18 @@ struct Options {
     /// Run on this PostgreSQL database (postgres://…) instead of a SQLite file.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Users the import comparison loads through `/Bulk` (0: none).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    import_users: usize,
+    /// Users the import comparison loads by single POSTs, to compare with.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    import_single_users: usize,
+    /// Operations in each `/Bulk` request of the import comparison.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    import_batch: usize,
+    /// Concurrent connections sending the import's `/Bulk` requests.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    import_connections: usize,
     /// Run only the scenarios whose names contain one of the comma-separated parts.
     #[arg(long, value_name = "NAME[,NAME…]")]
     only: Option<String>,
@@ -466,6 +478,30 @@ fn main() {
         }
 
         let wanted = |name: &str| options.wants(name);
+        // The import comparison: users through /Bulk against single POSTs, both from
+        // the same server in the same run, then deleted again through /Bulk.
+        let mut imports = Vec::new();
+        if wanted("import") && options.import_users > 0 {
+            let user = |n: usize| {
+                let name = format!("import-{run_tag}-{n}@load.test");
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "externalId": format!("hr-{run_tag}-{n}"),
+                    "name": {"givenName": "Import", "familyName": format!("User {n}")}, "emails": [{"value": name, "type": "work", "primary": true}]})
+            };
+            let singles = options.import_single_users;
+            let (single_seconds, single_ids) = import(&client, &base, &token, (0..singles).map(user).collect(), 1, options.connections).await;
+            let (bulk_seconds, bulk_ids) = import(&client, &base, &token, (singles..singles + options.import_users).map(user).collect(), options.import_batch, options.import_connections).await;
+            let single_rate = single_ids.len() as f64 / single_seconds;
+            let bulk_rate = bulk_ids.len() as f64 / bulk_seconds;
+            eprintln!("import: {} users by single POSTs in {single_seconds:.1} s ({single_rate:.0}/s); {} users through /Bulk in {bulk_seconds:.1} s ({bulk_rate:.0}/s): {:.1}×", single_ids.len(), bulk_ids.len(), bulk_rate / single_rate);
+            imports.push((format!("import by single POSTs, {} connections", options.connections), single_ids.len(), single_seconds));
+            imports.push((format!("import through /Bulk, {} operations a request, {} connections", options.import_batch, options.import_connections), bulk_ids.len(), bulk_seconds));
+            let mut all = single_ids;
+            all.extend(bulk_ids);
+            for chunk in all.chunks(options.import_batch.max(1)) {
+                let operations: Vec<Value> = chunk.iter().map(|id| json!({"method": "DELETE", "path": format!("/Users/{id}")})).collect();
+                json_request(&client, reqwest::Method::POST, &format!("{base}/scim/v2/Bulk"), &token, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations}))).await;
+            }
+        }
         // A full GET of the 100,000-member group, members streamed.
         let rss_before_group = peak_rss_mib(pid);
         let group_started = Instant::now();
@@ -527,6 +563,9 @@ fn main() {
         for o in &outcomes {
             println!("| {} | {:.0} | {:.2} | {:.2} | {:.0} | {} |", o.name, o.rps, o.p50_ms, o.p99_ms, o.server_cpu_us, o.errors);
         }
+        for (name, users, seconds) in &imports {
+            println!("| {name} | {users} users in {seconds:.1} s: {:.0} users/s | | | | |", *users as f64 / seconds);
+        }
         if wanted("full GET of the 100k-member group") {
             println!("| full GET of the 100k-member group | {group_members} members in {group_seconds:.2} s (server peak RSS {rss_before_group:.0} → {rss_after_group:.0} MiB) | | | | |");
         }
@@ -537,6 +576,53 @@ fn main() {
         println!("users seeded: {}; server peak RSS: {peak:.0} MiB (before the cursor walk {rss_before:.0} MiB); connections: {}; {} s per scenario after {} s of warm-up", options.users, options.connections, options.seconds, options.warmup);
         let _ = requests_total(&outcomes);
     });
+}
+
+/// Creates `users` from `connections` connections, `batch` a request (1: single
+/// POSTs, else `/Bulk` requests); returns the seconds it took and the new ids.
+async fn import(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    users: Vec<Value>,
+    batch: usize,
+    connections: usize,
+) -> (f64, Vec<String>) {
+    let single = batch <= 1;
+    let batches: Vec<Vec<Value>> = users.chunks(batch.max(1)).map(<[Value]>::to_vec).collect();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    let started = Instant::now();
+    let mut lanes = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (client, base, token, queue) = (
+            client.clone(),
+            base.to_owned(),
+            token.to_owned(),
+            queue.clone(),
+        );
+        lanes.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let Some(batch) = queue.lock().unwrap().pop() else { return ids };
+                if single {
+                    let created = json_request(&client, reqwest::Method::POST, &format!("{base}/scim/v2/Users"), &token, batch.into_iter().next()).await;
+                    ids.push(created["id"].as_str().unwrap().to_owned());
+                    continue;
+                }
+                let operations: Vec<Value> = batch.into_iter().enumerate().map(|(n, data)| json!({"method": "POST", "path": "/Users", "bulkId": n.to_string(), "data": data})).collect();
+                let answer = json_request(&client, reqwest::Method::POST, &format!("{base}/scim/v2/Bulk"), &token, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations}))).await;
+                for operation in answer["Operations"].as_array().unwrap() {
+                    assert_eq!(operation["status"], "201", "{operation}");
+                    ids.push(operation["location"].as_str().unwrap().rsplit('/').next().unwrap().to_owned());
+                }
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    for lane in lanes {
+        ids.extend(lane.await.unwrap());
+    }
+    (started.elapsed().as_secs_f64(), ids)
 }
 
 fn requests_total(outcomes: &[Outcome]) -> u64 {

@@ -41,6 +41,53 @@ pub enum Command {
     /// Manage the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create or update a tenant's users from a file: newline-delimited SCIM User
+    /// JSON, or CSV with a mapping. Prints {"created", "updated", "unchanged",
+    /// "refused", …}.
+    Import(ImportConfig),
+}
+
+/// Settings of `roster import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportConfig {
+    /// The file: one SCIM User JSON object a line, or CSV with a header row.
+    pub file: std::path::PathBuf,
+    /// The tenant's name.
+    #[arg(long)]
+    pub tenant: String,
+    /// The file's format (default: csv for a .csv file, else ndjson).
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// CSV: the TOML file saying which column fills which SCIM attribute.
+    #[arg(long)]
+    pub mapping: Option<std::path::PathBuf>,
+    /// What matches a record with an existing user.
+    #[arg(long = "match", value_enum, default_value_t = MatchKey::ExternalId)]
+    pub match_key: MatchKey,
+    /// Print what would be created, updated, unchanged and refused; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where the refused records go, with their reasons, one JSON object a line
+    /// (default: FILE.refused.ndjson).
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+    /// Records looked up and written together.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch: u64,
+    #[command(flatten)]
+    pub store: StoreConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchKey {
+    ExternalId,
+    UserName,
 }
 
 /// Settings of `roster backup`.
@@ -206,6 +253,12 @@ pub struct ServeConfig {
     /// Most operations accepted in one PATCH request; more is `400 invalidValue`.
     #[arg(long, env = "ROSTER_MAX_PATCH_OPERATIONS", default_value_t = crate::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS)]
     pub max_patch_operations: usize,
+    /// Most operations in one `/Bulk` request; more is `413`.
+    #[arg(long, env = "ROSTER_BULK_MAX_OPERATIONS", default_value_t = crate::scim::bulk::DEFAULT_MAX_BULK_OPERATIONS, value_parser = clap::value_parser!(usize))]
+    pub bulk_max_operations: usize,
+    /// Largest `/Bulk` request body in bytes (default 4 MiB); larger is `413`.
+    #[arg(long, env = "ROSTER_BULK_MAX_PAYLOAD_BYTES", default_value_t = crate::scim::bulk::DEFAULT_MAX_BULK_PAYLOAD_BYTES)]
+    pub bulk_max_payload_bytes: usize,
     /// Page size of list responses when the client sends no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100)]
     pub default_page_size: i64,

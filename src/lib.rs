@@ -3,7 +3,8 @@
 //! Requests flow one way: [`http`] → [`scim`] (protocol) → [`domain`] → [`store`] →
 //! [`schema`], with the leaves [`filter`] (the grammar), [`auth`], [`urn`], [`time`],
 //! [`casefold`] and [`text_rules`] below them. A module imports only modules below
-//! it (`tests/api/architecture.rs` checks this).
+//! it (`tests/api/architecture.rs` checks this). [`import`], the `roster import`
+//! command, sits beside [`http`], above [`scim`].
 
 // A panic on a request is a dropped connection, not a SCIM error: failures are
 // values. Tests may unwrap.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod filter;
 pub mod http;
+pub mod import;
 pub mod schema;
 pub mod scim;
 pub mod store;

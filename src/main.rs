@@ -11,12 +11,13 @@ use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use roster::config::{
-    AuditCommand, BackupConfig, Cli, Command, LogFormat, SeedConfig, ServeConfig, StoreConfig,
-    TenantCommand, TokenCommand,
+    AuditCommand, BackupConfig, Cli, Command, ImportConfig, ImportFormat, LogFormat, MatchKey,
+    SeedConfig, ServeConfig, StoreConfig, TenantCommand, TokenCommand,
 };
 use roster::domain::{DomainError, tenants, tokens};
 use roster::http::throttle::AuthFailureQuotas;
 use roster::http::{AppState, HttpSettings, serve_with};
+use roster::scim::bulk::BulkLimits;
 use roster::scim::list::PageLimits;
 use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         }
         Command::Seed(config) => run_seed(config),
         Command::Backup(config) => run_backup(config),
+        Command::Import(config) => run_import(config),
         Command::Token(command) => run_token(command),
         Command::Audit(AuditCommand::Purge { older_than, store }) => open_store(&store, 0)
             .and_then(|store| {
@@ -148,6 +150,10 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 max_count: config.max_page_size,
             },
             max_patch_operations: config.max_patch_operations,
+            bulk_limits: BulkLimits {
+                max_operations: config.bulk_max_operations,
+                max_payload_bytes: config.bulk_max_payload_bytes,
+            },
             public_url: config.public_url,
             trusted_proxies: config.trusted_proxies,
             auth_failure_quotas: AuthFailureQuotas {
@@ -233,6 +239,140 @@ fn run_seed(config: SeedConfig) -> Result<(), String> {
         .block_on(roster::domain::seed::seed(&store, plan))
         .map_err(describe)?;
     println!("{}", json!(report));
+    Ok(())
+}
+
+fn run_import(config: ImportConfig) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+
+    use roster::domain::users::UserKey;
+    use roster::import::{self, ImportOptions, Mapping, Record};
+
+    let store = open_store(&config.store, 0)?;
+    let scope = store
+        .read_blocking(|conn| tenants::command_line_scope(conn, &config.tenant))
+        .map_err(describe)?;
+    let file = &config.file;
+    let open =
+        || std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()));
+    let csv = config.format.map_or_else(
+        || {
+            file.extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"))
+        },
+        |format| format == ImportFormat::Csv,
+    );
+    let records: Box<dyn Iterator<Item = Record>> = if csv {
+        let path = config
+            .mapping
+            .as_ref()
+            .ok_or("a CSV import needs --mapping FILE (see README: roster import)")?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mapping = Mapping::parse(&text)?;
+        Box::new(import::csv_records(open()?, mapping)?)
+    } else {
+        Box::new(import::ndjson_records(open()?))
+    };
+    let total = import::count_lines(file).saturating_sub(u64::from(csv));
+    let report_path = config.report.clone().unwrap_or_else(|| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".refused.ndjson");
+        name.into()
+    });
+    let mut report: Option<std::io::BufWriter<std::fs::File>> = None;
+    let mut shown_refusals = 0;
+    let dry_run = config.dry_run;
+    let refused = |refusal: import::Refusal| -> Result<(), String> {
+        if dry_run {
+            if shown_refusals < 10 {
+                eprintln!("refused: line {}: {}", refusal.line, refusal.reason);
+                shown_refusals += 1;
+            }
+            return Ok(());
+        }
+        if report.is_none() {
+            let file = std::fs::File::create(&report_path)
+                .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+            report = Some(std::io::BufWriter::new(file));
+        }
+        if let Some(writer) = report.as_mut() {
+            writeln!(writer, "{}", json!(refusal))
+                .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+        }
+        Ok(())
+    };
+    let started = std::time::Instant::now();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} records  {per_sec}  ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut last_line = std::time::Instant::now();
+    let progress = |done: u64| match &bar {
+        Some(bar) => bar.set_position(done),
+        None => {
+            if last_line.elapsed() >= Duration::from_secs(2) || done >= total {
+                last_line = std::time::Instant::now();
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                eprintln!("import: {done} of {total} records, {rate:.0}/s");
+            }
+        }
+    };
+    let options = ImportOptions {
+        key: match config.match_key {
+            MatchKey::ExternalId => UserKey::ExternalId,
+            MatchKey::UserName => UserKey::UserName,
+        },
+        dry_run,
+        batch: usize::try_from(config.batch).unwrap_or(1000),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let summary = runtime.block_on(import::import(
+        &store, &scope, records, options, refused, progress,
+    ))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some(mut writer) = report.take() {
+        writer
+            .flush()
+            .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+    }
+    let verb = if dry_run { "would be" } else { "were" };
+    eprintln!(
+        "{} users {verb} created, {} updated, {} unchanged; {} records refused{} ({:.1} s)",
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.refused,
+        if summary.refused > 0 && !dry_run {
+            format!(", listed in {}", report_path.display())
+        } else {
+            String::new()
+        },
+        started.elapsed().as_secs_f64()
+    );
+    for sample in &summary.samples {
+        eprintln!("  {sample}");
+    }
+    let report_named = (summary.refused > 0 && !dry_run).then(|| report_path.display().to_string());
+    println!(
+        "{}",
+        json!({
+            "created": summary.created,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "refused": summary.refused,
+            "dry_run": dry_run,
+            "report": report_named,
+            "samples": summary.samples,
+        })
+    );
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::assignments::serialize_limited;
 use super::audit::{NewEvent, changed_attributes, record, record_all};
-use super::modify::{check_version, modify_with_retry};
+use super::modify::{check_version, modify_in_transaction, modify_with_retry};
 use super::paging::in_order;
 use super::{DomainError, new_id, now};
 use crate::casefold::fold;
@@ -138,32 +138,40 @@ pub async fn create_group(
 ) -> Result<Group, DomainError> {
     let scope = scope.clone();
     store
-        .write(move |conn| {
-            let name = display_name(&attributes)?;
-            check_group_document(&attributes)
-                .map_err(|e| DomainError::InvalidValue(e.to_string()))?;
-            let created = now();
-            let row = NewGroupRow {
-                id: new_id(),
-                tenant_id: scope.tenant_id.to_string(),
-                attributes: Value::Object(attributes.clone()).to_string(),
-                custom_data: serialize_limited(custom_data.as_ref(), "customData")?,
-                display_name_ci: fold(&name),
-                external_id: attributes
-                    .get("externalId")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                created_at: created,
-                last_modified: created,
-                version: 1,
-                created_by_app: (!scope.is_management()).then(|| scope.app_id.to_string()),
-            };
-            repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
-            apply_member_changes(conn, &scope, &row.id, &[MemberChange::Add(members)])?;
-            record_group(conn, &scope, "group.created", &row.id, &name, Vec::new())?;
-            load_group(conn, &scope, &row.id, true)
-        })
+        .write(move |conn| create_group_in(conn, &scope, attributes, custom_data, members))
         .await
+}
+
+/// [`create_group`] inside the caller's transaction.
+pub(crate) fn create_group_in(
+    conn: &mut Conn,
+    scope: &Scope,
+    attributes: Map<String, Value>,
+    custom_data: Option<Value>,
+    members: Vec<MemberRef>,
+) -> Result<Group, DomainError> {
+    let name = display_name(&attributes)?;
+    check_group_document(&attributes).map_err(|e| DomainError::InvalidValue(e.to_string()))?;
+    let created = now();
+    let row = NewGroupRow {
+        id: new_id(),
+        tenant_id: scope.tenant_id.to_string(),
+        attributes: Value::Object(attributes.clone()).to_string(),
+        custom_data: serialize_limited(custom_data.as_ref(), "customData")?,
+        display_name_ci: fold(&name),
+        external_id: attributes
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        created_at: created,
+        last_modified: created,
+        version: 1,
+        created_by_app: (!scope.is_management()).then(|| scope.app_id.to_string()),
+    };
+    repo::insert_group(conn, &row).map_err(|e| name_conflict(e, &name))?;
+    apply_member_changes(conn, scope, &row.id, &[MemberChange::Add(members)])?;
+    record_group(conn, scope, "group.created", &row.id, &name, Vec::new())?;
+    load_group(conn, scope, &row.id, true)
 }
 
 pub async fn get_group(
@@ -275,6 +283,38 @@ where
     .await
 }
 
+/// [`modify_group`] inside the caller's transaction.
+pub(crate) fn modify_group_in<F, E>(
+    conn: &mut Conn,
+    scope: &Scope,
+    id: &str,
+    if_match: Option<&str>,
+    action: &str,
+    change: F,
+    with_members: bool,
+) -> Result<Group, E>
+where
+    F: Fn(&Group) -> Result<GroupUpdate, E>,
+    E: From<DomainError>,
+{
+    modify_in_transaction(
+        conn,
+        "Group",
+        id,
+        if_match,
+        |conn| load_group(conn, scope, id, false),
+        |group| group.version,
+        change,
+        |conn, expected, update: GroupUpdate| {
+            // Membership-only changes commute: they need not find an unchanged version.
+            let strict =
+                if_match.is_some() || update.attributes.is_some() || update.custom_data.is_some();
+            let expected = strict.then_some(expected);
+            write_group(conn, scope, id, expected, update, action, with_members)
+        },
+    )
+}
+
 fn write_group(
     conn: &mut Conn,
     scope: &Scope,
@@ -345,28 +385,35 @@ pub async fn delete_group(
 ) -> Result<(), DomainError> {
     let scope = scope.clone();
     store
-        .write(move |conn| {
-            let current =
-                repo::find_group(conn, &scope.tenant_id, &id)?.ok_or_else(|| not_found(&id))?;
-            check_version(if_match.as_deref(), current.version)?;
-            if !created_by_caller(conn, &scope, &id)? {
-                return Err(DomainError::Forbidden(format!(
-                    "Group '{id}' was not created by this application: only the Management Application or the group's creator deletes it"
-                )));
-            }
-            repo::remove_member_everywhere(conn, &scope.tenant_id, &id)?;
-            repo::delete_group(conn, &scope.tenant_id, &id)?;
-            let name = serde_json::from_str::<Value>(&current.attributes)
-                .ok()
-                .and_then(|a| {
-                    a.get("displayName")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            record_group(conn, &scope, "group.deleted", &id, &name, Vec::new())
-        })
+        .write(move |conn| delete_group_in(conn, &scope, &id, if_match.as_deref()))
         .await
+}
+
+/// [`delete_group`] inside the caller's transaction.
+pub(crate) fn delete_group_in(
+    conn: &mut Conn,
+    scope: &Scope,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), DomainError> {
+    let current = repo::find_group(conn, &scope.tenant_id, id)?.ok_or_else(|| not_found(id))?;
+    check_version(if_match, current.version)?;
+    if !created_by_caller(conn, scope, id)? {
+        return Err(DomainError::Forbidden(format!(
+            "Group '{id}' was not created by this application: only the Management Application or the group's creator deletes it"
+        )));
+    }
+    repo::remove_member_everywhere(conn, &scope.tenant_id, id)?;
+    repo::delete_group(conn, &scope.tenant_id, id)?;
+    let name = serde_json::from_str::<Value>(&current.attributes)
+        .ok()
+        .and_then(|a| {
+            a.get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    record_group(conn, scope, "group.deleted", id, &name, Vec::new())
 }
 
 /// The groups with these ids, in this order, without their members.

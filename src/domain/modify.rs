@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::DomainError;
+use crate::store::Conn;
 
 /// How many times a change is redone on a newer version before giving up.
 const ATTEMPTS: usize = 20;
@@ -63,8 +64,44 @@ where
             None => continue,
         }
     }
-    Err(DomainError::Conflict(format!(
+    Err(gave_up(kind, id).into())
+}
+
+/// [`modify_with_retry`] inside the caller's transaction (a bulk operation): `read`,
+/// `change` and `write` all run on `conn`, and a write that finds the resource
+/// changed by a concurrent transaction is redone on the new version.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn modify_in_transaction<R, C, O, E>(
+    conn: &mut Conn,
+    kind: &str,
+    id: &str,
+    if_match: Option<&str>,
+    read: impl Fn(&mut Conn) -> Result<R, DomainError>,
+    version_of: fn(&R) -> i64,
+    change: impl Fn(&R) -> Result<C, E>,
+    write: impl Fn(&mut Conn, i64, C) -> Result<Option<O>, DomainError>,
+) -> Result<O, E>
+where
+    E: From<DomainError>,
+{
+    for _ in 0..ATTEMPTS {
+        let current = read(conn)?;
+        let expected = version_of(&current);
+        check_version(if_match, expected)?;
+        let update = change(&current)?;
+        match write(conn, expected, update)? {
+            Some(written) => return Ok(written),
+            None if if_match.is_some() => {
+                return Err(DomainError::PreconditionFailed(expected.to_string()).into());
+            }
+            None => continue,
+        }
+    }
+    Err(gave_up(kind, id).into())
+}
+
+fn gave_up(kind: &str, id: &str) -> DomainError {
+    DomainError::Conflict(format!(
         "{kind} '{id}' is being changed by others; try again"
     ))
-    .into())
 }

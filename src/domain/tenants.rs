@@ -87,6 +87,18 @@ pub fn ensure_default_tenant(conn: &mut Conn) -> Result<Option<TenantCredentials
     create_tenant(conn, "default").map(Some)
 }
 
+/// The scope of a command-line tool working on tenant `tenant_name`: the whole
+/// tenant, with its events' actor `cli`.
+pub fn command_line_scope(conn: &mut Conn, tenant_name: &str) -> Result<Scope, DomainError> {
+    let tenant = repo::find_tenant_by_name(conn, tenant_name)?
+        .ok_or_else(|| DomainError::NotFound(format!("no tenant named '{tenant_name}'")))?;
+    Ok(Scope::new(
+        tenant.id.into(),
+        super::audit::CLI_ACTOR.into(),
+        true,
+    ))
+}
+
 /// The caller a bearer token stands for, if the token is known and unexpired.
 /// Verified tokens are remembered in `cache` for a short while; a long-lived
 /// token's use is recorded when its last recorded use is a minute old. An expired

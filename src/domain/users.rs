@@ -10,7 +10,7 @@ use super::assignments::{
 };
 use super::attributes::AttributeDocument;
 use super::audit::{NewEvent, changed_attributes};
-use super::modify::{check_version, modify_with_retry};
+use super::modify::{check_version, modify_in_transaction, modify_with_retry};
 use super::paging::{ListQuery, in_order};
 use super::{DomainError, new_id, now};
 use crate::auth::hash_password;
@@ -22,7 +22,7 @@ use crate::store::users::{
     self as repo, NewUserRow, StoredExtras, UserChanges, UserLookupColumns, UserRow, UserSearch,
     value_rows,
 };
-pub use crate::store::users::{CursorPosition, UserSort, UserWindow};
+pub use crate::store::users::{CursorPosition, UserKey, UserSort, UserWindow};
 use crate::store::{Conn, Store, StoreError};
 use crate::text_rules::check_user_document;
 use crate::urn::{ENTERPRISE_USER, ROSTER_USER};
@@ -110,11 +110,20 @@ pub async fn create_user(
     let password_hash = hash_optional_password(input.password.clone()).await?;
     let scope = scope.clone();
     store
-        .write(move |conn| {
-            let id = insert_new_user(conn, &scope, input, password_hash)?;
-            load_user(conn, &scope, &id)
-        })
+        .write(move |conn| create_user_in(conn, &scope, input, password_hash))
         .await
+}
+
+/// Creates a user inside the caller's transaction (`password_hash` made from
+/// `input.password` beforehand) and reads it back as the caller sees it.
+pub(crate) fn create_user_in(
+    conn: &mut Conn,
+    scope: &Scope,
+    input: UserInput,
+    password_hash: Option<String>,
+) -> Result<User, DomainError> {
+    let id = insert_new_user(conn, scope, input, password_hash)?;
+    load_user(conn, scope, &id)
 }
 
 /// Inserts a user inside the caller's transaction and returns its id. A user
@@ -237,6 +246,44 @@ where
     .await
 }
 
+/// [`modify_user`] inside the caller's transaction: reads the user, turns it into
+/// the new input with `modify` and writes it, with the same checks and audit event.
+/// `password_hash` is the hash of the password the input sets, made beforehand (a
+/// password that only `modify` brings is hashed here).
+pub(crate) fn modify_user_in<F, E>(
+    conn: &mut Conn,
+    scope: &Scope,
+    id: &str,
+    if_match: Option<&str>,
+    action: &str,
+    password_hash: Option<String>,
+    modify: F,
+) -> Result<User, E>
+where
+    F: Fn(&User) -> Result<UserInput, E>,
+    E: From<DomainError>,
+{
+    modify_in_transaction(
+        conn,
+        "User",
+        id,
+        if_match,
+        |conn| load_user(conn, scope, id),
+        |user| user.version,
+        modify,
+        |conn, expected, input: UserInput| {
+            let hash = match (&password_hash, &input.password) {
+                (Some(hash), _) => Some(hash.clone()),
+                (None, Some(password)) => Some(hash_password(password).map_err(|e| {
+                    DomainError::InvalidValue(format!("the password cannot be hashed: {e}"))
+                })?),
+                (None, None) => None,
+            };
+            write_user(conn, scope, id, expected, input, hash, action)
+        },
+    )
+}
+
 /// Writes `input` over the user if it is still at `expected_version`; `None` when it
 /// is not.
 fn write_user(
@@ -345,39 +392,47 @@ pub async fn delete_user(
 ) -> Result<(), DomainError> {
     let scope = scope.clone();
     store
-        .write(move |conn| {
-            let current = visible_user(conn, &scope, &id)?;
-            check_version(if_match.as_deref(), current.version)?;
-            let user_name = serde_json::from_str::<Value>(&current.attributes)
-                .ok()
-                .and_then(|doc| doc.get("userName").cloned())
-                .unwrap_or(Value::Null);
-            if !scope.is_management() {
-                // An application's DELETE removes the user from that application; the
-                // identity goes only with its last assignment.
-                crate::store::assignments::delete_assignment(conn, &id, &scope.app_id)?;
-                record(
-                    conn,
-                    &scope,
-                    "user.unassigned",
-                    &id,
-                    json!({"userName": user_name, "app": &*scope.app_id}),
-                )?;
-                if crate::store::assignments::count_assignments(conn, &id)? > 0 {
-                    return Ok(());
-                }
-            }
-            crate::store::groups::remove_member_everywhere(conn, &scope.tenant_id, &id)?;
-            repo::delete_user(conn, &scope.tenant_id, &id)?;
-            record(
-                conn,
-                &scope,
-                "user.deleted",
-                &id,
-                json!({"userName": user_name}),
-            )
-        })
+        .write(move |conn| delete_user_in(conn, &scope, &id, if_match.as_deref()))
         .await
+}
+
+/// [`delete_user`] inside the caller's transaction.
+pub(crate) fn delete_user_in(
+    conn: &mut Conn,
+    scope: &Scope,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), DomainError> {
+    let current = visible_user(conn, scope, id)?;
+    check_version(if_match, current.version)?;
+    let user_name = serde_json::from_str::<Value>(&current.attributes)
+        .ok()
+        .and_then(|doc| doc.get("userName").cloned())
+        .unwrap_or(Value::Null);
+    if !scope.is_management() {
+        // An application's DELETE removes the user from that application; the
+        // identity goes only with its last assignment.
+        crate::store::assignments::delete_assignment(conn, id, &scope.app_id)?;
+        record(
+            conn,
+            scope,
+            "user.unassigned",
+            id,
+            json!({"userName": user_name, "app": &*scope.app_id}),
+        )?;
+        if crate::store::assignments::count_assignments(conn, id)? > 0 {
+            return Ok(());
+        }
+    }
+    crate::store::groups::remove_member_everywhere(conn, &scope.tenant_id, id)?;
+    repo::delete_user(conn, &scope.tenant_id, id)?;
+    record(
+        conn,
+        scope,
+        "user.deleted",
+        id,
+        json!({"userName": user_name}),
+    )
 }
 
 /// How many users an equality look-up on an indexed attribute answers with in one
@@ -487,6 +542,31 @@ pub(crate) fn read_users(
     users_from_rows(conn, scope, rows)
 }
 
+/// The users whose `key` (externalId, or userName ignoring case) is one of `values`,
+/// as the caller sees them.
+pub async fn find_users_by_key(
+    store: &Store,
+    scope: &Scope,
+    key: UserKey,
+    values: Vec<String>,
+) -> Result<Vec<User>, DomainError> {
+    let scope = scope.clone();
+    store
+        .read(move |conn| {
+            let mut rows = repo::users_by_key(conn, &scope.tenant_id, key, &values)?;
+            if !scope.is_management() {
+                let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+                let visible: std::collections::HashSet<String> =
+                    visible_users_among(conn, &scope, &ids)?
+                        .into_iter()
+                        .collect();
+                rows.retain(|row| visible.contains(&row.id));
+            }
+            users_from_rows(conn, &scope, rows)
+        })
+        .await
+}
+
 /// The id the enterprise `manager` of a user's attributes names, if any.
 fn manager_id(attributes: &Map<String, Value>) -> Option<String> {
     attributes
@@ -576,7 +656,9 @@ fn resolve_manager(
     Ok(())
 }
 
-async fn hash_optional_password(password: Option<String>) -> Result<Option<String>, DomainError> {
+pub(crate) async fn hash_optional_password(
+    password: Option<String>,
+) -> Result<Option<String>, DomainError> {
     let Some(password) = password else {
         return Ok(None);
     };

@@ -24,8 +24,11 @@ async fn service_provider_config(
     state: web::Data<AppState>,
     _: Caller,
 ) -> HttpResponse {
-    let document =
-        discovery::service_provider_config(&base_url(&req, &state), state.settings.page_limits);
+    let document = discovery::service_provider_config(
+        &base_url(&req, &state),
+        state.settings.page_limits,
+        state.settings.bulk_limits,
+    );
     scim_json(StatusCode::OK, &document)
 }
 

@@ -1,11 +1,9 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use serde_json::json;
 
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use crate::scim::ScimError;
-use crate::urn;
 
 /// `Retry-After` of a 503, seconds.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -16,14 +14,7 @@ impl ResponseError for ScimError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = json!({
-            "schemas": [urn::ERROR],
-            "status": self.status.to_string(),
-            "detail": self.detail,
-        });
-        if let Some(scim_type) = self.scim_type {
-            body["scimType"] = scim_type.as_str().into();
-        }
+        let body = self.to_json();
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
         if self.status_code() == StatusCode::UNAUTHORIZED {

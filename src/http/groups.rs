@@ -16,18 +16,17 @@ use super::params::{QueryParams, base_url, if_match, not_modified};
 use super::resources::{Call, ScimResource};
 use super::response::{json_bytes, resource_response, scim_resource, write_json};
 use crate::domain::DomainError;
-use crate::domain::groups::{self as domain, Group, GroupStream, GroupUpdate, MemberChange};
+use crate::domain::groups::{self as domain, Group, GroupStream};
 use crate::domain::listing::{GroupQuery, ListQuery, stream_list};
 use crate::schema::{GROUP_RESOURCE, ResourceTypeDef};
 use crate::scim::ScimError;
 use crate::scim::groups::{
     group_input_from_body, members_envelope, patch_group, project_member, render_group,
-    render_member,
+    render_member, replacement,
 };
 use crate::scim::list::ListRequest;
 use crate::scim::patch::PatchOperation;
 use crate::scim::projection::Projection;
-use crate::urn;
 
 /// Whether the request's projection leaves `members` out, so they are not loaded.
 fn wants_members(req: &HttpRequest) -> bool {
@@ -153,20 +152,7 @@ impl ScimResource for Groups {
             id,
             if_match(req),
             "group.replaced",
-            move |current| {
-                let mut attributes = request.attributes.clone();
-                if !request.roster_named {
-                    // Identity providers know nothing of the Roster extension: keep it.
-                    if let Some(roster) = current.attributes.get(urn::ROSTER_GROUP) {
-                        attributes.insert(urn::ROSTER_GROUP.into(), roster.clone());
-                    }
-                }
-                Ok::<_, ScimError>(GroupUpdate {
-                    attributes: Some(attributes),
-                    custom_data: request.roster_named.then(|| request.custom_data.clone()),
-                    members: vec![MemberChange::Replace(request.members.clone())],
-                })
-            },
+            move |current| Ok::<_, ScimError>(replacement(current, &request)),
             with_members,
         )
         .await?;

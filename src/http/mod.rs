@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod body;
+mod bulk;
 mod discovery;
 mod error;
 mod groups;
@@ -52,6 +53,8 @@ pub struct HttpSettings {
     pub public_url: Option<String>,
     /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed.
     pub trusted_proxies: proxy::TrustedProxies,
+    /// Most operations and bytes of one `/Bulk` request.
+    pub bulk_limits: crate::scim::bulk::BulkLimits,
     /// Failed client authentications allowed per minute at `/oauth2/token`.
     pub auth_failure_quotas: throttle::AuthFailureQuotas,
 }
@@ -113,6 +116,7 @@ fn routes(r: &mut Routes<'_>, with_metrics: bool) {
             resources::routes::<users::Users>(r);
             resources::routes::<groups::Groups>(r);
             search::routes(r);
+            bulk::routes(r);
             discovery::routes(r);
         });
 }

@@ -3,14 +3,17 @@
 use serde_json::{Value, json};
 
 use super::BaseUrl;
+use super::bulk::BulkLimits;
 use super::error::ScimError;
 use super::list::{ListResponse, PageLimits, list_response};
 use crate::schema::registry;
 use crate::urn;
 
-/// The ServiceProviderConfig, with the paging limits this instance runs with.
-pub fn service_provider_config(base: &BaseUrl, limits: PageLimits) -> Value {
+/// The ServiceProviderConfig, with the paging and bulk limits this instance runs with.
+pub fn service_provider_config(base: &BaseUrl, limits: PageLimits, bulk: BulkLimits) -> Value {
     let mut document = registry().service_provider_config().clone();
+    document["bulk"]["maxOperations"] = bulk.max_operations.into();
+    document["bulk"]["maxPayloadSize"] = bulk.max_payload_bytes.into();
     document["filter"]["maxResults"] = limits.max_count.into();
     document["pagination"]["defaultPageSize"] = limits.default_count.into();
     document["pagination"]["maxPageSize"] = limits.max_count.into();

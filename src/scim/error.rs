@@ -119,6 +119,25 @@ impl ScimError {
         Self::new(412, None, detail)
     }
 
+    /// 409 without a `scimType`: a conflict that is no uniqueness clash (circular
+    /// bulkId references).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, None, detail)
+    }
+
+    /// The SCIM Error message of this error (RFC 7644 §3.12).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "schemas": [crate::urn::ERROR],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = scim_type.as_str().into();
+        }
+        body
+    }
+
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
         Self::new(413, None, detail)
     }
@@ -161,6 +180,12 @@ impl From<DomainError> for ScimError {
             }
             DomainError::Store(store) => store_failure(store),
         }
+    }
+}
+
+impl From<StoreError> for ScimError {
+    fn from(err: StoreError) -> Self {
+        store_failure(err)
     }
 }
 

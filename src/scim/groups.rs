@@ -308,3 +308,19 @@ pub fn render_group(group: &Group, base: &BaseUrl) -> Value {
     );
     Value::Object(out)
 }
+
+/// The update a PUT of a group makes: a PUT that does not name the Roster
+/// extension keeps it, as identity providers know nothing of it.
+pub fn replacement(current: &Group, request: &GroupRequest) -> GroupUpdate {
+    let mut attributes = request.attributes.clone();
+    if !request.roster_named
+        && let Some(roster) = current.attributes.get(urn::ROSTER_GROUP)
+    {
+        attributes.insert(urn::ROSTER_GROUP.into(), roster.clone());
+    }
+    GroupUpdate {
+        attributes: Some(attributes),
+        custom_data: request.roster_named.then(|| request.custom_data.clone()),
+        members: vec![MemberChange::Replace(request.members.clone())],
+    }
+}

@@ -4,6 +4,7 @@
 //! Functions here are what HTTP handlers call; they return [`ScimError`] for
 //! anything the client must be told.
 
+pub mod bulk;
 pub mod discovery;
 mod error;
 pub mod groups;

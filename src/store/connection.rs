@@ -363,19 +363,26 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                writer.submit(f, move |result| {
-                    let _ = sender.send(result);
-                });
-                receiver
-                    .await
-                    .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
-            }
+            Pools::Sqlite { writer, .. } => delivered(|done| writer.submit(f, done)).await,
             Pools::Postgres(_) => {
                 let store = self.clone();
                 run_blocking(move || store.write_blocking(f)).await
             }
+        }
+    }
+
+    /// Runs `f` in a write transaction of its own: all of it commits, or nothing does.
+    /// Unlike [`Store::write`], on SQLite it shares no commit and runs under no
+    /// savepoint, so a large write journals no page twice.
+    pub async fn write_whole<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => delivered(|done| writer.submit_whole(f, done)).await,
+            Pools::Postgres(_) => self.write(f).await,
         }
     }
 
@@ -470,6 +477,39 @@ impl Store {
     }
 }
 
+/// Runs `f` under a savepoint of the caller's transaction: when it fails, its
+/// changes roll back alone and the transaction goes on (one operation of a batch).
+pub fn savepoint<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    match conn {
+        Conn::Sqlite(c) => nested(&mut **c, |c| f(&mut Conn::Sqlite(c))),
+        Conn::Postgres(c) => nested(&mut **c, |c| f(&mut Conn::Postgres(c))),
+    }
+}
+
+fn nested<C, T, E, F>(conn: &mut C, f: F) -> Result<T, E>
+where
+    C: Connection,
+    F: FnOnce(&mut C) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let mut failure = None;
+    let outcome = conn.transaction::<T, diesel::result::Error, _>(|c| {
+        f(c).map_err(|error| {
+            failure = Some(error);
+            diesel::result::Error::RollbackTransaction
+        })
+    });
+    match (outcome, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(error)) => Err(error),
+        (Err(error), None) => Err(StoreError::from(error).into()),
+    }
+}
+
 /// Runs the pending SQLite migrations, then refreshes the planner's statistics so
 /// that selective indexes (externalId, emails) win over ordered scans.
 pub(super) fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
@@ -557,6 +597,21 @@ where
     C: diesel::r2d2::R2D2Connection + 'static,
 {
     pool.get().map_err(StoreError::unavailable)
+}
+
+/// The result a write hands to the callback `submit` gives it, once it is known.
+async fn delivered<T, E>(submit: impl FnOnce(Box<dyn FnOnce(Result<T, E>) + Send>)) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    submit(Box::new(move |result| {
+        let _ = sender.send(result);
+    }));
+    receiver
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
 }
 
 async fn run_blocking<T, E, F>(f: F) -> Result<T, E>

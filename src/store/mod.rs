@@ -25,7 +25,7 @@ pub mod tenants;
 pub mod timestamp;
 pub mod users;
 
-pub use connection::{Backend, Conn, PoolSizes, PoolState, Store, StoreTimeouts};
+pub use connection::{Backend, Conn, PoolSizes, PoolState, Store, StoreTimeouts, savepoint};
 pub use error::{DATABASE_ERROR_KINDS, StoreError};
 pub use scope::Scope;
 

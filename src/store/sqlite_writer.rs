@@ -24,11 +24,20 @@ const MAX_WRITES_PER_COMMIT: usize = 64;
 /// commit's outcome is known.
 type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> Delivery + Send>;
 type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A write that runs in a transaction of its own and delivers its own result.
+type WholeJob = Box<dyn FnOnce(&mut SqliteConnection) + Send>;
+
+enum Job {
+    /// Shares a commit with the writes queued beside it, under a savepoint.
+    Shared(WriteJob),
+    /// Commits alone, without a savepoint.
+    Whole(WholeJob),
+}
 
 /// The queue of the writer thread; dropping the last handle stops the thread.
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
-    jobs: mpsc::Sender<WriteJob>,
+    jobs: mpsc::Sender<Job>,
     /// Writes sent and not yet taken up by the writer thread.
     queued: Arc<AtomicUsize>,
 }
@@ -70,6 +79,39 @@ impl SqliteWriter {
         });
         // If the writer is gone the job is dropped unrun, and the caller's wait for
         // `done` ends in an error.
+        self.send(Job::Shared(job));
+    }
+
+    /// Queues `f` to run in a transaction of its own, without the savepoint a
+    /// shared write runs under (a large write that journals no page twice): it
+    /// commits if `f` succeeds and rolls back whole if it fails. `done` receives its
+    /// result once the transaction has ended.
+    pub(super) fn submit_whole<T, E, F>(
+        &self,
+        f: F,
+        done: impl FnOnce(Result<T, E>) + Send + 'static,
+    ) where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let job: WholeJob = Box::new(move |conn: &mut SqliteConnection| {
+            let result = conn.immediate_transaction(|c| {
+                let written = catch_unwind(AssertUnwindSafe(|| f(&mut Conn::Sqlite(c))))
+                    .unwrap_or_else(|_| {
+                        tracing::error!("a write panicked; it was rolled back");
+                        Err(StoreError::Cancelled.into())
+                    })?;
+                write_pending_entries(&mut Conn::Sqlite(c))?;
+                Ok(written)
+            });
+            done(result);
+        });
+        self.send(Job::Whole(job));
+    }
+
+    /// Sends `job` to the writer thread, counted in the queue's depth.
+    fn send(&self, job: Job) {
         self.queued.fetch_add(1, Ordering::Relaxed);
         if self.jobs.send(job).is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -106,34 +148,52 @@ where
     }
 }
 
-fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<WriteJob>, queued: &AtomicUsize) {
+fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<Job>, queued: &AtomicUsize) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_WRITES_PER_COMMIT {
+        let mut batch = Vec::new();
+        let mut whole = None;
+        match first {
+            Job::Shared(job) => batch.push(job),
+            Job::Whole(job) => whole = Some(job),
+        }
+        while whole.is_none() && batch.len() < MAX_WRITES_PER_COMMIT {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Job::Shared(job)) => batch.push(job),
+                Ok(Job::Whole(job)) => whole = Some(job),
                 Err(_) => break,
             }
         }
-        queued.fetch_sub(batch.len(), Ordering::Relaxed);
-        metrics::histogram!("roster_sqlite_writer_batch_size").record(batch.len() as f64);
-        let mut deliveries = Vec::with_capacity(batch.len());
-        let mut index_error = None;
-        let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
-            deliveries.extend(batch.drain(..).map(|job| job(c)));
-            write_pending_entries(&mut Conn::Sqlite(c)).map_err(|error| {
-                index_error = Some(error.to_string());
-                diesel::result::Error::RollbackTransaction
-            })
-        });
-        let commit_error = index_error.or(committed.err().map(|e| e.to_string()));
-        if commit_error.is_some() {
-            super::error::count_database_error("commit");
-            // Leave no half-open transaction behind for the next batch.
-            let _ = conn.batch_execute("ROLLBACK");
+        if !batch.is_empty() {
+            queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            metrics::histogram!("roster_sqlite_writer_batch_size").record(batch.len() as f64);
+            commit_batch(&mut conn, batch);
         }
-        for deliver in deliveries {
-            deliver(commit_error.as_deref());
+        if let Some(job) = whole {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            job(&mut conn);
         }
+    }
+}
+
+/// Runs `batch` in one transaction, each write under its own savepoint, and tells
+/// each the commit's outcome.
+fn commit_batch(conn: &mut SqliteConnection, mut batch: Vec<WriteJob>) {
+    let mut deliveries = Vec::with_capacity(batch.len());
+    let mut index_error = None;
+    let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
+        deliveries.extend(batch.drain(..).map(|job| job(c)));
+        write_pending_entries(&mut Conn::Sqlite(c)).map_err(|error| {
+            index_error = Some(error.to_string());
+            diesel::result::Error::RollbackTransaction
+        })
+    });
+    let commit_error = index_error.or(committed.err().map(|e| e.to_string()));
+    if commit_error.is_some() {
+        super::error::count_database_error("commit");
+        // Leave no half-open transaction behind for the next batch.
+        let _ = conn.batch_execute("ROLLBACK");
+    }
+    for deliver in deliveries {
+        deliver(commit_error.as_deref());
     }
 }

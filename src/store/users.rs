@@ -534,6 +534,37 @@ pub fn users_by_ids(
         .load(c))?)
 }
 
+/// The attribute that identifies a user to an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKey {
+    ExternalId,
+    /// Compared as userName compares: ignoring case.
+    UserName,
+}
+
+/// The users of the tenant whose `key` is one of `values`.
+pub fn users_by_key(
+    conn: &mut Conn,
+    tenant_id: &str,
+    key: UserKey,
+    values: &[String],
+) -> Result<Vec<UserRow>, StoreError> {
+    let tenant_users = users::table.filter(users::tenant_id.eq(tenant_id));
+    Ok(match key {
+        UserKey::ExternalId => with_conn!(conn, c => tenant_users
+            .filter(users::external_id.eq_any(values))
+            .select(UserRow::as_select())
+            .load(c))?,
+        UserKey::UserName => {
+            let folded: Vec<String> = values.iter().map(|value| fold(value)).collect();
+            with_conn!(conn, c => tenant_users
+                .filter(users::user_name_ci.eq_any(&folded))
+                .select(UserRow::as_select())
+                .load(c))?
+        }
+    })
+}
+
 /// Runs a search; returns the users with the position each one ends at.
 pub fn search_users(conn: &mut Conn, search: &UserSearch) -> Result<Vec<SearchHit>, StoreError> {
     let walk = Walk::of(conn, search)?;

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -137,32 +136,7 @@ async fn tokens_are_created_with_a_lifetime_listed_and_revoked_from_the_cli(serv
 
 /// Runs `roster serve` until /healthz answers; returns what it printed on stdout.
 async fn serve_once(database_url: &str) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["serve", "--listen", &listen, "--database-url", database_url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = reqwest::Client::new();
-    loop {
-        if client
-            .get(format!("http://{listen}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "roster serve did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut child, _) = crate::support::serve_binary_with(database_url, Stdio::piped()).await;
     let _ = child.kill();
     let _ = child.wait();
     let mut printed = String::new();

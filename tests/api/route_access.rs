@@ -377,6 +377,19 @@ fn table() -> Vec<Row> {
                 Changes(204),
             ],
         ),
+        // Bulk answers 200 with each operation's outcome: a user the caller cannot
+        // see is a 404 operation that changes nothing.
+        row(
+            M::POST,
+            "/scim/v2/Bulk",
+            [
+                Answers(401),
+                Answers(200),
+                Answers(200),
+                Changes(200),
+                Changes(200),
+            ],
+        ),
         row(
             M::POST,
             "/scim/v2/.search",
@@ -839,6 +852,15 @@ fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (Stri
                 json!({"op": "remove", "path": format!("members[value eq \"{target}\"]")}),
             )),
         ),
+        ("POST", "/scim/v2/Bulk") => (
+            route.to_owned(),
+            Body::Json(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [{"method": "PATCH", "path": format!("/Users/{target}"),
+                    "data": {"schemas": [PATCH_OP],
+                        "Operations": [{"op": "replace", "path": "displayName", "value": "probe"}]}}],
+            })),
+        ),
         ("POST", "/scim/v2/.search") => {
             (route.to_owned(), Body::Json(json!({"schemas": [SEARCH]})))
         }
@@ -963,7 +985,7 @@ async fn check_change(
                 format!("the new user reads {shows:?}, expected {expected}"),
             )
         }
-        ("PUT" | "PATCH", "/scim/v2/Users/{id}") => {
+        ("PUT" | "PATCH", "/scim/v2/Users/{id}") | ("POST", "/scim/v2/Bulk") => {
             let (_, user) = world.get(manager, &target).await;
             expect(
                 user["displayName"] == "probe",

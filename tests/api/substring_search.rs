@@ -304,8 +304,33 @@ async fn substring_searches_follow_changes_and_deletions(server: TestServer) {
             ),
         }
     }
+    // Users written through /Bulk are indexed too.
+    let operations: Vec<Value> = (0..3)
+        .map(|n| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("b{n}"),
+                   "data": UserBuilder::new(&format!("bulk-numbat-{n}")).build()})
+        })
+        .collect();
+    let (status, body) = tenant
+        .post(
+            "/Bulk",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": operations}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let after = all_users(&tenant).await;
-    assert_eq!(after.len(), 26);
+    assert_eq!(after.len(), 29);
+    let expected = expected_ids(&USER_RESOURCE, &after, "userName co \"numbat\"");
+    assert_eq!(expected.len(), 3);
+    assert_answers(
+        &tenant,
+        tenant.token(),
+        "/Users",
+        "userName co \"numbat\"",
+        &expected,
+    )
+    .await;
     for filter in [
         "userName co \"quokka\"",
         "emails.value co \"wombat\"",

@@ -207,6 +207,7 @@ impl TestServer {
                 max_count: 1000,
             },
             max_patch_operations: roster::scim::patch::DEFAULT_MAX_PATCH_OPERATIONS,
+            bulk_limits: Default::default(),
             public_url: None,
             trusted_proxies: Default::default(),
             auth_failure_quotas: Default::default(),
@@ -480,4 +481,43 @@ pub fn assert_scim_error(
     if let Some(scim_type) = scim_type {
         assert_eq!(body["scimType"], scim_type, "{body}");
     }
+}
+
+/// `roster serve` on `database_url`, started once `/healthz` answers, with its stdout
+/// piped when `stdout` is; returns the process and its base URL.
+pub async fn serve_binary_with(
+    database_url: &str,
+    stdout: std::process::Stdio,
+) -> (std::process::Child, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", &listen, "--database-url", database_url])
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("http://{listen}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "roster serve did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, format!("http://{listen}"))
+}
+
+/// [`serve_binary_with`] its stdout dropped.
+pub async fn serve_binary(database_url: &str) -> (std::process::Child, String) {
+    serve_binary_with(database_url, std::process::Stdio::null()).await
 }
