@@ -265,44 +265,64 @@ pub fn index_row(
         return Ok(());
     }
     let row = indexed_row(table);
-    // The tenant's range, found in its `search_key` index: the last key read
-    // descending, not a scan of the range.
-    let (first, last) = tenant_key_range(conn, tenant_id)?;
-    let mut b = SqlBuilder::new(Backend::Sqlite);
-    b.push(&format!(
-        "UPDATE {resource} SET search_key = (SELECT COALESCE((SELECT k.search_key \
-         FROM {resource} k WHERE k.search_key BETWEEN ",
-        resource = row.resource,
-    ));
-    b.param(SqlParam::BigInt(first));
-    b.push(" AND ");
-    b.param(SqlParam::BigInt(last));
-    b.push(" ORDER BY k.search_key DESC LIMIT 1), ");
-    b.param(SqlParam::BigInt(first));
-    b.push(") + 1) WHERE id = ");
-    b.text(id);
-    b.push(" AND search_key IS NULL");
-    let fresh = super::dynamic::execute_dynamic(conn, &b)? == 1;
-    let mut b = SqlBuilder::new(Backend::Sqlite);
-    b.push(&format!(
-        "SELECT search_key AS value FROM {} WHERE id = ",
-        row.resource
-    ));
-    b.text(id);
-    let keys: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
-    match keys.first().map(|row| row.value) {
-        Some(Some(key)) => note_pending(Pending { table, key, fresh }),
-        // Without a key (its tenant has no prefix) the entry would have no place in
-        // the tenant's range: refuse the write.
-        Some(None) => {
-            return Err(StoreError::Corrupt(format!(
-                "{} {id} has no search key: its tenant has no search prefix",
-                row.resource
-            )));
+    let key = match stored_key(conn, row.resource, tenant_id, id)? {
+        None => return Ok(()),
+        Some(Some(key)) => {
+            note_pending(Pending {
+                table,
+                key,
+                fresh: false,
+            });
+            return Ok(());
         }
-        None => {}
-    }
+        Some(None) => {
+            // The tenant's last key, read descending in the `search_key` index (a
+            // tenant without a prefix is refused here: its row would have no range).
+            let (first, last) = tenant_key_range(conn, tenant_id)?;
+            let mut b = SqlBuilder::new(Backend::Sqlite);
+            b.push(&format!(
+                "SELECT search_key AS value FROM {} WHERE search_key BETWEEN ",
+                row.resource
+            ));
+            b.param(SqlParam::BigInt(first));
+            b.push(" AND ");
+            b.param(SqlParam::BigInt(last));
+            b.push(" ORDER BY search_key DESC LIMIT 1");
+            let found: Vec<Int64Row> = load_dynamic(conn, &b)?;
+            found.first().map_or(first, |row| row.value) + 1
+        }
+    };
+    let mut b = SqlBuilder::new(Backend::Sqlite);
+    b.push(&format!("UPDATE {} SET search_key = ", row.resource));
+    b.param(SqlParam::BigInt(key));
+    b.push(" WHERE id = ");
+    b.text(id);
+    super::dynamic::execute_dynamic(conn, &b)?;
+    note_pending(Pending {
+        table,
+        key,
+        fresh: true,
+    });
     Ok(())
+}
+
+/// The search key of the tenant's user or group `id`: `None` when there is no such
+/// row, `Some(None)` when it has none yet.
+fn stored_key(
+    conn: &mut Conn,
+    resource: &str,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Option<i64>>, StoreError> {
+    let mut b = SqlBuilder::new(Backend::Sqlite);
+    b.push(&format!(
+        "SELECT search_key AS value FROM {resource} WHERE id = "
+    ));
+    b.text(id);
+    b.push(" AND tenant_id = ");
+    b.text(tenant_id);
+    let keys: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
+    Ok(keys.first().map(|row| row.value))
 }
 
 /// Notes that the index entry of a tenant's user or group about to be deleted must go
@@ -316,16 +336,7 @@ pub fn unindex_row(
     if conn.backend() != Backend::Sqlite {
         return Ok(());
     }
-    let mut b = SqlBuilder::new(Backend::Sqlite);
-    b.push(&format!(
-        "SELECT search_key AS value FROM {} WHERE id = ",
-        indexed_row(table).resource
-    ));
-    b.text(id);
-    b.push(" AND tenant_id = ");
-    b.text(tenant_id);
-    let keys: Vec<OptionalInt64Row> = load_dynamic(conn, &b)?;
-    if let Some(Some(key)) = keys.first().map(|row| row.value) {
+    if let Some(Some(key)) = stored_key(conn, indexed_row(table).resource, tenant_id, id)? {
         note_pending(Pending {
             table,
             key,
