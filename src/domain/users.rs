@@ -248,8 +248,8 @@ where
 
 /// [`modify_user`] inside the caller's transaction: reads the user, turns it into
 /// the new input with `modify` and writes it, with the same checks and audit event.
-/// `password_hash` is the hash of the password the input sets, made beforehand (a
-/// password that only `modify` brings is hashed here).
+/// `password_hash` is the hash of the password the input sets, made beforehand; a
+/// password that only `modify` brings is refused.
 pub(crate) fn modify_user_in<F, E>(
     conn: &mut Conn,
     scope: &Scope,
@@ -272,11 +272,17 @@ where
         |user| user.version,
         modify,
         |conn, expected, input: UserInput| {
+            // Hashing is slow on purpose: inside the caller's transaction it would hold
+            // SQLite's one writer for every password a request sets.
             let hash = match (&password_hash, &input.password) {
                 (Some(hash), _) => Some(hash.clone()),
-                (None, Some(password)) => Some(hash_password(password).map_err(|e| {
-                    DomainError::InvalidValue(format!("the password cannot be hashed: {e}"))
-                })?),
+                (None, Some(_)) => {
+                    return Err(DomainError::InvalidValue(
+                        "a PATCH inside /Bulk cannot set a password: send it as its own \
+                         PATCH, or as a PUT in /Bulk"
+                            .into(),
+                    ));
+                }
                 (None, None) => None,
             };
             write_user(conn, scope, id, expected, input, hash, action)

@@ -28,6 +28,7 @@ on_both_backends!(
     each_operation_is_audited_like_a_single_request,
     malformed_requests_and_operations_are_refused_clearly,
     a_server_killed_during_bulk_requests_keeps_whole_operations_in_order,
+    a_patch_setting_a_password_is_refused_alone,
 );
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -315,6 +316,35 @@ async fn without_fail_on_errors_every_operation_runs_and_reports(server: TestSer
         "urn:ietf:params:scim:api:messages:2.0:Error"
     );
     assert_eq!(ops[3]["response"]["scimType"], "invalidValue", "{}", ops[3]);
+}
+
+/// Hashing a password is slow on purpose, and a PATCH's password is known only inside
+/// the write: a PATCH in /Bulk that sets one is refused, and the others run.
+async fn a_patch_setting_a_password_is_refused_alone(server: TestServer) {
+    let tenant = server.tenant().await;
+    let existing = tenant.create_user(&UserBuilder::new("pw").build()).await;
+    let id = existing["id"].as_str().unwrap();
+    let ops = bulk(
+        &tenant,
+        json!([
+            {"method": "PATCH", "path": format!("/Users/{id}"), "data": {"schemas": [PATCH_OP],
+             "Operations": [{"op": "replace", "path": "password", "value": "s3cret-Passw0rd"}]}},
+            {"method": "PATCH", "path": format!("/Users/{id}"), "data": {"schemas": [PATCH_OP],
+             "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]}},
+        ]),
+    )
+    .await;
+    assert_eq!(statuses(&ops), ["400", "200"], "{ops:?}");
+    assert!(
+        ops[0]["response"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "{}",
+        ops[0]
+    );
+    let (_, user) = tenant.get(&format!("/Users/{id}")).await;
+    assert_eq!(user["title"], "Boss");
 }
 
 async fn fail_on_errors_stops_after_that_many_errors(server: TestServer) {
