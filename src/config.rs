@@ -243,6 +243,11 @@ pub struct ServeConfig {
     /// statements, each bounded alone. CLI commands and migrations run without it.
     #[arg(long, env = "ROSTER_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub statement_timeout_ms: u64,
+    /// PostgreSQL: longest wait to open a database connection, and longest time
+    /// sent data may stay unacknowledged before a connection counts as dead, in
+    /// milliseconds (libpq rounds the first up to whole seconds, at least 2).
+    #[arg(long, env = "ROSTER_DB_CONNECT_TIMEOUT_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_connect_timeout_ms: u64,
     /// Longest wait of a request for a free database connection, in milliseconds;
     /// past it the request gets 503.
     #[arg(long, env = "ROSTER_DB_CHECKOUT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]

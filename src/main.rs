@@ -23,6 +23,7 @@ use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    survive_file_size_limits();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
@@ -105,6 +106,7 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
     });
     let timeouts = StoreTimeouts {
         checkout: Duration::from_millis(config.db_checkout_timeout_ms),
+        connect: Duration::from_millis(config.db_connect_timeout_ms),
         statement: (config.statement_timeout_ms > 0)
             .then(|| Duration::from_millis(config.statement_timeout_ms)),
     };
@@ -386,5 +388,16 @@ fn limit_malloc_arenas() {
     // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// A write past a file-size limit (`ulimit -f`, systemd's `LimitFSIZE`) then fails
+/// with an error that SQLite reports and the service answers 503 to, instead of
+/// SIGXFSZ killing the process.
+fn survive_file_size_limits() {
+    #[cfg(unix)]
+    // SAFETY: ignoring a signal installs no handler code; called before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

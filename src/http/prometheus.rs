@@ -109,7 +109,7 @@ fn describe() {
     );
     describe_counter!(
         "roster_db_errors_total",
-        "Database failures by kind (unavailable, statement_timeout, database, commit, connection, corrupt)"
+        "Database failures by kind (unavailable, lost, statement_timeout, database, commit, connection, corrupt)"
     );
     // Every kind shows from the start, at 0, so that alerts on its rate see it.
     for kind in crate::store::DATABASE_ERROR_KINDS {

@@ -205,6 +205,12 @@ fn store_failure(err: StoreError) -> ScimError {
                 "the service is busy: no database connection became free in time; retry later",
             )
         }
+        StoreError::Lost(reason) => {
+            tracing::warn!(%reason, "the database is unreachable or cannot be written");
+            ScimError::service_unavailable(
+                "the database is unreachable or cannot be written; retry later",
+            )
+        }
         StoreError::Corrupt(what) => {
             tracing::error!(%what, "stored data is corrupt");
             ScimError::internal()

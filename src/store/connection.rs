@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
+use super::health::{Health, PoolErrors};
 use super::sqlite_writer::SqliteWriter;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -66,6 +67,10 @@ enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// Whether PostgreSQL answers, or the SQLite file takes writes.
+    health: Health,
+    /// [`StoreTimeouts::checkout`].
+    checkout_wait: Duration,
 }
 
 /// How many connections a store keeps open.
@@ -83,8 +88,14 @@ pub struct PoolSizes {
 #[derive(Debug, Clone, Copy)]
 pub struct StoreTimeouts {
     /// Longest wait for a free pooled connection; past it the read or write fails
-    /// with [`StoreError::Unavailable`].
+    /// with [`StoreError::Unavailable`]. While the database is lost the wait ends
+    /// early, with [`StoreError::Lost`].
     pub checkout: Duration,
+    /// PostgreSQL only: longest wait to open a connection (libpq's `connect_timeout`,
+    /// whole seconds, at least 2) and longest time sent data may stay unacknowledged
+    /// before the connection counts as dead (`tcp_user_timeout`). Settings of the
+    /// same name in the database URL win.
+    pub connect: Duration,
     /// PostgreSQL only: longest run of one statement (`statement_timeout`); past it
     /// PostgreSQL cancels the statement and the store returns
     /// [`StoreError::StatementTimeout`]. `None` lets statements run to their end, as
@@ -96,6 +107,7 @@ impl Default for StoreTimeouts {
     fn default() -> Self {
         StoreTimeouts {
             checkout: DEFAULT_CHECKOUT_TIMEOUT,
+            connect: DEFAULT_CONNECT_TIMEOUT,
             statement: None,
         }
     }
@@ -103,6 +115,11 @@ impl Default for StoreTimeouts {
 
 /// Default of [`StoreTimeouts::checkout`].
 const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of [`StoreTimeouts::connect`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a wait for a connection looks whether the database has been found lost
+/// meanwhile.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(100);
 
 /// Settings of each SQLite connection, with the page cache of its role.
 #[derive(Debug)]
@@ -161,10 +178,6 @@ impl r2d2::HandleEvent for PoolEvents {
     fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
         metrics::histogram!("roster_db_pool_wait_seconds", "pool" => self.pool)
             .record(event.duration().as_secs_f64());
-    }
-
-    fn handle_timeout(&self, _event: r2d2::event::TimeoutEvent) {
-        metrics::counter!("roster_db_pool_timeouts_total", "pool" => self.pool).increment(1);
     }
 }
 
@@ -237,7 +250,9 @@ impl Store {
         sizes: PoolSizes,
         timeouts: StoreTimeouts,
     ) -> Result<Store, StoreError> {
+        let health = Health::default();
         let store = if Backend::of_url(database_url) == Backend::Postgres {
+            let database_url = &postgres_url(database_url, timeouts.connect);
             let mut conn = PgConnection::establish(database_url)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             PostgresSettings {
@@ -256,9 +271,12 @@ impl Store {
                     statement_timeout: timeouts.statement,
                 }))
                 .event_handler(Box::new(PoolEvents { pool: "postgres" }))
+                .error_handler(Box::new(PoolErrors(health.clone())))
                 .build(manager)?;
             Store {
                 pools: Pools::Postgres(pool),
+                health,
+                checkout_wait: timeouts.checkout,
             }
         } else {
             let path = sqlite_path(database_url);
@@ -284,8 +302,10 @@ impl Store {
                     lookups: (sizes.lookups > 0)
                         .then(|| sqlite_pool("lookups", sizes.lookups, LOOKUP_CACHE_KIB))
                         .transpose()?,
-                    writer: SqliteWriter::start(writer)?,
+                    writer: SqliteWriter::start(writer, health.clone())?,
                 },
+                health,
+                checkout_wait: timeouts.checkout,
             }
         };
         Ok(store)
@@ -401,10 +421,10 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let outcome = match &store.pools {
                 // A deferred transaction holds one WAL snapshot from its first read.
-                Pools::Sqlite { pool, .. } => {
-                    checkout(pool).and_then(|mut conn| read_sqlite_snapshot(&mut conn, f))
-                }
-                Pools::Postgres(pool) => checkout(pool).and_then(|mut conn| {
+                Pools::Sqlite { pool, .. } => store
+                    .checkout(pool)
+                    .and_then(|mut conn| read_sqlite_snapshot(&mut conn, f)),
+                Pools::Postgres(pool) => store.checkout(pool).and_then(|mut conn| {
                     conn.build_transaction()
                         .read_only()
                         .repeatable_read()
@@ -426,9 +446,9 @@ impl Store {
         E: From<StoreError>,
     {
         match &self.pools {
-            Pools::Sqlite { pool, .. } => read_sqlite_snapshot(&mut *checkout(pool)?, f),
+            Pools::Sqlite { pool, .. } => read_sqlite_snapshot(&mut *self.checkout(pool)?, f),
             Pools::Postgres(pool) => {
-                let mut conn = checkout(pool)?;
+                let mut conn = self.checkout(pool)?;
                 f(&mut Conn::Postgres(&mut conn))
             }
         }
@@ -444,7 +464,7 @@ impl Store {
             // Beside the writer thread (the CLI, set-up): SQLite's busy timeout
             // queues it behind the writer's transaction.
             Pools::Sqlite { pool, .. } => {
-                let mut conn = checkout(pool)?;
+                let mut conn = self.checkout(pool)?;
                 conn.immediate_transaction(|c| {
                     let written = f(&mut Conn::Sqlite(c))?;
                     super::substring::write_pending_entries(&mut Conn::Sqlite(c))?;
@@ -452,7 +472,7 @@ impl Store {
                 })
             }
             Pools::Postgres(pool) => {
-                let mut conn = checkout(pool)?;
+                let mut conn = self.checkout(pool)?;
                 conn.transaction(|c| f(&mut Conn::Postgres(c)))
             }
         }
@@ -466,15 +486,105 @@ impl Store {
         .await
     }
 
-    /// True when a connection can be checked out and answers a trivial query.
+    /// True when a connection can be checked out and answers a trivial query, and,
+    /// on SQLite, when the last write that failed for want of a writable file has
+    /// been followed by one that committed: if none has, a write that changes
+    /// nothing tries again.
     pub async fn is_ready(&self) -> bool {
-        self.read(|conn| {
-            let result = crate::with_conn!(conn, c => c.batch_execute("SELECT 1"));
-            result.map_err(StoreError::from)
-        })
-        .await
-        .is_ok()
+        let answers = self
+            .read(|conn| {
+                let result = crate::with_conn!(conn, c => c.batch_execute("SELECT 1"));
+                result.map_err(StoreError::from)
+            })
+            .await
+            .is_ok();
+        let unwritable = self.backend() == Backend::Sqlite && self.health.is_lost();
+        if !answers || !unwritable {
+            return answers;
+        }
+        // A new WAL frame of page 1: it fails as long as the file cannot grow.
+        let probe = self
+            .write(|conn| {
+                let Conn::Sqlite(c) = conn else {
+                    return Ok(());
+                };
+                let version = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                    "user_version FROM pragma_user_version",
+                ))
+                .get_result::<i32>(*c)?;
+                c.batch_execute(&format!("PRAGMA user_version = {version}"))?;
+                Ok::<_, StoreError>(())
+            })
+            .await;
+        probe.is_ok()
     }
+
+    /// A connection of `pool`, waiting at most the checkout timeout for one to be
+    /// free. On PostgreSQL the wait ends as soon as the database is found lost.
+    fn checkout<C>(
+        &self,
+        pool: &Pool<ConnectionManager<C>>,
+    ) -> Result<PooledConnection<ConnectionManager<C>>, StoreError>
+    where
+        C: diesel::r2d2::R2D2Connection + 'static,
+    {
+        let health = matches!(self.pools, Pools::Postgres(_)).then_some(&self.health);
+        let deadline = std::time::Instant::now() + self.checkout_wait;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match pool.get_timeout(left.min(CHECKOUT_SLICE)) {
+                Ok(conn) => {
+                    if let Some(health) = health {
+                        health.mark_reachable();
+                    }
+                    return Ok(conn);
+                }
+                Err(error) if health.is_some_and(Health::is_lost) => {
+                    return Err(StoreError::lost(error.to_string()));
+                }
+                Err(error) if std::time::Instant::now() >= deadline => {
+                    metrics::counter!("roster_db_pool_timeouts_total", "pool" => pool_name(health))
+                        .increment(1);
+                    return Err(StoreError::unavailable(error));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// The pool label of a checkout's pool: only PostgreSQL's pool watches health.
+fn pool_name(health: Option<&Health>) -> &'static str {
+    if health.is_some() {
+        "postgres"
+    } else {
+        "readers"
+    }
+}
+
+/// `database_url` with the connection timeouts libpq takes from it, unless it sets
+/// them itself: no connection attempt or dead connection then blocks a request
+/// past `connect`.
+fn postgres_url(database_url: &str, connect: Duration) -> String {
+    let seconds = connect.as_millis().div_ceil(1000).max(1);
+    let settings = [
+        ("connect_timeout", seconds.to_string()),
+        ("tcp_user_timeout", connect.as_millis().max(1).to_string()),
+        ("keepalives_idle", seconds.to_string()),
+        ("keepalives_interval", "1".to_owned()),
+    ];
+    let mut url = database_url.to_owned();
+    let query = database_url.split_once('?').map_or("", |(_, query)| query);
+    for (name, value) in settings {
+        let named = query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(name));
+        if !named {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("{name}={value}"));
+        }
+    }
+    url
 }
 
 /// Runs `f` under a savepoint of the caller's transaction: when it fails, its
@@ -589,15 +699,6 @@ impl<S: FixedSql> diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
 }
 
 impl<S: FixedSql> RunQueryDsl<SqliteConnection> for PreparedStatement<S> {}
-
-fn checkout<C>(
-    pool: &Pool<ConnectionManager<C>>,
-) -> Result<PooledConnection<ConnectionManager<C>>, StoreError>
-where
-    C: diesel::r2d2::R2D2Connection + 'static,
-{
-    pool.get().map_err(StoreError::unavailable)
-}
 
 /// The result a write hands to the callback `submit` gives it, once it is known.
 async fn delivered<T, E>(submit: impl FnOnce(Box<dyn FnOnce(Result<T, E>) + Send>)) -> Result<T, E>

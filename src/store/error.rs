@@ -32,11 +32,17 @@ pub enum StoreError {
     /// PostgreSQL cancelled a statement that ran past `statement_timeout`.
     #[error("a statement ran past the statement timeout")]
     StatementTimeout,
+    /// The database went away: PostgreSQL refuses or dropped the connection, or the
+    /// SQLite file cannot be written (disk full, I/O error, read-only). A retry
+    /// once it is back may succeed.
+    #[error("the database is unreachable or cannot be written: {0}")]
+    Lost(String),
 }
 
 /// The kinds of database failure counted in `roster_db_errors_total`.
-pub const DATABASE_ERROR_KINDS: [&str; 6] = [
+pub const DATABASE_ERROR_KINDS: [&str; 7] = [
     "unavailable",
+    "lost",
     "statement_timeout",
     "database",
     "commit",
@@ -55,6 +61,36 @@ impl StoreError {
     pub fn unavailable(err: r2d2::Error) -> Self {
         count_database_error("unavailable");
         StoreError::Unavailable(err.to_string())
+    }
+
+    pub(super) fn lost(reason: String) -> Self {
+        count_database_error("lost");
+        StoreError::Lost(reason)
+    }
+}
+
+/// How SQLite words the failures of a file it cannot write (`sqlite3_errstr` of
+/// SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY and SQLITE_CANTOPEN); diesel reports
+/// them as an unknown kind with that message.
+const SQLITE_UNWRITABLE_MESSAGES: [&str; 4] = [
+    "database or disk is full",
+    "disk I/O error",
+    "attempt to write a readonly database",
+    "unable to open database file",
+];
+
+/// Whether `err` says the database went away rather than that a statement failed.
+pub(super) fn is_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => SQLITE_UNWRITABLE_MESSAGES
+            .iter()
+            .any(|message| info.message().starts_with(message)),
+        _ => false,
     }
 }
 
@@ -77,6 +113,7 @@ impl From<diesel::result::Error> for StoreError {
                 count_database_error("statement_timeout");
                 StoreError::StatementTimeout
             }
+            lost if is_lost(&lost) => StoreError::lost(lost.to_string()),
             Error::DeserializationError(cause) => {
                 count_database_error("corrupt");
                 StoreError::Corrupt(cause.to_string())

@@ -8,6 +8,7 @@
 mod connection;
 mod dynamic;
 mod error;
+mod health;
 pub mod schema;
 mod sqlite_writer;
 

@@ -14,18 +14,43 @@ use std::sync::{Arc, mpsc};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
+use super::health::Health;
 use super::substring::write_pending_entries;
 use super::{Conn, StoreError};
 
 /// Most writes committed by one transaction.
 const MAX_WRITES_PER_COMMIT: usize = 64;
 
-/// A write: runs on the writer's connection and hands back what to do once the
-/// commit's outcome is known.
-type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> Delivery + Send>;
-type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A write: runs on the writer's connection and hands back whether it succeeded and
+/// what to do once the commit's outcome is known.
+type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> (bool, Delivery) + Send>;
+type Delivery = Box<dyn FnOnce(Option<&CommitFailure>) + Send>;
+
+/// Why a transaction of the writer did not commit.
+struct CommitFailure {
+    message: String,
+    /// The file cannot be written: full, an I/O error, read-only.
+    lost: bool,
+}
+
+impl CommitFailure {
+    fn of(error: &diesel::result::Error) -> Self {
+        CommitFailure {
+            message: error.to_string(),
+            lost: super::error::is_lost(error),
+        }
+    }
+
+    fn to_error(&self) -> StoreError {
+        if self.lost {
+            StoreError::Lost(self.message.clone())
+        } else {
+            StoreError::Commit(self.message.clone())
+        }
+    }
+}
 /// A write that runs in a transaction of its own and delivers its own result.
-type WholeJob = Box<dyn FnOnce(&mut SqliteConnection) + Send>;
+type WholeJob = Box<dyn FnOnce(&mut SqliteConnection, &Health) + Send>;
 
 enum Job {
     /// Shares a commit with the writes queued beside it, under a savepoint.
@@ -44,13 +69,16 @@ pub(super) struct SqliteWriter {
 
 impl SqliteWriter {
     /// Starts the writer thread on `conn`.
-    pub(super) fn start(conn: SqliteConnection) -> Result<SqliteWriter, StoreError> {
+    pub(super) fn start(
+        conn: SqliteConnection,
+        health: Health,
+    ) -> Result<SqliteWriter, StoreError> {
         let (jobs, queue) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let taken = queued.clone();
         std::thread::Builder::new()
             .name("roster-sqlite-writer".into())
-            .spawn(move || run_writer(conn, queue, &taken))
+            .spawn(move || run_writer(conn, queue, &taken, &health))
             .map_err(|e| StoreError::Connection(format!("cannot start the writer: {e}")))?;
         Ok(SqliteWriter { jobs, queued })
     }
@@ -70,12 +98,14 @@ impl SqliteWriter {
     {
         let job: WriteJob = Box::new(move |conn: &mut SqliteConnection| {
             let result = run_in_savepoint(conn, f);
-            Box::new(move |commit_error: Option<&str>| {
+            let succeeded = result.is_ok();
+            let delivery: Delivery = Box::new(move |commit_error: Option<&CommitFailure>| {
                 done(match commit_error {
-                    Some(error) => Err(StoreError::Commit(error.to_owned()).into()),
+                    Some(failure) => Err(failure.to_error().into()),
                     None => result,
                 })
-            })
+            });
+            (succeeded, delivery)
         });
         // If the writer is gone the job is dropped unrun, and the caller's wait for
         // `done` ends in an error.
@@ -95,17 +125,39 @@ impl SqliteWriter {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        let job: WholeJob = Box::new(move |conn: &mut SqliteConnection| {
-            let result = conn.immediate_transaction(|c| {
+        let job: WholeJob = Box::new(move |conn: &mut SqliteConnection, health: &Health| {
+            // The transaction's own failure (BEGIN, COMMIT) is told apart from the
+            // write's, to learn whether the file takes writes.
+            let mut failure = None;
+            let transaction = conn.immediate_transaction::<_, diesel::result::Error, _>(|c| {
                 let written = catch_unwind(AssertUnwindSafe(|| f(&mut Conn::Sqlite(c))))
                     .unwrap_or_else(|_| {
                         tracing::error!("a write panicked; it was rolled back");
                         Err(StoreError::Cancelled.into())
-                    })?;
-                write_pending_entries(&mut Conn::Sqlite(c))?;
-                Ok(written)
+                    })
+                    .and_then(|written| {
+                        write_pending_entries(&mut Conn::Sqlite(c))?;
+                        Ok(written)
+                    });
+                written.map_err(|error| {
+                    failure = Some(error);
+                    diesel::result::Error::RollbackTransaction
+                })
             });
-            done(result);
+            done(match (transaction, failure) {
+                (Ok(written), _) => {
+                    health.mark_reachable();
+                    Ok(written)
+                }
+                (Err(_), Some(error)) => Err(error),
+                (Err(error), None) => {
+                    let failure = CommitFailure::of(&error);
+                    if failure.lost {
+                        health.mark_lost(&failure.message);
+                    }
+                    Err(StoreError::from(error).into())
+                }
+            });
         });
         self.send(Job::Whole(job));
     }
@@ -148,7 +200,12 @@ where
     }
 }
 
-fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<Job>, queued: &AtomicUsize) {
+fn run_writer(
+    mut conn: SqliteConnection,
+    queue: mpsc::Receiver<Job>,
+    queued: &AtomicUsize,
+    health: &Health,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::new();
         let mut whole = None;
@@ -166,34 +223,52 @@ fn run_writer(mut conn: SqliteConnection, queue: mpsc::Receiver<Job>, queued: &A
         if !batch.is_empty() {
             queued.fetch_sub(batch.len(), Ordering::Relaxed);
             metrics::histogram!("roster_sqlite_writer_batch_size").record(batch.len() as f64);
-            commit_batch(&mut conn, batch);
+            commit_batch(&mut conn, batch, health);
         }
         if let Some(job) = whole {
             queued.fetch_sub(1, Ordering::Relaxed);
-            job(&mut conn);
+            job(&mut conn, health);
         }
     }
 }
 
 /// Runs `batch` in one transaction, each write under its own savepoint, and tells
-/// each the commit's outcome.
-fn commit_batch(conn: &mut SqliteConnection, mut batch: Vec<WriteJob>) {
+/// each the commit's outcome. A commit that carried a successful write shows the
+/// file takes writes; one that failed for want of a writable file shows it lost.
+fn commit_batch(conn: &mut SqliteConnection, mut batch: Vec<WriteJob>, health: &Health) {
     let mut deliveries = Vec::with_capacity(batch.len());
+    let mut wrote = false;
     let mut index_error = None;
     let committed = conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
-        deliveries.extend(batch.drain(..).map(|job| job(c)));
+        deliveries.extend(batch.drain(..).map(|job| {
+            let (succeeded, delivery) = job(c);
+            wrote |= succeeded;
+            delivery
+        }));
         write_pending_entries(&mut Conn::Sqlite(c)).map_err(|error| {
-            index_error = Some(error.to_string());
+            index_error = Some(CommitFailure {
+                message: error.to_string(),
+                lost: matches!(error, StoreError::Lost(_)),
+            });
             diesel::result::Error::RollbackTransaction
         })
     });
-    let commit_error = index_error.or(committed.err().map(|e| e.to_string()));
-    if commit_error.is_some() {
-        super::error::count_database_error("commit");
-        // Leave no half-open transaction behind for the next batch.
-        let _ = conn.batch_execute("ROLLBACK");
+    let commit_error = index_error.or(committed.err().map(|e| CommitFailure::of(&e)));
+    match &commit_error {
+        Some(failure) => {
+            if failure.lost {
+                super::error::count_database_error("lost");
+                health.mark_lost(&failure.message);
+            } else {
+                super::error::count_database_error("commit");
+            }
+            // Leave no half-open transaction behind for the next batch.
+            let _ = conn.batch_execute("ROLLBACK");
+        }
+        None if wrote => health.mark_reachable(),
+        None => {}
     }
     for deliver in deliveries {
-        deliver(commit_error.as_deref());
+        deliver(commit_error.as_ref());
     }
 }

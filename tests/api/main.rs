@@ -23,6 +23,7 @@ mod health;
 mod hostile;
 mod hostile_apps;
 mod import;
+mod lost_database;
 mod metrics;
 mod overload;
 mod proxies;

@@ -116,7 +116,7 @@ async fn a_statement_past_the_statement_timeout_answers_503_and_frees_its_connec
 async fn a_request_that_finds_no_free_connection_answers_503() {
     let timeouts = StoreTimeouts {
         checkout: Duration::from_millis(300),
-        statement: None,
+        ..StoreTimeouts::default()
     };
     let server = TestServer::start_with_store(Backend::Postgres, 1, timeouts, |_| {}).await;
     let (slow, other) = (server.tenant().await, server.tenant().await);

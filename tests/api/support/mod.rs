@@ -2,6 +2,7 @@
 //! (a temporary SQLite file, or a private schema in PostgreSQL), and small builders.
 
 pub mod builders;
+pub mod relay;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -432,6 +433,13 @@ impl ServedProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         served
+    }
+}
+
+impl ServedProcess {
+    /// The process id of the server.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -1,0 +1,43 @@
+//! Whether the database is reachable and writable, as the last connection attempt,
+//! checkout or commit found it. Requests that find it lost answer at once instead of
+//! waiting out the checkout timeout, and readiness follows it; the pool's own
+//! reconnection attempts (or a successful write, on SQLite) clear it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Shared by a store's pools, its writer and every clone of the store.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Health {
+    lost: Arc<AtomicBool>,
+}
+
+impl Health {
+    pub(super) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn mark_lost(&self, reason: &dyn std::fmt::Display) {
+        if !self.lost.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%reason, "the database is unreachable or cannot be written");
+        }
+    }
+
+    pub(super) fn mark_reachable(&self) {
+        // A load first: the common case writes nothing to the shared cache line.
+        if self.is_lost() && self.lost.swap(false, Ordering::Relaxed) {
+            tracing::info!("the database is reachable and writable again");
+        }
+    }
+}
+
+/// Feeds r2d2's connection failures (establishing one, or validating one at
+/// checkout) into the health.
+#[derive(Debug)]
+pub(super) struct PoolErrors(pub(super) Health);
+
+impl<E: std::fmt::Display> r2d2::HandleError<E> for PoolErrors {
+    fn handle_error(&self, error: E) {
+        self.0.mark_lost(&error);
+    }
+}
