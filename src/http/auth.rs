@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::AppState;
+use super::access_log::AuthenticatedTenant;
 use super::request_id::RequestId;
 use crate::domain::tenants::authenticate_bearer;
 use crate::scim::ScimError;
@@ -26,12 +27,15 @@ impl FromRequest for Caller {
         let token = bearer_token(req);
         let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
         let names_a_resource = !has_encoded_control(req.path());
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::internal_with("service state missing"))?;
             let token = token?;
             let scope =
                 authenticate_bearer(&state.store, &state.tokens, token, request_id.as_deref())
                     .await?;
+            req.extensions_mut()
+                .insert(AuthenticatedTenant(scope.tenant_id.clone()));
             if !names_a_resource {
                 return Err(ScimError::not_found(
                     "no resource has an id with a control character",

@@ -3,6 +3,7 @@
 //! error into a SCIM Error response.
 //! Handlers are thin: read the request, call `scim`/`domain`, write the response.
 
+mod access_log;
 mod audit;
 mod auth;
 mod body;
@@ -155,10 +156,7 @@ pub fn serve_with(
         .run();
         actix_web::rt::spawn(metrics_server);
     }
-    // Formatting an access-log line costs as much as routing the request: skip the
-    // middleware altogether when its lines would be filtered out anyway.
-    let access_log =
-        tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
+    let access_log = access_log::enabled();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -166,7 +164,7 @@ pub fn serve_with(
             .wrap(actix_web::middleware::from_fn(prometheus::record_request))
             .wrap(actix_web::middleware::Condition::new(
                 access_log,
-                request_logger(data.settings.trusted_proxies.clone()),
+                actix_web::middleware::from_fn(access_log::log_request),
             ))
             // Outermost, so that the access log and every error carry the id.
             .wrap(actix_web::middleware::from_fn(request_id::tag_request))
@@ -180,32 +178,4 @@ pub fn serve_with(
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-/// One line per request: the client's address (a trusted proxy's forwarded one, or
-/// the peer), the request line with credential-like query values redacted, status,
-/// size and time.
-fn request_logger(trusted: proxy::TrustedProxies) -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%{client}xi %{request_id}xi \"%{request}xi\" %s %b %Dms")
-        .custom_request_replace("client", move |req| {
-            proxy::client_address(req.request(), &trusted)
-                .map_or_else(|| "-".to_owned(), |address| address.to_string())
-        })
-        .custom_request_replace("request_id", |req| {
-            actix_web::HttpMessage::extensions(req)
-                .get::<request_id::RequestId>()
-                .map_or_else(|| "-".to_owned(), |id| id.0.clone())
-        })
-        .custom_request_replace("request", |req| {
-            let target = req
-                .uri()
-                .path_and_query()
-                .map_or(req.path(), |target| target.as_str());
-            format!(
-                "{} {} {:?}",
-                req.method(),
-                redact::redact_target(target),
-                req.version()
-            )
-        })
 }

@@ -13,34 +13,13 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use roster::domain::tenants::create_tenant;
-use roster::store::{Backend, PoolSizes, Store};
+use roster::store::Backend;
 
 use crate::support::relay::{Relay, host_and_port};
-use crate::support::{ServedProcess, TestDatabase, assert_scim_error, unique_name};
+use crate::support::{ServedProcess, TestDatabase, assert_scim_error, tenant_in};
 
 /// The longest a request may take while the database is lost.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
-
-/// A tenant created straight in `database_url`; returns its SCIM token.
-async fn tenant_token(database_url: String) -> String {
-    tokio::task::spawn_blocking(move || {
-        let store = Store::connect(
-            &database_url,
-            PoolSizes {
-                readers: 1,
-                lookups: 0,
-            },
-        )
-        .expect("store opens");
-        store
-            .write_blocking(|conn| create_tenant(conn, &unique_name("tenant")))
-            .expect("tenant created")
-            .scim_token
-    })
-    .await
-    .expect("join")
-}
 
 /// A request to `served` with `token`; its status, `Retry-After`, JSON body and time.
 async fn call(
@@ -117,7 +96,7 @@ async fn await_status(
 )]
 async fn a_lost_postgresql_answers_503_promptly_and_service_resumes_when_it_is_back() {
     let database = TestDatabase::create(Backend::Postgres);
-    let token = tenant_token(database.url().to_owned()).await;
+    let token = tenant_in(database.url()).await.scim_token;
     let relay = Relay::start(host_and_port(database.url())).await;
     // The defaults of `roster serve`: what an operator gets.
     let served = ServedProcess::start(&relay.url_through(database.url()), &[]).await;
@@ -202,7 +181,7 @@ fn limit_file_size(pid: u32, bytes: libc::rlim_t) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_sqlite_file_answers_503_promptly_and_service_resumes_when_it_is_writable() {
     let database = TestDatabase::create(Backend::Sqlite);
-    let token = tenant_token(database.url().to_owned()).await;
+    let token = tenant_in(database.url()).await.scim_token;
     let served = ServedProcess::start(database.url(), &[]).await;
     let post = |name: String| {
         call(

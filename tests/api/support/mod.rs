@@ -388,6 +388,24 @@ impl Tenant {
     }
 }
 
+/// A tenant created straight in the store at `database_url`, as `roster tenant
+/// create` does, for a server run as a process of its own.
+pub async fn tenant_in(database_url: &str) -> TenantCredentials {
+    let database_url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let sizes = PoolSizes {
+            readers: 1,
+            lookups: 0,
+        };
+        let store = Store::connect(&database_url, sizes).expect("store opens");
+        store
+            .write_blocking(|conn| create_tenant(conn, &unique_name("tenant")))
+            .expect("tenant created")
+    })
+    .await
+    .expect("join")
+}
+
 /// A loopback address with a port free a moment ago.
 pub fn free_address() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
