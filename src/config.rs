@@ -293,6 +293,13 @@ pub struct ServeConfig {
     /// is refused (429) for a while.
     #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_ADDRESS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_failures_per_address: u32,
+    /// Serve HTTPS on `--listen` with this certificate chain (PEM, leaf first);
+    /// needs `--tls-key`. Unset, plain HTTP (behind a TLS-terminating proxy).
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "ROSTER_WORKERS")]
     pub workers: Option<usize>,

@@ -114,6 +114,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
         statement: (config.statement_timeout_ms > 0)
             .then(|| Duration::from_millis(config.statement_timeout_ms)),
     };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(roster::http::tls::server_config(cert, key).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let store = open_store_with_timeouts(&config.store, workers, timeouts)?;
     if let Some(credentials) = store
         .write_blocking(tenants::ensure_default_tenant)
@@ -122,12 +129,13 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
         println!(
             "Created tenant 'default'. These credentials are shown only once:\n\
              \n  tenant_id:     {}\n  client_id:     {}\n  client_secret: {}\n  scim_token:    {}\n\
-             \nTry: curl -H 'Authorization: Bearer {}' http://{}/scim/v2/Users\n",
+             \nTry: curl -H 'Authorization: Bearer {}' {}://{}/scim/v2/Users\n",
             credentials.tenant_id,
             credentials.client_id,
             credentials.client_secret,
             credentials.scim_token,
             credentials.scim_token,
+            scheme,
             config.listen,
         );
     }
@@ -170,10 +178,10 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
             },
         },
     );
-    tracing::info!(listen = %config.listen, metrics_listen = ?config.metrics_listen, "roster is serving");
+    tracing::info!(listen = %config.listen, scheme, metrics_listen = ?config.metrics_listen, "roster is serving");
     let runtime = actix_web::rt::System::new();
     runtime
-        .block_on(async move { serve_with(listener, metrics_listener, state, workers)?.await })
+        .block_on(async move { serve_with(listener, metrics_listener, tls, state, workers)?.await })
         .map_err(|e| format!("the server stopped: {e}"))
 }
 

@@ -25,6 +25,7 @@ mod response;
 mod routes;
 mod search;
 pub mod throttle;
+pub mod tls;
 mod users;
 
 use std::net::TcpListener;
@@ -129,15 +130,17 @@ fn metrics_route(r: &mut Routes<'_>) {
 /// Starts serving on `listener`, `/metrics` included; the returned server runs
 /// until stopped.
 pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
-    serve_with(listener, None, state, workers)
+    serve_with(listener, None, None, state, workers)
 }
 
-/// Starts serving on `listener`, and `/metrics` on `metrics_listener` alone when
-/// given (then not on `listener`). Call it inside the actix system that runs the
+/// Starts serving on `listener`, over HTTPS with `tls` when given (responses then
+/// carry HSTS), and `/metrics` on `metrics_listener` alone (plain HTTP) when given
+/// (then not on `listener`). Call it inside the actix system that runs the
 /// returned server: the metrics server is spawned onto it and stops with it.
 pub fn serve_with(
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     state: AppState,
     workers: usize,
 ) -> std::io::Result<Server> {
@@ -157,6 +160,7 @@ pub fn serve_with(
         actix_web::rt::spawn(metrics_server);
     }
     let access_log = access_log::enabled();
+    let https = tls.is_some();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -166,6 +170,10 @@ pub fn serve_with(
                 access_log,
                 actix_web::middleware::from_fn(access_log::log_request),
             ))
+            .wrap(actix_web::middleware::Condition::new(
+                https,
+                actix_web::middleware::DefaultHeaders::new().add(tls::HSTS),
+            ))
             // Outermost, so that the access log and every error carry the id.
             .wrap(actix_web::middleware::from_fn(request_id::tag_request))
             .configure(|cfg| routes(&mut Routes::router(cfg), !metrics_apart))
@@ -174,8 +182,12 @@ pub fn serve_with(
     .workers(workers.max(1))
     // A streamed list is written in many small chunks: without TCP_NODELAY each one
     // after the first waits for the client's delayed ACK (about 40 ms).
-    .tcp_nodelay(true)
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .tcp_nodelay(true);
+    let server = match tls {
+        Some(config) => {
+            server.listen_rustls_0_23(listener, std::sync::Arc::unwrap_or_clone(config))?
+        }
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }

@@ -36,6 +36,7 @@ mod streaming;
 mod strings;
 mod substring_search;
 mod tenancy;
+mod tls;
 mod tokens;
 mod users;
 mod writes;

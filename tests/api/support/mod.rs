@@ -19,6 +19,18 @@ use roster::store::{Backend, PoolSizes, Store, StoreTimeouts};
 
 pub use builders::UserBuilder;
 
+/// Makes ring the process's rustls provider before any test builds a reqwest
+/// client: reqwest's TLS (`rustls-no-provider`, to stay on the ring the server
+/// uses) otherwise panics on every `Client::new()`, HTTPS or not. A constructor,
+/// because tests build clients in many places and in any order.
+#[ctor::ctor]
+unsafe fn install_rustls_provider() {
+    #[allow(deprecated)] // ring: no post-quantum key exchange
+    let provider = rustls::crypto::ring::default_provider();
+    // Fails only when one is installed already, which is as good.
+    let _ = provider.install_default();
+}
+
 /// Defines each listed test once per backend: `sqlite::name` and `postgres::name`.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -424,6 +436,17 @@ pub struct ServedProcess {
 impl ServedProcess {
     /// Starts `roster serve` with `extra_args` and waits until /healthz answers.
     pub async fn start(database_url: &str, extra_args: &[&str]) -> ServedProcess {
+        Self::start_over(database_url, extra_args, "http", &reqwest::Client::new()).await
+    }
+
+    /// [`ServedProcess::start`] serving `scheme`, waiting for /healthz to answer
+    /// `client`.
+    pub async fn start_over(
+        database_url: &str,
+        extra_args: &[&str],
+        scheme: &str,
+        client: &reqwest::Client,
+    ) -> ServedProcess {
         let listen = free_address();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
             .args(["serve", "--listen", &listen, "--database-url", database_url])
@@ -434,10 +457,9 @@ impl ServedProcess {
             .expect("serve starts");
         let served = ServedProcess {
             child,
-            base: format!("http://{listen}"),
+            base: format!("{scheme}://{listen}"),
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let client = reqwest::Client::new();
         while client
             .get(format!("{}/healthz", served.base))
             .send()
