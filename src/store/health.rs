@@ -31,13 +31,19 @@ impl Health {
     }
 }
 
-/// Feeds r2d2's connection failures (establishing one, or validating one at
-/// checkout) into the health.
+/// Feeds the pool's failures to open a connection into the health. A pooled
+/// connection that fails its check at checkout is only dropped: one may die alone
+/// (an idle timeout on the way), and when the server is gone, the pool's attempt to
+/// replace it fails too.
 #[derive(Debug)]
 pub(super) struct PoolErrors(pub(super) Health);
 
-impl<E: std::fmt::Display> r2d2::HandleError<E> for PoolErrors {
-    fn handle_error(&self, error: E) {
-        self.0.mark_lost(&error);
+impl r2d2::HandleError<diesel::r2d2::Error> for PoolErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if let diesel::r2d2::Error::ConnectionError(cause) = &error {
+            self.0.mark_lost(cause);
+        } else {
+            tracing::debug!(%error, "a pooled database connection failed its check");
+        }
     }
 }

@@ -106,6 +106,12 @@ async fn a_lost_postgresql_answers_503_promptly_and_service_resumes_when_it_is_b
     assert_eq!(get("/readyz").await.0, StatusCode::OK);
 
     relay.cut();
+    // Under load: every one of many requests at once answers promptly.
+    let burst =
+        futures_util::future::join_all((0..32).map(|_| get("/scim/v2/Users?count=1"))).await;
+    for answer in &burst {
+        assert_lost(answer, "a list among 32 at once");
+    }
     for round in 0..3 {
         assert_lost(&get("/scim/v2/Users?count=1").await, "a list");
         let created = call(
