@@ -25,6 +25,7 @@ mod hostile_apps;
 mod import;
 mod metrics;
 mod overload;
+mod portal;
 mod proxies;
 mod queries;
 mod request_ids;

@@ -211,6 +211,7 @@ impl TestServer {
             public_url: None,
             trusted_proxies: Default::default(),
             auth_failure_quotas: Default::default(),
+            portal_sessions: Default::default(),
         };
         adjust(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
