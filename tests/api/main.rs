@@ -11,6 +11,7 @@ mod auth;
 mod auth_failures;
 mod backups;
 mod big_requests;
+mod browser_harness;
 mod bulk;
 mod cli;
 mod corrupt;

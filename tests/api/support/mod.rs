@@ -1,6 +1,7 @@
 //! The test harness: a real Roster server on a free port against a fresh store
 //! (a temporary SQLite file, or a private schema in PostgreSQL), and small builders.
 
+pub mod browser;
 pub mod builders;
 
 use std::net::TcpListener;
