@@ -27,6 +27,7 @@ mod import;
 mod metrics;
 mod overload;
 mod portal;
+mod portal_browser;
 mod proxies;
 mod queries;
 mod request_ids;

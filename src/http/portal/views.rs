@@ -115,7 +115,22 @@ impl EventEntry {
             actor,
             resource: format!("{} {}", event.resource_type, event.resource_id),
             resource_link,
-            changed: event.changed.join(", "),
+            changed: event
+                .changed
+                .iter()
+                .map(|name| short_attribute_name(name))
+                .collect::<Vec<_>>()
+                .join(", "),
         }
+    }
+}
+
+/// An attribute name without its schema URN (`customData` for
+/// `urn:…:roster:2.0:User:customData`): the table has no room for URNs.
+fn short_attribute_name(name: &str) -> &str {
+    if name.starts_with("urn:") {
+        name.rsplit(':').next().unwrap_or(name)
+    } else {
+        name
     }
 }
