@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use super::error::PortalError;
 use crate::filter::parse_filter;
+#[cfg(test)]
+use crate::scim::ScimError;
 use crate::scim::patch::{PatchOperation, parse_patch_request};
 use crate::urn;
 
@@ -147,4 +149,80 @@ pub fn form_error(
         field,
         message: scim.detail,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::ScimError;
+
+    #[test]
+    fn search_text_becomes_an_or_of_quoted_co_filters() {
+        assert_eq!(
+            search_filter(&["userName", "emails.value"], "a\"b\\c"),
+            r#"userName co "a\"b\\c" or emails.value co "a\"b\\c""#
+        );
+        let filter = search_filter(&["userName"], "x\" or id pr or \"");
+        assert!(
+            parse_filter(&filter).is_ok(),
+            "quotes cannot end the literal"
+        );
+    }
+
+    #[test]
+    fn search_and_advanced_filters_combine_with_and() {
+        assert_eq!(combined_filter(None, None), None);
+        assert_eq!(
+            combined_filter(Some("a pr".into()), Some("b pr or c pr")),
+            Some("(a pr) and (b pr or c pr)".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_filter_is_marked_where_it_stops() {
+        let problem = filter_problem("userName eq").expect("a problem");
+        assert_eq!(problem.before, "userName eq");
+        assert_eq!(problem.at, " ");
+        assert!(
+            problem.message.contains("at character 12"),
+            "{}",
+            problem.message
+        );
+        let problem = filter_problem("userName xx \"é\"").expect("a problem");
+        assert_eq!(
+            format!("{}{}{}", problem.before, problem.at, problem.after),
+            "userName xx \"é\""
+        );
+        assert!(filter_problem("userName eq \"x\"").is_none());
+    }
+
+    #[test]
+    fn links_leave_out_empty_parameters_and_encode_the_rest() {
+        assert_eq!(
+            link("/admin/users", &[("q", ""), ("sort", "")]),
+            "/admin/users"
+        );
+        assert_eq!(
+            link("/admin/users", &[("q", "a&b c"), ("cursor", "")]),
+            "/admin/users?q=a%26b+c"
+        );
+    }
+
+    #[test]
+    fn api_errors_land_next_to_the_field_they_name() {
+        let error = PortalError::Scim(ScimError::uniqueness("userName 'x' is already taken"));
+        let placed = form_error(error, &[("email", "emails"), ("user_name", "userName")])
+            .expect("a form error");
+        assert!(placed.is_for("user_name"));
+        assert_eq!(placed.general(), None);
+        let stale = form_error(PortalError::Scim(ScimError::precondition_failed("v1")), &[])
+            .expect("a form error");
+        assert!(
+            stale
+                .general()
+                .expect("general")
+                .contains("Someone else changed")
+        );
+        assert!(form_error(PortalError::Scim(ScimError::internal()), &[]).is_err());
+    }
 }
