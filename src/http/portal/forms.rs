@@ -6,8 +6,6 @@ use serde_json::{Value, json};
 
 use super::error::PortalError;
 use crate::filter::parse_filter;
-#[cfg(test)]
-use crate::scim::ScimError;
 use crate::scim::patch::{PatchOperation, parse_patch_request};
 use crate::urn;
 
