@@ -14,6 +14,7 @@ mod health;
 mod listing;
 mod management;
 mod oauth;
+mod openapi;
 mod params;
 pub mod prometheus;
 pub mod proxy;
@@ -108,7 +109,8 @@ fn routes(r: &mut Routes<'_>, with_metrics: bool) {
     if with_metrics {
         metrics_route(r);
     }
-    r.add(Endpoint::new("/oauth2/token").post(oauth::token))
+    r.add(Endpoint::new("/openapi.json").get(openapi::document))
+        .add(Endpoint::new("/oauth2/token").post(oauth::token))
         .scope("/v1", management::routes)
         // The router tries resources in this order, and each `{id}` pattern it
         // tries costs a regex match: the busiest routes come first.

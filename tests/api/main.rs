@@ -24,6 +24,7 @@ mod hostile;
 mod hostile_apps;
 mod import;
 mod metrics;
+mod openapi;
 mod overload;
 mod proxies;
 mod queries;
