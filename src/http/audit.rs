@@ -37,6 +37,7 @@ const MAX_FILTER_CHARS: usize = 256;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
+/// Reads the tenant's audit log.
 #[utoipa::path(
     get,
     path = "/v1/audit-events",

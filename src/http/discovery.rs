@@ -19,6 +19,7 @@ pub fn routes(r: &mut Routes<'_>) {
         .add(Endpoint::new("/Schemas/{id}").get(schema));
 }
 
+/// The ServiceProviderConfig (RFC 7644 §4).
 #[utoipa::path(
     get,
     path = "/scim/v2/ServiceProviderConfig",
@@ -41,6 +42,7 @@ async fn service_provider_config(
     scim_json(StatusCode::OK, &document)
 }
 
+/// The resource types (RFC 7644 §4).
 #[utoipa::path(
     get,
     path = "/scim/v2/ResourceTypes",
@@ -57,6 +59,7 @@ async fn resource_types(req: HttpRequest, state: web::Data<AppState>, _: Caller)
     )
 }
 
+/// One resource type.
 #[utoipa::path(
     get,
     path = "/scim/v2/ResourceTypes/{name}",
@@ -78,6 +81,7 @@ async fn resource_type(
     Ok(scim_json(StatusCode::OK, &document))
 }
 
+/// The schemas (RFC 7644 §4).
 #[utoipa::path(
     get,
     path = "/scim/v2/Schemas",
@@ -91,6 +95,7 @@ async fn schemas(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> Htt
     scim_json(StatusCode::OK, &discovery::schemas(&base_url(&req, &state)))
 }
 
+/// One schema.
 #[utoipa::path(
     get,
     path = "/scim/v2/Schemas/{id}",

@@ -57,6 +57,7 @@ struct AppRequest {
     allow_signup_on_signin: bool,
 }
 
+/// Creates an application with client credentials.
 #[utoipa::path(
     post,
     path = "/v1/apps",
@@ -84,6 +85,7 @@ async fn create_app(
     Ok(json_response(StatusCode::CREATED, &app))
 }
 
+/// Lists the tenant's applications.
 #[utoipa::path(
     get,
     path = "/v1/apps",
@@ -101,6 +103,7 @@ async fn list_apps(
     Ok(json_response(StatusCode::OK, &AppList { apps }))
 }
 
+/// Reads an application.
 #[utoipa::path(
     get,
     path = "/v1/apps/{id}",
@@ -128,6 +131,7 @@ struct AppUpdate {
     allow_signup_on_signin: Option<bool>,
 }
 
+/// Changes an application's name or sign-up setting.
 #[utoipa::path(
     method(put, patch),
     path = "/v1/apps/{id}",
@@ -162,6 +166,7 @@ async fn update_app(
     Ok(json_response(StatusCode::OK, &app))
 }
 
+/// Deletes an application and its tokens.
 #[utoipa::path(
     delete,
     path = "/v1/apps/{id}",
@@ -184,6 +189,7 @@ async fn delete_app(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Replaces an application's client secret.
 #[utoipa::path(
     post,
     path = "/v1/apps/{id}/rotate-secret",
@@ -233,6 +239,7 @@ impl TokenRequest {
     }
 }
 
+/// Issues a long-lived SCIM token, with an optional expiry.
 #[utoipa::path(
     post,
     path = "/v1/tokens",
@@ -323,6 +330,7 @@ async fn list_tokens(
     Ok(json_response(StatusCode::OK, &page))
 }
 
+/// Revokes a long-lived token.
 #[utoipa::path(
     delete,
     path = "/v1/tokens/{id}",
@@ -366,6 +374,7 @@ struct SocialRequest {
     picture: Option<String>,
 }
 
+/// Records a sign-in of a user to the calling application.
 #[utoipa::path(
     post,
     path = "/v1/signins",
