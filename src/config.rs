@@ -288,6 +288,12 @@ pub struct ServeConfig {
     /// is refused (429) for a while.
     #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_ADDRESS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_failures_per_address: u32,
+    /// An Admin Portal session unused this long ends (humantime: `30m`, `2h`).
+    #[arg(long, env = "ROSTER_PORTAL_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_session_duration)]
+    pub portal_idle_timeout: chrono::Duration,
+    /// An Admin Portal session ends this long after sign-in, however busy.
+    #[arg(long, env = "ROSTER_PORTAL_SESSION_LIFETIME", default_value = "12h", value_parser = parse_session_duration)]
+    pub portal_session_lifetime: chrono::Duration,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "ROSTER_WORKERS")]
     pub workers: Option<usize>,
@@ -304,6 +310,17 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         return Err(format!("'{text}' does not name a valid host"));
     }
     Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// A portal session duration: humantime's syntax, from one minute to 30 days.
+fn parse_session_duration(text: &str) -> Result<chrono::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration < std::time::Duration::from_secs(60)
+        || duration > std::time::Duration::from_secs(30 * 24 * 3600)
+    {
+        return Err("a session duration must be between 1m and 30d".into());
+    }
+    chrono::Duration::from_std(duration).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

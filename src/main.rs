@@ -141,6 +141,14 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen for /metrics on {address}: {e}"))
         })
         .transpose()?;
+    let portal_url = format!(
+        "{}{}",
+        config.public_url.as_deref().map_or_else(
+            || format!("http://{}", config.listen),
+            |url| url.trim_end_matches('/').to_owned()
+        ),
+        roster::http::portal::PORTAL_PATH
+    );
     let state = AppState::new(
         store,
         HttpSettings {
@@ -162,9 +170,14 @@ fn run_serve(config: ServeConfig) -> Result<(), String> {
                 per_address: NonZeroU32::new(config.auth_failures_per_address)
                     .unwrap_or(NonZeroU32::MIN),
             },
+            portal_sessions: roster::http::portal::SessionPolicy {
+                idle_timeout: config.portal_idle_timeout,
+                lifetime: config.portal_session_lifetime,
+            },
         },
     );
     tracing::info!(listen = %config.listen, metrics_listen = ?config.metrics_listen, "roster is serving");
+    println!("Admin Portal: {portal_url}");
     let runtime = actix_web::rt::System::new();
     runtime
         .block_on(async move { serve_with(listener, metrics_listener, state, workers)?.await })

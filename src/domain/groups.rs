@@ -773,3 +773,27 @@ fn group_changes(
     changed.sort();
     changed
 }
+
+/// One page of a group's members the caller may see, in id order after `after`:
+/// at most `limit`, and whether more follow.
+pub async fn member_page(
+    store: &Store,
+    scope: &Scope,
+    group_id: String,
+    after: Option<String>,
+    limit: i64,
+) -> Result<(Vec<Member>, bool), DomainError> {
+    let scope = scope.clone();
+    store
+        .read(move |conn| {
+            let window = MemberWindow {
+                after: after.as_deref(),
+                limit: Some(limit + 1),
+            };
+            let mut rows = repo::member_details(conn, &scope, &group_id, window)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            Ok((rows.into_iter().map(Member::from).collect(), more))
+        })
+        .await
+}

@@ -14,7 +14,7 @@ use super::DomainError;
 use super::groups::{Group, Member, read_groups, read_member_pages};
 pub use super::paging::ListQuery;
 use super::paging::{Listed, PlannedPage, plan_page};
-use super::users::{User, read_users};
+use super::users::{LookUp, User, UserPage, look_up_users, read_users};
 use crate::store::Scope;
 use crate::store::users::{CursorPosition, PlannedRow, UserWindow};
 use crate::store::{Store, StoreError};
@@ -228,6 +228,57 @@ pub(crate) fn send_part<T>(sender: &mpsc::Sender<T>, part: T) -> bool {
         }
         Err(SendTimeoutError::Closed(_)) => false,
     }
+}
+
+/// One page of users, read whole: for pages small enough to hold, such as the
+/// Admin Portal's.
+pub async fn read_user_page(
+    store: &Store,
+    scope: &Scope,
+    query: ListQuery,
+) -> Result<UserPage, DomainError> {
+    let query = match look_up_users(store, scope, query).await? {
+        LookUp::Page(page) => return Ok(page),
+        LookUp::Unanswered(query) => query,
+    };
+    let mut list = stream_list(store, scope, Some(query), None).await?;
+    let mut users = Vec::with_capacity(list.head.items);
+    while let Some(part) = list.parts.recv().await {
+        match part? {
+            ListPart::Users(batch) => users.extend(batch),
+            ListPart::End => {
+                return Ok(UserPage {
+                    users,
+                    total: list.head.total,
+                    next: list.head.next,
+                });
+            }
+            _ => {}
+        }
+    }
+    Err(StoreError::Cancelled.into())
+}
+
+/// One page of groups without their members, read whole.
+pub async fn read_group_page(
+    store: &Store,
+    scope: &Scope,
+    query: ListQuery,
+) -> Result<(ListHead, Vec<Group>), DomainError> {
+    let groups_query = GroupQuery {
+        query,
+        with_members: false,
+    };
+    let mut list = stream_list(store, scope, None, Some(groups_query)).await?;
+    let mut groups = Vec::with_capacity(list.head.items);
+    while let Some(part) = list.parts.recv().await {
+        match part? {
+            ListPart::Groups(batch) => groups.extend(batch),
+            ListPart::End => return Ok((list.head, groups)),
+            _ => {}
+        }
+    }
+    Err(StoreError::Cancelled.into())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod listing;
 mod modify;
 mod paging;
 pub mod seed;
+pub mod sessions;
 pub mod signins;
 pub mod tenants;
 pub mod tokens;

@@ -33,6 +33,8 @@ pub struct AccessToken {
 
 pub(super) const TOKEN_KIND_SCIM: &str = "scim";
 const TOKEN_KIND_ACCESS: &str = "access";
+/// An Admin Portal session (see [`super::sessions`]).
+pub(super) const TOKEN_KIND_PORTAL: &str = "portal";
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// Creates a tenant with its Management Application, client credentials and one
@@ -122,7 +124,9 @@ pub async fn authenticate_bearer(
         .read(move |conn| repo::find_token_by_hash(conn, &token_hash))
         .await?;
     let invalid = || DomainError::Unauthorized("the bearer token is invalid or expired".into());
-    let (token_row, app) = found.ok_or_else(invalid)?;
+    let (token_row, app) = found
+        .filter(|(row, _)| row.kind != TOKEN_KIND_PORTAL)
+        .ok_or_else(invalid)?;
     let refusal = if token_row.revoked_at.is_some() {
         Some("revoked token")
     } else if token_row.expires_at.is_some_and(|expiry| expiry <= now()) {
@@ -188,56 +192,90 @@ async fn record_token_use(store: &Store, id: Arc<str>) {
 /// caller's `address` and the `request_id`, never the secret).
 pub async fn issue_access_token(
     store: &Store,
-    client_id: String,
-    client_secret: String,
-    address: Option<std::net::IpAddr>,
-    request_id: Option<String>,
+    credentials: ClientCredentials,
 ) -> Result<AccessToken, DomainError> {
-    // The outer error rolls back; the inner one is the grant's refusal, which
-    // commits its audit event.
-    type Outcome = Result<AccessToken, DomainError>;
+    let lifetime = Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
+    let (_, access_token) =
+        exchange_credentials(store, credentials, false, TOKEN_KIND_ACCESS, lifetime).await?;
+    Ok(AccessToken {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+    })
+}
+
+/// Client credentials as presented, and by whom.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub address: Option<std::net::IpAddr>,
+    pub request_id: Option<String>,
+}
+
+/// Checks `credentials` (of the Management Application only, when
+/// `management_only`) and issues a token of `kind` that expires after `lifetime`;
+/// expired tokens of that kind go. A refusal is recorded in the tenant's audit log.
+pub(super) async fn exchange_credentials(
+    store: &Store,
+    credentials: ClientCredentials,
+    management_only: bool,
+    kind: &'static str,
+    lifetime: Duration,
+) -> Result<(ApplicationRow, String), DomainError> {
+    // The outer error rolls back; the inner one is the refusal, which commits its
+    // audit event.
+    type Outcome = Result<(ApplicationRow, String), DomainError>;
     store
         .write(move |conn| -> Result<Outcome, DomainError> {
-            let invalid = || DomainError::Unauthorized("client authentication failed".into());
-            let Some(app) = repo::find_application_by_client_id(conn, &client_id)? else {
-                return Ok(Err(invalid()));
+            let app = match check_client_secret(conn, &credentials, management_only)? {
+                Ok(app) => app,
+                Err(refusal) => return Ok(Err(refusal)),
             };
-            if !verify_token_hash(&client_secret, &app.client_secret_hash) {
-                record_failed_authentication(conn, &app, address, request_id.as_deref())?;
-                return Ok(Err(invalid()));
-            }
             // Long-lived tokens stay, expired or revoked, so that a later use is
             // recorded as the tenant's refused authentication.
-            repo::delete_expired_tokens(conn, now(), TOKEN_KIND_ACCESS)?;
-            let expiry = now() + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS);
-            let (_, access_token) = insert_token(conn, &app, TOKEN_KIND_ACCESS, Some(expiry))?;
-            Ok(Ok(AccessToken {
-                access_token,
-                token_type: "Bearer",
-                expires_in: ACCESS_TOKEN_LIFETIME_SECS,
-            }))
+            repo::delete_expired_tokens(conn, now(), kind)?;
+            let (_, token) = insert_token(conn, &app, kind, Some(now() + lifetime))?;
+            Ok(Ok((app, token)))
         })
         .await?
 }
 
-/// The audit event of a wrong secret for `app`; its transaction commits although
-/// the request fails.
-fn record_failed_authentication(
+/// The application `client_id` names when `client_secret` is its secret (and it is
+/// the Management Application, when `management_only`); otherwise the refusal, as
+/// the inner error. A refusal of a known client is recorded in its tenant's audit
+/// log inside the caller's transaction, which commits it although the request fails.
+fn check_client_secret(
     conn: &mut Conn,
-    app: &ApplicationRow,
-    address: Option<std::net::IpAddr>,
-    request_id: Option<&str>,
-) -> Result<(), DomainError> {
+    credentials: &ClientCredentials,
+    management_only: bool,
+) -> Result<Result<ApplicationRow, DomainError>, DomainError> {
+    let invalid = || DomainError::Unauthorized("client authentication failed".into());
+    let Some(app) = repo::find_application_by_client_id(conn, &credentials.client_id)? else {
+        return Ok(Err(invalid()));
+    };
+    let refusal = if !verify_token_hash(&credentials.client_secret, &app.client_secret_hash) {
+        "wrong client secret"
+    } else if management_only && !app.is_management {
+        "not the Management Application"
+    } else {
+        return Ok(Ok(app));
+    };
     record(
         conn,
-        NewEvent::refused(&app.tenant_id, request_id, "Application", &app.id).detail(
-            serde_json::json!({
-                "client_id": app.client_id,
-                "address": address.map(|a| a.to_string()),
-                "reason": "wrong client secret",
-            }),
-        ),
-    )
+        NewEvent::refused(
+            &app.tenant_id,
+            credentials.request_id.as_deref(),
+            "Application",
+            &app.id,
+        )
+        .detail(serde_json::json!({
+            "client_id": app.client_id,
+            "address": credentials.address.map(|a| a.to_string()),
+            "reason": refusal,
+        })),
+    )?;
+    Ok(Err(invalid()))
 }
 
 /// Stores a new token of `kind` for `app`; returns its id and the token itself.

@@ -16,6 +16,7 @@ mod management;
 mod oauth;
 mod openapi;
 mod params;
+pub mod portal;
 pub mod prometheus;
 pub mod proxy;
 pub mod redact;
@@ -56,8 +57,11 @@ pub struct HttpSettings {
     pub trusted_proxies: proxy::TrustedProxies,
     /// Most operations and bytes of one `/Bulk` request.
     pub bulk_limits: crate::scim::bulk::BulkLimits,
-    /// Failed client authentications allowed per minute at `/oauth2/token`.
+    /// Failed client authentications allowed per minute at `/oauth2/token` and at
+    /// the portal's sign-in.
     pub auth_failure_quotas: throttle::AuthFailureQuotas,
+    /// How long Admin Portal sessions last.
+    pub portal_sessions: portal::SessionPolicy,
 }
 
 /// Shared state of every worker.
@@ -112,6 +116,7 @@ fn routes(r: &mut Routes<'_>, with_metrics: bool) {
     r.add(Endpoint::new("/openapi.json").get(openapi::document))
         .add(Endpoint::new("/oauth2/token").post(oauth::token))
         .scope("/v1", management::routes)
+        .scope(portal::PORTAL_PATH, portal::routes)
         // The router tries resources in this order, and each `{id}` pattern it
         // tries costs a regex match: the busiest routes come first.
         .scope("/scim/v2", |r| {

@@ -19,7 +19,7 @@ use super::request_id::RequestId;
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use super::throttle::MAX_COUNTED_CLIENT_ID;
 use crate::domain::DomainError;
-use crate::domain::tenants::{AccessToken, issue_access_token};
+use crate::domain::tenants::{AccessToken, ClientCredentials, issue_access_token};
 use crate::urn;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -187,25 +187,25 @@ pub async fn token(
         return Err(failed("client authentication failed".to_owned()));
     }
     let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
-    let token = issue_access_token(
-        &state.store,
-        client_id.clone(),
+    let credentials = ClientCredentials {
+        client_id: client_id.clone(),
         client_secret,
         address,
         request_id,
-    )
-    .await
-    .map_err(|e| match e {
-        DomainError::Unauthorized(detail) => failed(detail),
-        other => {
-            tracing::error!(error = %other, "token issue failed");
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the token could not be issued",
-            )
-        }
-    })?;
+    };
+    let token = issue_access_token(&state.store, credentials)
+        .await
+        .map_err(|e| match e {
+            DomainError::Unauthorized(detail) => failed(detail),
+            other => {
+                tracing::error!(error = %other, "token issue failed");
+                OAuthError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the token could not be issued",
+                )
+            }
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(token))

@@ -1,6 +1,7 @@
 //! The test harness: a real Roster server on a free port against a fresh store
 //! (a temporary SQLite file, or a private schema in PostgreSQL), and small builders.
 
+pub mod browser;
 pub mod builders;
 
 use std::net::TcpListener;
@@ -211,6 +212,7 @@ impl TestServer {
             public_url: None,
             trusted_proxies: Default::default(),
             auth_failure_quotas: Default::default(),
+            portal_sessions: Default::default(),
         };
         adjust(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
