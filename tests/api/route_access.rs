@@ -33,6 +33,7 @@ on_both_backends!(
     service_routes_by_every_caller,
     user_routes_by_every_caller,
     group_search_and_discovery_routes_by_every_caller,
+    portal_routes_by_every_caller,
 );
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -104,6 +105,7 @@ fn row(method: Method, route: &'static str, expect: [Expect; 5]) -> Row {
 fn table() -> Vec<Row> {
     use Method as M;
     let public = [Answers(200); 5];
+    let to_sign_in = [Answers(303); 5];
     let token_needed = [
         Answers(401),
         Answers(200),
@@ -411,6 +413,41 @@ fn table() -> Vec<Row> {
         row(M::GET, "/scim/v2/ResourceTypes/{name}", token_needed),
         row(M::GET, "/scim/v2/Schemas", token_needed),
         row(M::GET, "/scim/v2/Schemas/{id}", token_needed),
+        // The Admin Portal opens with a session cookie only: a bearer token of any
+        // caller is sent to the sign-in page and changes nothing.
+        row(M::GET, "/admin", to_sign_in),
+        row(M::GET, "/admin/", to_sign_in),
+        row(M::GET, "/admin/assets/{name}", public),
+        row(M::GET, "/admin/sign-in", public),
+        row(M::POST, "/admin/sign-in", public),
+        row(M::POST, "/admin/sign-out", to_sign_in),
+        row(M::GET, "/admin/users", to_sign_in),
+        row(M::POST, "/admin/users", to_sign_in),
+        row(M::GET, "/admin/users/new", to_sign_in),
+        row(M::GET, "/admin/users/{id}", to_sign_in),
+        row(M::POST, "/admin/users/{id}", to_sign_in),
+        row(M::POST, "/admin/users/{id}/custom-data", to_sign_in),
+        row(M::POST, "/admin/users/{id}/status", to_sign_in),
+        row(M::GET, "/admin/users/{id}/delete", to_sign_in),
+        row(M::POST, "/admin/users/{id}/delete", to_sign_in),
+        row(M::POST, "/admin/users/{id}/apps", to_sign_in),
+        row(M::POST, "/admin/users/{id}/apps/remove", to_sign_in),
+        row(M::POST, "/admin/users/{id}/groups", to_sign_in),
+        row(M::POST, "/admin/users/{id}/groups/remove", to_sign_in),
+        row(M::GET, "/admin/groups", to_sign_in),
+        row(M::POST, "/admin/groups", to_sign_in),
+        row(M::GET, "/admin/groups/{id}", to_sign_in),
+        row(M::POST, "/admin/groups/{id}", to_sign_in),
+        row(M::GET, "/admin/groups/{id}/delete", to_sign_in),
+        row(M::POST, "/admin/groups/{id}/delete", to_sign_in),
+        row(M::POST, "/admin/groups/{id}/members", to_sign_in),
+        row(M::POST, "/admin/groups/{id}/members/remove", to_sign_in),
+        row(M::GET, "/admin/groups/{id}/candidates", to_sign_in),
+        row(M::GET, "/admin/apps", to_sign_in),
+        row(M::POST, "/admin/apps", to_sign_in),
+        row(M::POST, "/admin/apps/{id}/rotate-secret", to_sign_in),
+        row(M::POST, "/admin/apps/{id}/scim-token", to_sign_in),
+        row(M::GET, "/admin/audit", to_sign_in),
     ]
 }
 
@@ -447,6 +484,8 @@ fn every_route_has_its_rows() {
 struct World {
     base: String,
     client: reqwest::Client,
+    /// Follows no redirect: a portal page's redirect is its answer.
+    portal_client: reqwest::Client,
     home: Tenant,
     foreign: Tenant,
     /// Fixture label → id, and back; any other id reads as `new`.
@@ -482,6 +521,10 @@ impl World {
         let mut world = World {
             base: server.base.clone(),
             client: server.client.clone(),
+            portal_client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             home: home.clone(),
             foreign: foreign.clone(),
             ids: HashMap::new(),
@@ -624,7 +667,12 @@ impl World {
         path: &str,
         body: &Body,
     ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let client = if path.starts_with("/admin") {
+            &self.portal_client
+        } else {
+            &self.client
+        };
+        let mut request = client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -642,7 +690,14 @@ impl World {
         let is_text = response
             .headers()
             .get("content-type")
-            .is_some_and(|kind| kind.as_bytes().starts_with(b"text/plain"));
+            .is_some_and(|kind| kind.as_bytes().starts_with(b"text/"));
+        if path.starts_with("/admin") {
+            let status = response.status();
+            return (
+                status,
+                Value::String(response.text().await.unwrap_or_default()),
+            );
+        }
         if is_text {
             let status = response.status();
             return (status, Value::String(response.text().await.expect("body")));
@@ -767,12 +822,38 @@ enum Body {
     Form(String),
 }
 
+/// A portal route's request: the fixtures' ids in its path, and for a post a form
+/// that would change them, with a guessed CSRF token.
+fn portal_request(world: &World, method: &Method, route: &str) -> (String, Body) {
+    let id = if route.starts_with("/admin/groups") {
+        world.id("team")
+    } else if route.starts_with("/admin/apps") {
+        world.id("assigned")
+    } else {
+        world.id("target")
+    };
+    let path = route.replace("{id}", id).replace("{name}", "portal.css");
+    if method == Method::POST {
+        let form = format!(
+            "csrf=0123456789abcdef&user_name=probe&name=probe&active=false&version=1&\
+             custom_data=%7B%7D&app_id={}&group_id={}&member_id={id}&member=probe",
+            world.id("assigned"),
+            world.id("team"),
+        );
+        return (path, Body::Form(form));
+    }
+    (path, Body::Empty)
+}
+
 /// The request a row makes of `caller`: its path (ids and query filled in) and body.
 fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (String, Body) {
     let target = world.id("target");
     let team = world.id("team");
     let on = |id: &str| route.replace("{id}", id);
     let patch = |operation: Value| json!({"schemas": [PATCH_OP], "Operations": [operation]});
+    if route.starts_with("/admin") {
+        return portal_request(world, method, route);
+    }
     match (method.as_str(), route) {
         (
             "GET",
@@ -1105,16 +1186,23 @@ enum Section {
     Service,
     Users,
     OtherScim,
+    Portal,
 }
 
 fn section(route: &str) -> Section {
-    if route.starts_with("/scim/v2/Users") {
+    if route.starts_with("/admin") {
+        Section::Portal
+    } else if route.starts_with("/scim/v2/Users") {
         Section::Users
     } else if route.starts_with("/scim/v2") {
         Section::OtherScim
     } else {
         Section::Service
     }
+}
+
+async fn portal_routes_by_every_caller(server: TestServer) {
+    every_caller_on(server, Section::Portal).await;
 }
 
 async fn service_routes_by_every_caller(server: TestServer) {

@@ -10,9 +10,10 @@ use crate::scim::ScimError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
-    /// No session, or one that has ended: the browser goes to the sign-in page.
+    /// No session (`ended` when the browser had one that has ended): the browser
+    /// goes to the sign-in page.
     #[error("sign in first")]
-    SignInRequired,
+    SignInRequired { ended: bool },
     /// A state-changing form without the session's CSRF token.
     #[error("the form did not come from this session")]
     CsrfRejected,
@@ -41,7 +42,7 @@ struct ErrorPage<'a> {
 impl ResponseError for PortalError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PortalError::SignInRequired => StatusCode::SEE_OTHER,
+            PortalError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             PortalError::CsrfRejected => StatusCode::FORBIDDEN,
             PortalError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PortalError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -51,9 +52,14 @@ impl ResponseError for PortalError {
 
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
-            PortalError::SignInRequired => {
+            PortalError::SignInRequired { ended } => {
+                let location = if *ended {
+                    "/admin/sign-in?ended=expired"
+                } else {
+                    "/admin/sign-in"
+                };
                 return portal_response(StatusCode::SEE_OTHER)
-                    .insert_header((header::LOCATION, "/admin/sign-in?ended=expired"))
+                    .insert_header((header::LOCATION, location))
                     .finish();
             }
             PortalError::CsrfRejected => (

@@ -79,12 +79,15 @@ async fn admin_of(req: &HttpRequest) -> Result<Admin, PortalError> {
     let token = req
         .cookie(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned())
-        .filter(|token| !token.is_empty() && token.len() <= 128)
-        .ok_or(PortalError::SignInRequired)?;
+        .ok_or(PortalError::SignInRequired { ended: false })?;
+    let ended = PortalError::SignInRequired { ended: true };
+    if token.is_empty() || token.len() > 128 {
+        return Err(ended);
+    }
     let csrf = csrf_token(&token);
     let scope = session_scope(&state.store, token, state.settings.portal_sessions)
         .await?
-        .ok_or(PortalError::SignInRequired)?;
+        .ok_or(ended)?;
     let scope = match request_id(req) {
         Some(id) => scope.for_request(&id),
         None => scope,
@@ -214,10 +217,12 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
         Ok(state) => state,
         Err(error) => return actix_web::ResponseError::error_response(&error),
     };
-    let refuse = |status: StatusCode, message: String| {
+    // A refused sign-in is the sign-in page again, with its reason: 200, as a
+    // browser would log any other status as a failed load.
+    let refuse = |message: String| {
         let csrf = generate_secret("");
         let mut response = page(
-            status,
+            StatusCode::OK,
             &SignInPage {
                 csrf: csrf.clone(),
                 client_id: form.client_id.chars().take(200).collect(),
@@ -231,35 +236,28 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
     let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
     if !expected.is_some_and(|expected| !form.csrf.is_empty() && same_token(&form.csrf, &expected))
     {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "The sign-in form has expired. Please try again.".into(),
-        );
+        return refuse("The sign-in form has expired. Please try again.".into());
     }
     let client_id = form.client_id.trim().to_owned();
     if client_id.is_empty() || form.client_secret.is_empty() {
         return refuse(
-            StatusCode::BAD_REQUEST,
             "Enter the client id and the client secret of your Management Application.".into(),
         );
     }
     let address = client_address(&req, &state.settings.trusted_proxies);
     let limits = &state.auth_failures;
     let too_many = |wait: std::time::Duration| {
-        refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins. Try again in {} seconds.",
-                wait.as_secs().max(1)
-            ),
-        )
+        refuse(format!(
+            "Too many failed sign-ins. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        ))
     };
     if let Some(wait) = limits.refused_for(Some(&client_id), address) {
         return too_many(wait);
     }
     let wrong = || "The client id or the client secret is wrong.".to_owned();
     if client_id.len() > MAX_COUNTED_CLIENT_ID {
-        return refuse(StatusCode::UNAUTHORIZED, wrong());
+        return refuse(wrong());
     }
     let credentials = ClientCredentials {
         client_id: client_id.clone(),
@@ -278,7 +276,7 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
         Err(DomainError::Unauthorized(_)) => match limits.record_failure(Some(&client_id), address)
         {
             Some(wait) => too_many(wait),
-            None => refuse(StatusCode::UNAUTHORIZED, wrong()),
+            None => refuse(wrong()),
         },
         Err(other) => actix_web::ResponseError::error_response(&PortalError::from(other)),
     }
