@@ -11,7 +11,7 @@ use crate::store::tenants::{self as repo, ApplicationRow};
 use crate::time::format_time;
 
 /// An application as the API shows it (never its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Application {
     pub id: String,
     pub name: String,

@@ -24,7 +24,7 @@ pub struct TenantCredentials {
 }
 
 /// A freshly issued OAuth2 access token.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: &'static str,

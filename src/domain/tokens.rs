@@ -17,7 +17,7 @@ use crate::time::format_time;
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
 
 /// A long-lived token as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: String,
     pub app_id: String,
@@ -41,7 +41,7 @@ impl From<TokenRow> for TokenInfo {
 }
 
 /// A token just issued: the only time its secret is shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     pub scim_token: String,
     pub id: String,
@@ -174,7 +174,7 @@ pub async fn create_token(
 pub const MAX_TOKENS_PER_PAGE: i64 = 1000;
 
 /// A page of a tenant's long-lived tokens, oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPage {
     pub tokens: Vec<TokenInfo>,
     /// Where the next page starts (`?cursor=`); `None` on the last page.

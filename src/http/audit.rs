@@ -37,6 +37,29 @@ const MAX_FILTER_CHARS: usize = 256;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
+/// Reads the tenant's audit log.
+#[utoipa::path(
+    get,
+    path = "/v1/audit-events",
+    tag = "Management",
+    params(
+        ("resource_id" = Option<String>, Query, description = "Events of this resource"),
+        ("actor" = Option<String>, Query, description = "Events caused by this application id"),
+        ("action" = Option<String>, Query, description = "Events of these actions, comma-separated (the parameter may repeat)"),
+        ("since" = Option<String>, Query, description = "Events at or after this RFC 3339 time"),
+        ("until" = Option<String>, Query, description = "Events before this RFC 3339 time"),
+        ("limit" = Option<i64>, Query, description = "Most events of the page, 1 to 1000 (100 without it)"),
+        ("cursor" = Option<String>, Query, description = "A page's next_cursor"),
+    ),
+    responses(
+        (status = 200, description = "A page of events; with `Accept: application/x-ndjson`, every selected event, one JSON object a line", content(
+            (ref("#/components/schemas/AuditEventPage") = "application/json"),
+            (ref("#/components/schemas/AuditEvent") = "application/x-ndjson"),
+        )),
+        (status = 400, description = "A parameter is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn audit_events(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -18,6 +18,24 @@ pub fn routes(r: &mut Routes<'_>) {
     r.add(Endpoint::new("/Bulk").post(bulk));
 }
 
+/// Runs many writes in one request (RFC 7644 §3.7).
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Bulk",
+    tag = "SCIM",
+    request_body(
+        content(
+            (ref("#/components/schemas/BulkRequest") = "application/scim+json"),
+            (ref("#/components/schemas/BulkRequest") = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The result of each operation", body = ref("#/components/schemas/BulkResponse"), content_type = "application/scim+json"),
+        (status = 400, description = "The BulkRequest is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body or its operations exceed the ServiceProviderConfig's bulk limits", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn bulk(call: Call, mut payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let limits = call.state.settings.bulk_limits;
     let declared = call

@@ -19,6 +19,16 @@ pub fn routes(r: &mut Routes<'_>) {
         .add(Endpoint::new("/Schemas/{id}").get(schema));
 }
 
+/// The ServiceProviderConfig (RFC 7644 §4).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ServiceProviderConfig",
+    tag = "SCIM discovery",
+    responses(
+        (status = 200, description = "What the service supports", body = ref("#/components/schemas/ServiceProviderConfig"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn service_provider_config(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -32,6 +42,16 @@ async fn service_provider_config(
     scim_json(StatusCode::OK, &document)
 }
 
+/// The resource types (RFC 7644 §4).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes",
+    tag = "SCIM discovery",
+    responses(
+        (status = 200, description = "The resource types", body = ref("#/components/schemas/ResourceTypeList"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn resource_types(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> HttpResponse {
     scim_json(
         StatusCode::OK,
@@ -39,6 +59,18 @@ async fn resource_types(req: HttpRequest, state: web::Data<AppState>, _: Caller)
     )
 }
 
+/// One resource type.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes/{name}",
+    tag = "SCIM discovery",
+    params(("name" = String, Path, description = "User or Group")),
+    responses(
+        (status = 200, description = "The resource type", body = ref("#/components/schemas/ResourceType"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource type", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn resource_type(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -49,10 +81,32 @@ async fn resource_type(
     Ok(scim_json(StatusCode::OK, &document))
 }
 
+/// The schemas (RFC 7644 §4).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas",
+    tag = "SCIM discovery",
+    responses(
+        (status = 200, description = "The schemas", body = ref("#/components/schemas/SchemaList"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn schemas(req: HttpRequest, state: web::Data<AppState>, _: Caller) -> HttpResponse {
     scim_json(StatusCode::OK, &discovery::schemas(&base_url(&req, &state)))
 }
 
+/// One schema.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas/{id}",
+    tag = "SCIM discovery",
+    params(("id" = String, Path, description = "A schema URN")),
+    responses(
+        (status = 200, description = "The schema", body = ref("#/components/schemas/Schema"), content_type = "application/scim+json"),
+        (status = 404, description = "No such schema", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn schema(
     req: HttpRequest,
     state: web::Data<AppState>,

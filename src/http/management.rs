@@ -4,17 +4,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::params::{QueryParams, base_url};
 use super::routes::{Endpoint, Routes};
-use crate::domain::apps::{self, ApplicationSettings};
+use crate::domain::apps::{self, Application, ApplicationSettings};
 use crate::domain::signins::{SignInSubject, SocialProfile, record_sign_in};
-use crate::domain::tokens::{self, Expiry};
+use crate::domain::tokens::{self, Expiry, IssuedToken, TokenPage};
 use crate::scim::ScimError;
 use crate::scim::users::render_user;
 
@@ -43,7 +43,13 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, ScimError> {
         .map_err(|e| ScimError::invalid_value(format!("the request body is not valid: {e}")))
 }
 
-#[derive(Deserialize)]
+/// The tenant's applications.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AppList {
+    apps: Vec<Application>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AppRequest {
     name: String,
@@ -51,6 +57,20 @@ struct AppRequest {
     allow_signup_on_signin: bool,
 }
 
+/// Creates an application with client credentials.
+#[utoipa::path(
+    post,
+    path = "/v1/apps",
+    tag = "Management",
+    request_body = AppRequest,
+    responses(
+        (status = 201, description = "The application created, with its client secret", body = Application),
+        (status = 400, description = "The body is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 409, description = "An application has this name", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body is larger than the limit", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn create_app(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -65,14 +85,36 @@ async fn create_app(
     Ok(json_response(StatusCode::CREATED, &app))
 }
 
+/// Lists the tenant's applications.
+#[utoipa::path(
+    get,
+    path = "/v1/apps",
+    tag = "Management",
+    responses(
+        (status = 200, description = "The tenant's applications", body = AppList),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_apps(
     state: web::Data<AppState>,
     Caller(scope): Caller,
 ) -> Result<HttpResponse, ScimError> {
     let apps = apps::list_applications(&state.store, &scope).await?;
-    Ok(json_response(StatusCode::OK, &json!({ "apps": apps })))
+    Ok(json_response(StatusCode::OK, &AppList { apps }))
 }
 
+/// Reads an application.
+#[utoipa::path(
+    get,
+    path = "/v1/apps/{id}",
+    tag = "Management",
+    params(("id" = String, Path, description = "The application's id")),
+    responses(
+        (status = 200, description = "The application", body = Application),
+        (status = 404, description = "No such application", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_app(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -82,13 +124,29 @@ async fn get_app(
     Ok(json_response(StatusCode::OK, &app))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AppUpdate {
     name: Option<String>,
     allow_signup_on_signin: Option<bool>,
 }
 
+/// Changes an application's name or sign-up setting.
+#[utoipa::path(
+    method(put, patch),
+    path = "/v1/apps/{id}",
+    tag = "Management",
+    params(("id" = String, Path, description = "The application's id")),
+    request_body = AppUpdate,
+    responses(
+        (status = 200, description = "The application changed", body = Application),
+        (status = 400, description = "The body is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such application", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 409, description = "An application has this name", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body is larger than the limit", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn update_app(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -108,6 +166,18 @@ async fn update_app(
     Ok(json_response(StatusCode::OK, &app))
 }
 
+/// Deletes an application and its tokens.
+#[utoipa::path(
+    delete,
+    path = "/v1/apps/{id}",
+    tag = "Management",
+    params(("id" = String, Path, description = "The application's id")),
+    responses(
+        (status = 204, description = "The application and its tokens are deleted"),
+        (status = 404, description = "No such application", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn delete_app(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -119,6 +189,18 @@ async fn delete_app(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Replaces an application's client secret.
+#[utoipa::path(
+    post,
+    path = "/v1/apps/{id}/rotate-secret",
+    tag = "Management",
+    params(("id" = String, Path, description = "The application's id")),
+    responses(
+        (status = 200, description = "The application with its new client secret", body = Application),
+        (status = 404, description = "No such application", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn rotate_secret(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -128,7 +210,7 @@ async fn rotate_secret(
     Ok(json_response(StatusCode::OK, &app))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     app_id: Option<String>,
@@ -157,6 +239,20 @@ impl TokenRequest {
     }
 }
 
+/// Issues a long-lived SCIM token, with an optional expiry.
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "Management",
+    request_body(content = Option<TokenRequest>, description = "Optional: an empty body issues a token of the Management Application that never expires"),
+    responses(
+        (status = 201, description = "The token; its secret is shown only now", body = IssuedToken),
+        (status = 400, description = "The body is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such application", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body is larger than the limit", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn create_token(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -179,6 +275,17 @@ async fn create_token(
 const DEFAULT_TOKENS_PER_PAGE: i64 = 100;
 
 /// `GET /v1/tokens?limit=&cursor=`: a page of the tenant's long-lived tokens.
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    tag = "Management",
+    params(("limit" = Option<i64>, Query, description = "Most tokens of the page, 1 to 1000 (100 without it)"), ("cursor" = Option<String>, Query, description = "A page's next_cursor")),
+    responses(
+        (status = 200, description = "A page of the tenant's long-lived tokens, oldest first", body = TokenPage),
+        (status = 400, description = "A parameter is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_tokens(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -223,6 +330,18 @@ async fn list_tokens(
     Ok(json_response(StatusCode::OK, &page))
 }
 
+/// Revokes a long-lived token.
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "Management",
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "The token is revoked"),
+        (status = 404, description = "No such token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn revoke_token(
     state: web::Data<AppState>,
     Caller(scope): Caller,
@@ -234,7 +353,7 @@ async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInRequest {
     user_id: Option<String>,
@@ -243,7 +362,7 @@ struct SignInRequest {
     social: Option<SocialRequest>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SocialRequest {
     provider: String,
     subject: String,
@@ -255,6 +374,20 @@ struct SocialRequest {
     picture: Option<String>,
 }
 
+/// Records a sign-in of a user to the calling application.
+#[utoipa::path(
+    post,
+    path = "/v1/signins",
+    tag = "Management",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, description = "The sign-in is recorded", body = ref("#/components/schemas/SignIn")),
+        (status = 400, description = "The body is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such user", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body is larger than the limit", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,

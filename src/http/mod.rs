@@ -15,6 +15,7 @@ mod health;
 mod listing;
 mod management;
 mod oauth;
+mod openapi;
 mod params;
 pub mod portal;
 pub mod prometheus;
@@ -114,7 +115,8 @@ fn routes(r: &mut Routes<'_>, with_metrics: bool) {
     if with_metrics {
         metrics_route(r);
     }
-    r.add(Endpoint::new("/oauth2/token").post(oauth::token))
+    r.add(Endpoint::new("/openapi.json").get(openapi::document))
+        .add(Endpoint::new("/oauth2/token").post(oauth::token))
         .scope("/v1", management::routes)
         .scope(portal::PORTAL_PATH, portal::routes)
         // The router tries resources in this order, and each `{id}` pattern it

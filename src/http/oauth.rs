@@ -19,10 +19,11 @@ use super::request_id::RequestId;
 use super::response::{SCIM_CONTENT_TYPE, json_bytes};
 use super::throttle::MAX_COUNTED_CLIENT_ID;
 use crate::domain::DomainError;
-use crate::domain::tenants::{ClientCredentials, issue_access_token};
+use crate::domain::tenants::{AccessToken, ClientCredentials, issue_access_token};
 use crate::urn;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = ClientCredentialsRequest)]
 struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -97,6 +98,28 @@ impl ResponseError for OAuthError {
     }
 }
 
+/// Issues a one-hour access token for an application's client credentials.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "OAuth2",
+    request_body(
+        description = "`grant_type=client_credentials`, with the client credentials here or in `Authorization: Basic`",
+        content(
+            (TokenRequest = "application/x-www-form-urlencoded"),
+            (TokenRequest = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "An access token", body = AccessToken),
+        (status = 400, description = "The request is malformed or names another grant type", body = ref("#/components/schemas/OAuthError"), content_type = "application/scim+json"),
+        (status = 401, description = "The client credentials are wrong", body = ref("#/components/schemas/OAuthError"), content_type = "application/scim+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 429, description = "Too many failed authentications from this address or for this client", body = ref("#/components/schemas/OAuthError"), content_type = "application/scim+json",
+            headers(("Retry-After" = String))),
+    ),
+    security(("client_basic" = []), ()),
+)]
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,

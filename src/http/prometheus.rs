@@ -211,6 +211,17 @@ pub async fn record_request(
 
 /// `GET /metrics`: samples the pools and the writer queue, then renders every
 /// series.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "Service",
+    responses((
+        status = 200,
+        description = "Metrics in Prometheus text format; served on its own address instead when `--metrics-listen` is set",
+        body = String,
+        content_type = "text/plain; version=0.0.4; charset=utf-8",
+    )),
+)]
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     for pool in state.store.pool_states() {
         metrics::gauge!("roster_db_pool_connections", "pool" => pool.pool)

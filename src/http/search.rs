@@ -19,6 +19,24 @@ pub fn routes(r: &mut Routes<'_>) {
     r.add(Endpoint::new("/.search").post(search));
 }
 
+/// Searches users and groups at once (RFC 7644 §3.4.3).
+#[utoipa::path(
+    post,
+    path = "/scim/v2/.search",
+    tag = "SCIM",
+    request_body(
+        content(
+            (ref("#/components/schemas/SearchRequest") = "application/scim+json"),
+            (ref("#/components/schemas/SearchRequest") = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Users, then groups", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
+        (status = 400, description = "The SearchRequest is not valid", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body is larger than the limit", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,

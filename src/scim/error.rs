@@ -21,6 +21,21 @@ pub enum ScimType {
 }
 
 impl ScimType {
+    /// Every value, for the API description.
+    pub const ALL: [ScimType; 11] = [
+        ScimType::InvalidFilter,
+        ScimType::TooMany,
+        ScimType::Uniqueness,
+        ScimType::Mutability,
+        ScimType::InvalidSyntax,
+        ScimType::InvalidPath,
+        ScimType::NoTarget,
+        ScimType::InvalidValue,
+        ScimType::InvalidVers,
+        ScimType::Sensitive,
+        ScimType::InvalidCursor,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ScimType::InvalidFilter => "invalidFilter",

@@ -160,17 +160,23 @@ pub fn patch_group(group: &Group, operations: &[PatchOperation]) -> Result<Group
 }
 
 fn targets_members(path: &str) -> bool {
+    // `get`: a path may hold a multi-byte character across either boundary.
     let core_prefix = format!("{}:", urn::CORE_GROUP);
-    let local = if path.len() > core_prefix.len()
-        && path[..core_prefix.len()].eq_ignore_ascii_case(&core_prefix)
-    {
-        &path[core_prefix.len()..]
-    } else {
-        path
+    let local = match (path.get(..core_prefix.len()), path.get(core_prefix.len()..)) {
+        (Some(prefix), Some(rest))
+            if !rest.is_empty() && prefix.eq_ignore_ascii_case(&core_prefix) =>
+        {
+            rest
+        }
+        _ => path,
     };
-    local.len() >= 7
-        && local[..7].eq_ignore_ascii_case("members")
-        && !local[7..].starts_with(|c: char| c.is_ascii_alphanumeric())
+    match (local.get(..7), local.get(7..)) {
+        (Some(name), Some(rest)) => {
+            name.eq_ignore_ascii_case("members")
+                && !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
+        }
+        _ => false,
+    }
 }
 
 fn member_operation(

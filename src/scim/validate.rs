@@ -95,7 +95,8 @@ pub fn normalize_resource(
             put_attribute(target, schema, name, value, extension)?;
             continue;
         }
-        if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+        // `get`: a key may hold a multi-byte character across byte 4.
+        if key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
             return Err(ScimError::invalid_value(format!(
                 "unknown schema or attribute '{key}' for a {} resource; known schemas are {}",
                 resource_type.name,

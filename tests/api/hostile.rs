@@ -20,6 +20,7 @@ on_both_backends!(
     patch_paths_past_the_term_limit_are_refused,
     deeply_nested_json_is_refused_in_bodies_and_patch_values,
     long_attribute_lists_sort_keys_and_paths_are_answered,
+    multi_byte_characters_across_prefix_ends_are_refused,
 );
 
 async fn assert_still_answers(server: &TestServer) {
@@ -380,5 +381,37 @@ async fn long_attribute_lists_sort_keys_and_paths_are_answered(server: TestServe
         .get(&format!("/Users?sortBy={}", urlencode(&long_sort)))
         .await;
     assert_scim_error(status, &answer, StatusCode::BAD_REQUEST, None);
+    assert_still_answers(&server).await;
+}
+
+/// Attribute names and PATCH paths whose multi-byte character spans the end of a
+/// prefix the server compares (`urn:`, `members`), found by fuzzing.
+async fn multi_byte_characters_across_prefix_ends_are_refused(server: TestServer) {
+    let tenant = server.tenant().await;
+    // 'Ä' is two bytes, '𐀀' four: byte 4 falls inside '𐀀'.
+    let (status, body) = tenant
+        .post("/Users", &json!({"userName": "mb", "Ä𐀀": 1}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = tenant
+        .post("/Groups", &json!({"displayName": "mb", "Ä𐀀": 1}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, group) = tenant.post("/Groups", &json!({"displayName": "mb"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let id = group["id"].as_str().unwrap();
+    // "member" is six bytes: byte 7 falls inside '𐀀'.
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "member𐀀", "value": "x"}],
+    });
+    let (status, body) = read(
+        scim_body(tenant.scim(Method::PATCH, &format!("/Groups/{id}")), &patch)
+            .send()
+            .await
+            .expect("the server answers"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_still_answers(&server).await;
 }

@@ -26,6 +26,7 @@ mod hostile_apps;
 mod import;
 mod lost_database;
 mod metrics;
+mod openapi;
 mod overload;
 mod portal;
 mod portal_browser;

@@ -126,6 +126,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/healthz", public),
         row(M::GET, "/readyz", public),
         row(M::GET, "/metrics", public),
+        row(M::GET, "/openapi.json", public),
         row(
             M::POST,
             "/oauth2/token",
@@ -856,8 +857,8 @@ fn request(world: &World, caller: Caller, method: &Method, route: &str) -> (Stri
     match (method.as_str(), route) {
         (
             "GET",
-            "/healthz" | "/readyz" | "/metrics" | "/v1/apps" | "/v1/tokens" | "/scim/v2/Users"
-            | "/scim/v2/Groups",
+            "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/v1/apps" | "/v1/tokens"
+            | "/scim/v2/Users" | "/scim/v2/Groups",
         ) => (route.to_owned(), Body::Empty),
         ("POST", "/oauth2/token") => {
             let mut form = "grant_type=client_credentials".to_owned();
