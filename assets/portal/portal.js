@@ -48,7 +48,12 @@ function liveSearch(form) {
       target.removeAttribute("aria-busy");
     }
   }, 200);
-  box.addEventListener("input", run);
+  // One or two characters cannot use the trigram index: they are searched on
+  // Enter, not while typing.
+  box.addEventListener("input", () => {
+    const length = box.value.trim().length;
+    if (length === 0 || length >= 3) run();
+  });
 }
 
 function jsonEditor(form) {

@@ -81,9 +81,13 @@ pub async fn session_scope(
     if at - last_active >= Duration::seconds(USE_RECORD_INTERVAL_SECS) {
         let stale_before = at - Duration::seconds(USE_RECORD_INTERVAL_SECS / 2);
         let id = row.id.clone();
-        store
+        // The page can be shown without it: a failure is only logged.
+        let recorded = store
             .write(move |conn| repo::record_token_use(conn, &id, at, stale_before))
-            .await?;
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "could not record a portal session's use");
+        }
     }
     Ok(Some(Scope::new(app.tenant_id.into(), app.id.into(), true)))
 }

@@ -126,6 +126,17 @@ fn group_member_column(sub: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether the column a user sort orders by is never NULL (userName, id, the meta
+/// times): its ORDER BY then needs no missing-values-last term, and an index on the
+/// column gives the order without a sort.
+pub fn user_sort_key_never_null(target: &Target, backend: Backend) -> bool {
+    matches!(
+        user_column(target, backend),
+        Ok(UserColumn::Plain(column))
+            if matches!(&*column, "u.user_name_ci" | "u.id" | "u.created_at" | "u.last_modified")
+    )
+}
+
 /// The SQL home of a resolved user attribute.
 pub fn user_column(target: &Target, backend: Backend) -> Result<UserColumn, ResolveError> {
     let unsupported = |what: String| {

@@ -235,7 +235,8 @@ pub fn update_application(
     Ok(updated > 0)
 }
 
-/// Replaces an application's client secret hash and revokes its tokens.
+/// Replaces an application's client secret hash and ends what the old secret
+/// opened: its access tokens and Admin Portal sessions (long-lived SCIM tokens stay).
 pub fn rotate_application_secret(
     conn: &mut Conn,
     tenant_id: &str,
@@ -248,7 +249,9 @@ pub fn rotate_application_secret(
     .set(applications::client_secret_hash.eq(secret_hash))
     .execute(c))?;
     with_conn!(conn, c => diesel::delete(
-        api_tokens::table.filter(api_tokens::app_id.eq(app_id)).filter(api_tokens::kind.eq("access")),
+        api_tokens::table
+            .filter(api_tokens::app_id.eq(app_id))
+            .filter(api_tokens::kind.eq_any(["access", "portal"])),
     )
     .execute(c))?;
     Ok(updated > 0)

@@ -29,6 +29,7 @@ use crate::schema::{ResolveError, Resolved, Target};
 use crate::store::query::{
     IndexedColumn, ResourceTable, ValueLookup, is_user_index_lookup, push_sort_key,
     push_user_condition, push_user_condition_per_row, single_indexed_equality,
+    user_sort_key_never_null,
 };
 use crate::with_conn;
 
@@ -721,9 +722,11 @@ fn search_statement_selecting(
     b.push(" ORDER BY ");
     if let Some(sort) = search.sort {
         // RFC 7644 §3.4.2.3: missing values last when ascending, first when descending.
-        b.push("(");
-        push_order_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
-        b.push(") IS NULL ").push(direction).push(", ");
+        if !user_sort_key_never_null(&sort.key, backend) {
+            b.push("(");
+            push_order_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
+            b.push(") IS NULL ").push(direction).push(", ");
+        }
         push_order_key(&mut b, ResourceTable::Users, app_id, &sort.key)?;
         b.push(" ").push(direction).push(", ");
     }

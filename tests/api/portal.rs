@@ -22,6 +22,7 @@ on_both_backends!(
     the_search_box_and_the_filter_box_find_users,
     group_members_are_paged_and_changed,
     applications_show_credentials_once,
+    a_new_secret_or_a_new_sign_in_ends_the_old_sessions,
 );
 
 /// A browser-like client of the portal that keeps its session cookie itself.
@@ -280,6 +281,15 @@ async fn forms_without_the_sessions_csrf_token_are_refused(server: TestServer) {
         .get("/Users?filter=userName%20eq%20%22forged@example.com%22")
         .await;
     assert_eq!(list["totalResults"], 0, "no forged form changed anything");
+    // A page of another origin of the same site is refused, token or not.
+    let response = portal
+        .request(Method::POST, "/admin/users")
+        .header("Sec-Fetch-Site", "same-site")
+        .form(&[("user_name", "sibling@example.com"), ("csrf", &portal.csrf)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // The sign-in form needs the token of its own cookie too.
     let response = portal
         .client
@@ -743,4 +753,67 @@ async fn applications_show_credentials_once(server: TestServer) {
     assert!(html.contains("Entra ID") && html.contains("Okta"));
     let (status, _) = tenant.scim_as(&token, Method::GET, "/Users", None).await;
     assert_eq!(status, StatusCode::OK, "the shown token works");
+}
+
+async fn a_new_secret_or_a_new_sign_in_ends_the_old_sessions(server: TestServer) {
+    let tenant = server.tenant().await;
+    let stolen = Portal::signed_in(&server, &tenant).await;
+    let mut mine = Portal::signed_in(&server, &tenant).await;
+    // Signing in again in the same browser ends that browser's previous session.
+    let previous = mine.session.clone().expect("session");
+    let response = mine
+        .client
+        .get(format!("{}/admin/sign-in", mine.base))
+        .send()
+        .await
+        .expect("page");
+    let (form_cookie, _) = set_cookie(&response, "roster_sign_in").expect("cookie");
+    let csrf = csrf_of(&response.text().await.expect("html"));
+    let response = mine
+        .client
+        .post(format!("{}/admin/sign-in", mine.base))
+        .header(
+            "Cookie",
+            format!("roster_sign_in={form_cookie}; roster_session={previous}"),
+        )
+        .form(&[
+            ("client_id", tenant.credentials.client_id.as_str()),
+            ("client_secret", tenant.credentials.client_secret.as_str()),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    let (fresh, _) = set_cookie(&response, "roster_session").expect("a new session");
+    assert_ne!(fresh, previous);
+    let (status, _) = mine.get("/admin/users").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the previous session is over"
+    );
+    mine.session = Some(fresh);
+    let (status, html) = mine.get("/admin/apps").await;
+    assert_eq!(status, StatusCode::OK);
+    mine.csrf = csrf_of(&html);
+    // A new secret for the Management Application ends every session the old one
+    // opened: a stolen secret's session with it.
+    let (_, apps) = tenant
+        .v1_as(tenant.token(), Method::GET, "/apps", None)
+        .await;
+    let management = apps["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|app| app["management"] == true)
+        .expect("the Management Application")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = mine
+        .post(&format!("/admin/apps/{management}/rotate-secret"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = stolen.get("/admin/users").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
 }

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::super::params::base_url;
 use super::super::proxy::client_address;
 use super::super::request_id::RequestId;
 use super::super::throttle::MAX_COUNTED_CLIENT_ID;
@@ -127,6 +128,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminForm<T> {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let admin = admin_of(&req).await?;
+            if !from_this_origin(&req) {
+                return Err(PortalError::CsrfRejected);
+            }
             let body = body.await.map_err(|_| {
                 PortalError::BadRequest("the form could not be read; reload the page".into())
             })?;
@@ -148,8 +152,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminForm<T> {
     }
 }
 
+/// Whether a browser says the request comes from a page of this origin: a page of
+/// a sibling subdomain (same site, so `SameSite` lets its cookies through) is
+/// refused. Clients that send no `Sec-Fetch-Site` rely on the CSRF token alone.
+fn from_this_origin(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("sec-fetch-site")
+        .is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"))
+}
+
 fn cookie<'c>(req: &HttpRequest, name: &'c str, value: String) -> Cookie<'c> {
-    let secure = req.connection_info().scheme() == "https";
+    // HTTPS as this service knows it: TLS, --public-url, or a trusted proxy's word.
+    let secure = super::state(req)
+        .map(|state| base_url(req, &state).0.starts_with("https://"))
+        .unwrap_or(false);
     Cookie::build(name, value)
         .path(PORTAL_PATH)
         .http_only(true)
@@ -234,7 +250,9 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
         response
     };
     let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
-    if !expected.is_some_and(|expected| !form.csrf.is_empty() && same_token(&form.csrf, &expected))
+    if !from_this_origin(&req)
+        || !expected
+            .is_some_and(|expected| !form.csrf.is_empty() && same_token(&form.csrf, &expected))
     {
         return refuse("The sign-in form has expired. Please try again.".into());
     }
@@ -252,7 +270,9 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
             wait.as_secs().max(1)
         ))
     };
-    if let Some(wait) = limits.refused_for(Some(&client_id), address) {
+    // Counted per address only: a client id is no secret, and a quota per client id
+    // would let anyone who knows it lock its administrators out.
+    if let Some(wait) = limits.refused_for(None, address) {
         return too_many(wait);
     }
     let wrong = || "The client id or the client secret is wrong.".to_owned();
@@ -268,13 +288,18 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignInForm>) -> HttpRespo
     let opened = open_session(&state.store, credentials, state.settings.portal_sessions).await;
     match opened {
         Ok(session) => {
+            // A browser signing in again leaves no session of its own behind.
+            if let Some(previous) = req.cookie(SESSION_COOKIE)
+                && let Err(error) = close_session(&state.store, previous.value().to_owned()).await
+            {
+                tracing::warn!(%error, "could not end the browser's previous portal session");
+            }
             let mut response = redirect("/admin/users");
             let _ = response.add_cookie(&cookie(&req, SESSION_COOKIE, session.token));
             let _ = response.add_cookie(&expired_cookie(&req, SIGN_IN_COOKIE));
             response
         }
-        Err(DomainError::Unauthorized(_)) => match limits.record_failure(Some(&client_id), address)
-        {
+        Err(DomainError::Unauthorized(_)) => match limits.record_failure(None, address) {
             Some(wait) => too_many(wait),
             None => refuse(wrong()),
         },

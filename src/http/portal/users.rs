@@ -40,12 +40,13 @@ const SEARCHED: [&str; 5] = [
     "emails.value",
 ];
 
-/// Columns the list sorts by: (sortBy, heading).
-const SORTS: [(&str, &str); 4] = [
-    ("userName", "User name"),
-    ("name.familyName", "Name"),
-    ("emails.value", "Email"),
-    ("meta.lastModified", "Last modified"),
+/// The list's columns: heading, and the sortBy of those it sorts by (the ones an
+/// index orders, so that a sorted page costs no more than an unsorted one).
+const COLUMNS: [(&str, Option<&str>); 4] = [
+    ("User name", Some("userName")),
+    ("Name", None),
+    ("Email", None),
+    ("Last modified", Some("meta.lastModified")),
 ];
 
 pub fn routes(r: &mut Routes<'_>) {
@@ -82,7 +83,8 @@ pub struct ListParams {
 
 struct SortHeading {
     label: &'static str,
-    link: String,
+    /// Where a click sorts by this column, if it sorts.
+    link: Option<String>,
     /// `ascending`, `descending` or `none`, for `aria-sort`.
     state: &'static str,
 }
@@ -124,7 +126,7 @@ async fn list_page(
     let sort = params
         .sort
         .as_deref()
-        .filter(|sort| SORTS.iter().any(|(name, _)| name == sort))
+        .filter(|sort| COLUMNS.iter().any(|(_, name)| *name == Some(*sort)))
         .unwrap_or("")
         .to_owned();
     let descending = params.order.as_deref() == Some("descending");
@@ -151,10 +153,10 @@ async fn list_page(
             ],
         )
     };
-    results.headings = SORTS
+    results.headings = COLUMNS
         .iter()
-        .map(|(name, label)| {
-            let current = sort == *name;
+        .map(|(label, name)| {
+            let current = name.is_some_and(|name| sort == name);
             let next_order = if current && !descending {
                 "descending"
             } else {
@@ -162,7 +164,7 @@ async fn list_page(
             };
             SortHeading {
                 label,
-                link: keep("", name, next_order),
+                link: name.map(|name| keep("", name, next_order)),
                 state: match (current, descending) {
                     (false, _) => "none",
                     (true, false) => "ascending",
