@@ -188,10 +188,16 @@ async fn manage_a_user(server: &TestServer, window: Window) {
 }
 
 async fn sign_in_refusals_and_ended_sessions_are_shown_in_plain_words(server: TestServer) {
+    for window in [Window::Wide, Window::Narrow] {
+        refusals(&server, window).await;
+    }
+}
+
+async fn refusals(server: &TestServer, window: Window) {
     use diesel::RunQueryDsl;
     let tenant = server.tenant().await;
     let test = format!("portal_{:?}", server.backend).to_lowercase();
-    let browser = Browser::start(&test, Window::Narrow).await;
+    let browser = Browser::start(&test, window).await;
 
     // A wrong secret.
     browser
@@ -208,7 +214,7 @@ async fn sign_in_refusals_and_ended_sessions_are_shown_in_plain_words(server: Te
     browser.checkpoint("wrong-secret").await;
 
     // A form posted without the session's CSRF token is refused.
-    sign_in(&browser, &server, &tenant).await;
+    sign_in(&browser, server, &tenant).await;
     browser.click_on("New user").await;
     browser.fill("User name *", "csrf.victim").await;
     browser
