@@ -603,6 +603,19 @@ async fn user_page(
     Ok(ok_page(&shown))
 }
 
+/// User `id`'s page again, `422`, with a refused change's message placed by `place`.
+async fn refused_on_user_page(
+    state: &super::super::AppState,
+    admin: &Admin,
+    id: String,
+    place: impl FnOnce(&mut UserPage),
+) -> Result<HttpResponse, PortalError> {
+    let user = domain::get_user(&state.store, &admin.scope, id).await?;
+    let mut shown = user_page_of(state, admin, user).await?;
+    place(&mut shown);
+    Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &shown))
+}
+
 /// Applies `operations` to user `id` at `version`; on a client error, the user's
 /// page again with the message placed by `place`.
 async fn patch_and_show(
@@ -634,10 +647,7 @@ async fn patch_and_show(
         Ok(_) => Ok(redirect(&format!("/admin/users/{id}?saved={saved}"))),
         Err(error) => {
             let error = form_error(error, &PROFILE_FIELDS)?;
-            let user = domain::get_user(&state.store, &admin.scope, id).await?;
-            let mut shown = user_page_of(&state, admin, user).await?;
-            place(&mut shown, error);
-            Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &shown))
+            refused_on_user_page(&state, admin, id, |shown| place(shown, error)).await
         }
     }
 }
@@ -701,14 +711,14 @@ async fn update_custom_data(
         Ok(value) => value,
         Err(message) => {
             let state = super::state(&req)?;
-            let user = domain::get_user(&state.store, &admin.scope, id.into_inner()).await?;
-            let mut shown = user_page_of(&state, &admin, user).await?;
-            shown.custom_data = entered;
-            shown.custom_data_error = FormError {
-                field: Some("custom_data"),
-                message,
-            };
-            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &shown));
+            return refused_on_user_page(&state, &admin, id.into_inner(), |shown| {
+                shown.custom_data = entered;
+                shown.custom_data_error = FormError {
+                    field: Some("custom_data"),
+                    message,
+                };
+            })
+            .await;
         }
     };
     patch_and_show(
@@ -894,13 +904,13 @@ async fn change_membership(
     match outcome {
         Ok(()) => Ok(redirect(&format!("/admin/users/{user_id}?saved=groups"))),
         Err(message) => {
-            let user = domain::get_user(&state.store, &admin.scope, user_id).await?;
-            let mut shown = user_page_of(&state, admin, user).await?;
-            shown.groups_error = FormError {
-                field: Some("groups"),
-                message,
-            };
-            Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &shown))
+            refused_on_user_page(&state, admin, user_id, |shown| {
+                shown.groups_error = FormError {
+                    field: Some("groups"),
+                    message,
+                };
+            })
+            .await
         }
     }
 }
